@@ -1,0 +1,48 @@
+import { Effect, Random, Schema } from "effect"
+
+/**
+ * Legacy records carry `wf_…` ids and new ones `wfl_…`; both stay addressable forever,
+ * so the pattern accepts either prefix.
+ */
+export const WorkflowId = Schema.String.pipe(
+  Schema.pattern(/^wfl?_[A-Za-z0-9]{1,64}$/),
+  Schema.brand("WorkflowId"),
+  Schema.annotations({ identifier: "WorkflowId", examples: ["wfl_m3v7zb9rk2px" as never] })
+)
+export type WorkflowId = typeof WorkflowId.Type
+
+export const isWorkflowId: (u: unknown) => u is WorkflowId = Schema.is(WorkflowId)
+
+export const OrganizationId = Schema.String.pipe(
+  Schema.pattern(/^org_[A-Za-z0-9_]{1,64}$/),
+  Schema.brand("OrganizationId"),
+  Schema.annotations({ identifier: "OrganizationId" })
+)
+export type OrganizationId = typeof OrganizationId.Type
+
+export const EventId = Schema.String.pipe(
+  Schema.pattern(/^evt_[a-z0-9]{1,64}$/),
+  Schema.brand("EventId"),
+  Schema.annotations({ identifier: "EventId" })
+)
+export type EventId = typeof EventId.Type
+
+const BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+/** `length` random base-36 characters, drawn from Effect's `Random` so tests can seed it. */
+export const randomBase36 = (length: number): Effect.Effect<string> =>
+  Effect.map(
+    Effect.all(Array.from({ length }, () => Random.nextIntBetween(0, BASE36.length))),
+    (digits) => digits.map((d) => BASE36[d]).join("")
+  )
+
+/** `wfl_` + 12 base-36 characters: about 62 bits, ample for one organization's campaigns. */
+export const makeWorkflowId: Effect.Effect<WorkflowId> = Effect.map(
+  randomBase36(12),
+  (suffix) => WorkflowId.make(`wfl_${suffix}`)
+)
+
+export const makeEventId: Effect.Effect<EventId> = Effect.map(
+  randomBase36(16),
+  (suffix) => EventId.make(`evt_${suffix}`)
+)

@@ -1,0 +1,67 @@
+import { SqlClient } from "@effect/sql"
+import { type OrganizationId, type Workflow, WorkflowJson } from "@workflows/domain"
+import { DateTime, Duration, Effect, Option, Schema } from "effect"
+import { createHash } from "node:crypto"
+
+export const RETENTION = Duration.hours(24)
+
+/** Key order must not matter: the contract compares bodies as parsed JSON, not as bytes. */
+const canonicalJson = (value: unknown): string => {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as { readonly [k: string]: unknown })[key])}`)
+    return `{${entries.join(",")}}`
+  }
+  return JSON.stringify(value) ?? "null"
+}
+
+export const requestHash = (body: unknown): string => createHash("sha256").update(canonicalJson(body)).digest("hex")
+
+export type Remembered = { readonly request_hash: string; readonly workflow: Workflow }
+
+/**
+ * The first successful response to each `Idempotency-Key`, per organization, for 24 hours.
+ * Reads and writes happen inside the create transaction, so two retries racing each other
+ * cannot both create a workflow.
+ */
+export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflows/IdempotencyKeys", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const response = Schema.parseJson(WorkflowJson)
+    const decodeResponse = Schema.decodeUnknown(response)
+    const encodeResponse = Schema.encode(response)
+    const cutoff = Effect.map(DateTime.now, (now) => DateTime.formatIso(DateTime.subtractDuration(now, RETENTION)))
+
+    const find = (organization: OrganizationId, key: string) =>
+      Effect.gen(function* () {
+        const oldest = yield* cutoff
+        // Expired entries are dropped when their key comes back, so the table only holds live ones and strays.
+        yield* sql`DELETE FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at < ${oldest}`
+        const rows = yield* sql<{ request_hash: string; response: string }>`SELECT request_hash, response
+          FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key}`
+        return yield* Option.match(Option.fromNullable(rows[0]), {
+          onNone: () => Effect.succeed(Option.none<Remembered>()),
+          onSome: (row) =>
+            Effect.map(decodeResponse(row.response), (workflow) => Option.some({ request_hash: row.request_hash, workflow }))
+        })
+      }).pipe(Effect.orDie)
+
+    const remember = (organization: OrganizationId, key: string, hash: string, workflow: Workflow) =>
+      Effect.gen(function* () {
+        const created_at = DateTime.formatIso(yield* DateTime.now)
+        const body = yield* encodeResponse(workflow)
+        yield* sql`INSERT INTO idempotency_keys ${sql.insert({
+          organization_id: organization,
+          key,
+          request_hash: hash,
+          workflow_id: workflow.id,
+          response: body,
+          created_at
+        })}`
+      }).pipe(Effect.orDie)
+
+    return { find, remember } as const
+  })
+}) {}

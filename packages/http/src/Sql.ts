@@ -1,0 +1,136 @@
+import { Migrator, SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { PgClient } from "@effect/sql-pg"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Config, ConfigError, Context, Data, Duration, Effect, Either, Layer, Redacted } from "effect"
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import initial from "./migrations/0001_initial.js"
+
+/** Where the data lives: an embedded SQLite file, or a PostgreSQL server shared by many instances. */
+export type Database = Data.TaggedEnum<{
+  Sqlite: { readonly filename: string }
+  Postgres: { readonly url: Redacted.Redacted; readonly display: string }
+}>
+export const Database = Data.taggedEnum<Database>()
+
+export const DEFAULT_SQLITE_FILE = "./data/workflows.db"
+
+/** `DATABASE_URL`: unset → the default SQLite file; `sqlite:PATH`; `postgres://…` or `postgresql://…`. */
+export const parseDatabaseUrl = (raw: string | undefined): Either.Either<Database, string> => {
+  if (raw === undefined || raw.trim() === "") return Either.right(Database.Sqlite({ filename: DEFAULT_SQLITE_FILE }))
+  if (raw.startsWith("sqlite:")) {
+    const filename = raw.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "")
+    return filename === "" ? Either.left("sqlite: needs a file path, as in sqlite:./data/workflows.db") : Either.right(Database.Sqlite({ filename }))
+  }
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    return Either.right(Database.Postgres({ url: Redacted.make(raw), display: withoutPassword(raw) }))
+  }
+  return Either.left("must start with sqlite:, postgres:// or postgresql://")
+}
+
+const withoutPassword = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== "") parsed.password = "***"
+    return parsed.toString()
+  } catch {
+    return "postgres://(unparseable url)"
+  }
+}
+
+export const describeDatabase = Database.$match({
+  Sqlite: ({ filename }) => `sqlite:${filename}`,
+  Postgres: ({ display }) => display
+})
+
+export const DatabaseConfig: Config.Config<Database> = Config.string("DATABASE_URL").pipe(
+  Config.option,
+  Config.mapOrFail((url) =>
+    Either.mapLeft(parseDatabaseUrl(url._tag === "Some" ? url.value : undefined), (message) =>
+      ConfigError.InvalidData(["DATABASE_URL"], message)
+    )
+  )
+)
+
+/** PostgreSQL tuning; SQLite has one connection and needs none. */
+const PoolConfig = Config.all({
+  maxConnections: Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10)),
+  statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+})
+
+const sqliteLayer = (filename: string) =>
+  Layer.unwrapEffect(
+    Effect.sync(() => {
+      if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+      return SqliteClient.layer({ filename })
+    })
+  ).pipe(
+    Layer.tap((context) => {
+      const sql = Context.get(context, SqlClient.SqlClient)
+      // WAL is on (the client's default). busy_timeout lets a second process (the CLI's `keys
+      // create` beside a running server) wait for the write lock instead of failing at once;
+      // synchronous=NORMAL in WAL keeps every commit across a process crash, which is what we promise.
+      return Effect.all([
+        sql`PRAGMA busy_timeout = 5000`,
+        sql`PRAGMA synchronous = NORMAL`,
+        sql`PRAGMA foreign_keys = ON`
+      ], { discard: true })
+    })
+  )
+
+const postgresLayer = (url: Redacted.Redacted) =>
+  Layer.unwrapEffect(
+    Effect.map(PoolConfig, ({ maxConnections, statementTimeout }) => {
+      // The statement timeout travels as a connection option, so every pooled connection has it.
+      const withTimeout = new URL(Redacted.value(url))
+      withTimeout.searchParams.set("options", `-c statement_timeout=${Duration.toMillis(statementTimeout)}`)
+      return PgClient.layer({
+        url: Redacted.make(withTimeout.toString()),
+        maxConnections,
+        applicationName: "workflows"
+      })
+    })
+  )
+
+const migrate = Migrator.make({})({
+  loader: Migrator.fromRecord({ "0001_initial": initial }),
+  table: "workflows_migrations"
+})
+
+/** A client for `database`, migrated to the current schema before anything else runs. */
+export const layer = (database: Database): Layer.Layer<SqlClient.SqlClient, SqlError | Migrator.MigrationError | ConfigError.ConfigError> =>
+  Layer.effectDiscard(migrate).pipe(
+    Layer.provideMerge(
+      Database.$match(database, {
+        Sqlite: ({ filename }) => sqliteLayer(filename),
+        Postgres: ({ url }) => postgresLayer(url)
+      })
+    )
+  )
+
+export const layerFromConfig = Layer.unwrapEffect(Effect.map(DatabaseConfig, layer))
+
+/**
+ * Runs `effect` as one write transaction, holding the write lock from its first statement.
+ * SQLite's client opens transactions with a deferred BEGIN, which would let two processes
+ * both read and then fail to upgrade (SQLITE_BUSY_SNAPSHOT); writing the lock row first makes
+ * a second writer wait on busy_timeout instead. PostgreSQL needs no global lock: writers lock
+ * the rows they change (`SELECT … FOR UPDATE`, see `forUpdate`).
+ */
+export const makeWriteTransaction =
+  (sql: SqlClient.SqlClient) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    sql.withTransaction(
+      Effect.zipRight(
+        sql.onDialectOrElse({
+          sqlite: () => Effect.asVoid(sql`UPDATE write_lock SET writes = writes + 1 WHERE id = 1`),
+          orElse: () => Effect.void
+        }),
+        effect
+      )
+    ).pipe(Effect.catchTag("SqlError", Effect.die))
+
+/** The row-lock suffix for a read that is followed by a write of the same row in one transaction. */
+export const forUpdate = (sql: SqlClient.SqlClient) =>
+  sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE"), orElse: () => sql.literal("") })

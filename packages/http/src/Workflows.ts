@@ -1,0 +1,260 @@
+import {
+  type Actor,
+  applyPatch,
+  checkIfMatch,
+  decodeLifecycleRequest,
+  decodeListQuery,
+  decodeNewWorkflow,
+  decodePatch,
+  IdempotencyKeyReused,
+  isWorkflowId,
+  type JsonObject,
+  Lifecycle,
+  type ListQueryInput,
+  makeEventId,
+  makeWorkflow,
+  makeWorkflowId,
+  type OrganizationId,
+  systemActor,
+  unknownCursor,
+  Workflow,
+  WorkflowEvent,
+  type WorkflowEventType,
+  type WorkflowId,
+  WorkflowNotFound,
+  type WorkflowPreconditionFailed,
+  type WorkflowStatusConflict,
+  type WorkflowValidationError,
+  type Changes
+} from "@workflows/domain"
+import { SqlClient } from "@effect/sql"
+import { Context, DateTime, Effect, Layer, Option } from "effect"
+import { IdempotencyKeys, requestHash } from "./IdempotencyKeys.js"
+import { makeWriteTransaction } from "./Sql.js"
+import { type Page, WorkflowRepository } from "./WorkflowRepository.js"
+
+export type { Page }
+
+/** Who is calling: the organization whose workflows it may touch, and what the audit trail records. */
+export interface Caller {
+  readonly organization_id: OrganizationId
+  readonly actor: Actor
+  readonly request_id: string | null
+}
+
+export interface WriteOptions {
+  /** An `If-Match` value: the write happens only if it names the current ETag (or is `*`). */
+  readonly if_match?: string | undefined
+}
+export interface CreateOptions {
+  readonly idempotency_key?: string | undefined
+}
+export interface LifecycleOptions extends WriteOptions {
+  /** The optional request body, `{ reason }`. */
+  readonly body?: JsonObject | undefined
+}
+
+type LifecycleCall = (
+  id: string,
+  options?: LifecycleOptions
+) => Effect.Effect<Workflow, WorkflowNotFound | WorkflowValidationError | WorkflowStatusConflict | WorkflowPreconditionFailed>
+
+/**
+ * The workflows of one caller: the API other services program against. The same interface is
+ * provided in-process over a database (`Workflows.layer`) and remotely over HTTP (`WorkflowsClient`),
+ * with the same typed errors; infrastructure failures are defects, never part of the error channel.
+ */
+export interface WorkflowsApi {
+  readonly create: (
+    body: JsonObject,
+    options?: CreateOptions
+  ) => Effect.Effect<Workflow, WorkflowValidationError | IdempotencyKeyReused>
+  readonly get: (id: string) => Effect.Effect<Workflow, WorkflowNotFound>
+  readonly list: (query?: ListQueryInput) => Effect.Effect<Page<Workflow>, WorkflowValidationError>
+  readonly update: (
+    id: string,
+    patch: JsonObject,
+    options?: WriteOptions
+  ) => Effect.Effect<Workflow, WorkflowNotFound | WorkflowValidationError | WorkflowStatusConflict | WorkflowPreconditionFailed>
+  readonly activate: LifecycleCall
+  readonly pause: LifecycleCall
+  readonly resume: LifecycleCall
+  readonly cancel: LifecycleCall
+  /** Internal only: no HTTP route reaches it, and the remote client refuses it as a defect. */
+  readonly complete: LifecycleCall
+  readonly events: (id: string, query?: ListQueryInput) => Effect.Effect<Page<WorkflowEvent>, WorkflowNotFound | WorkflowValidationError>
+}
+
+export class Workflows extends Context.Tag("@workflows/Workflows")<Workflows, WorkflowsApi>() {
+  /**
+   * In-process, for one organization: what another service provides to run programs against
+   * the database directly. Changes are recorded with the system as actor unless one is given.
+   */
+  static readonly layer = (caller: { readonly organization_id: OrganizationId; readonly actor?: Actor }) =>
+    Layer.effect(
+      Workflows,
+      Effect.map(WorkflowStore, (store) =>
+        store.forCaller({ organization_id: caller.organization_id, actor: caller.actor ?? systemActor, request_id: null })
+      )
+    )
+}
+
+const eventTypes: { readonly [A in Lifecycle.LifecycleAction]: WorkflowEventType } = {
+  activate: "workflow.activated",
+  pause: "workflow.paused",
+  resume: "workflow.resumed",
+  cancel: "workflow.cancelled",
+  complete: "workflow.completed"
+}
+
+/**
+ * The in-process implementation over the database, serving any caller. The HTTP server asks it
+ * for one `WorkflowsApi` per request (`forCaller`); a library user gets one through `Workflows.layer`.
+ */
+export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/WorkflowStore", {
+  effect: Effect.gen(function* () {
+    const repository = yield* WorkflowRepository
+    const idempotency = yield* IdempotencyKeys
+    const writeTransaction = makeWriteTransaction(yield* SqlClient.SqlClient)
+    return {
+      forCaller: (caller: Caller): WorkflowsApi => makeApi(caller, { repository, idempotency, writeTransaction })
+    }
+  }),
+  dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default]
+}) {}
+
+interface Storage {
+  readonly repository: WorkflowRepository
+  readonly idempotency: IdempotencyKeys
+  readonly writeTransaction: ReturnType<typeof makeWriteTransaction>
+}
+
+const makeApi = (caller: Caller, { idempotency, repository, writeTransaction }: Storage): WorkflowsApi => {
+  const organization = caller.organization_id
+
+  /** Ids outside the id pattern get the same answer as ids that do not exist. */
+  const asId = (id: string): Effect.Effect<WorkflowId, WorkflowNotFound> =>
+    isWorkflowId(id) ? Effect.succeed(id) : Effect.fail(new WorkflowNotFound({ id }))
+
+  const loadForWrite = (id: WorkflowId) =>
+    Effect.flatMap(repository.findForWrite(organization, id), Option.match({
+      onNone: () => Effect.fail(new WorkflowNotFound({ id })),
+      onSome: Effect.succeed
+    }))
+
+  const event = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
+    Effect.map(makeEventId, (id) =>
+      new WorkflowEvent({
+        id,
+        workflow_id: workflow.id,
+        organization_id: workflow.organization_id,
+        type,
+        actor: caller.actor,
+        request_id: caller.request_id,
+        reason,
+        changes,
+        created_at: workflow.updated_at
+      })
+    )
+
+  /** The record and its audit event land together or not at all. */
+  const save = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
+    Effect.zipRight(repository.replace(workflow), Effect.flatMap(event(workflow, type, changes, reason), repository.appendEvent))
+
+  const create: WorkflowsApi["create"] = (body, options = {}) =>
+    writeTransaction(
+      Effect.gen(function* () {
+        const key = options.idempotency_key
+        const hash = requestHash(body)
+        if (key !== undefined) {
+          const remembered = yield* idempotency.find(organization, key)
+          if (Option.isSome(remembered)) {
+            return remembered.value.request_hash === hash
+              ? remembered.value.workflow
+              : yield* Effect.fail(new IdempotencyKeyReused({ key }))
+          }
+        }
+        const input = yield* decodeNewWorkflow(body)
+        const now = yield* DateTime.now
+        const { changes, workflow } = makeWorkflow(input, { id: yield* makeWorkflowId, organization_id: organization, now })
+        yield* repository.insert(workflow)
+        yield* Effect.flatMap(event(workflow, "workflow.created", changes, null), repository.appendEvent)
+        if (key !== undefined) yield* idempotency.remember(organization, key, hash, workflow)
+        return workflow
+      })
+    )
+
+  const get: WorkflowsApi["get"] = (id) =>
+    Effect.flatMap(asId(id), (wid) =>
+      Effect.flatMap(repository.find(organization, wid), Option.match({
+        onNone: () => Effect.fail(new WorkflowNotFound({ id })),
+        onSome: Effect.succeed
+      }))
+    )
+
+  const list: WorkflowsApi["list"] = (input = {}) =>
+    Effect.gen(function* () {
+      const query = yield* decodeListQuery(input, { status: true })
+      const page = yield* repository.list(organization, query)
+      return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
+    })
+
+  const update: WorkflowsApi["update"] = (id, body, options = {}) =>
+    Effect.gen(function* () {
+      const patch = yield* decodePatch(body)
+      const wid = yield* asId(id)
+      return yield* writeTransaction(
+        Effect.gen(function* () {
+          const current = yield* loadForWrite(wid)
+          yield* checkIfMatch(options.if_match, current.version)
+          const outcome = yield* applyPatch(current, patch, yield* DateTime.now)
+          if (outcome._tag === "Unchanged") return current
+          yield* save(outcome.workflow, "workflow.updated", outcome.changes, null)
+          return outcome.workflow
+        })
+      )
+    })
+
+  const lifecycle = (action: Lifecycle.LifecycleAction): LifecycleCall => (id, options = {}) =>
+    Effect.gen(function* () {
+      const { reason } = yield* decodeLifecycleRequest(options.body)
+      const wid = yield* asId(id)
+      return yield* writeTransaction(
+        Effect.gen(function* () {
+          const current = yield* loadForWrite(wid)
+          yield* checkIfMatch(options.if_match, current.version)
+          const transition = yield* Lifecycle.transition(current.status, action)
+          if (transition._tag === "Unchanged") return current
+          const workflow = new Workflow({
+            ...current,
+            status: transition.to,
+            version: current.version + 1,
+            updated_at: yield* DateTime.now
+          })
+          yield* save(workflow, eventTypes[action], { status: { from: current.status, to: transition.to } }, reason)
+          return workflow
+        })
+      )
+    })
+
+  const events: WorkflowsApi["events"] = (id, input = {}) =>
+    Effect.gen(function* () {
+      const query = yield* decodeListQuery(input, { status: false })
+      const workflow = yield* get(id)
+      const page = yield* repository.events(workflow.id, query)
+      return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
+    })
+
+  return {
+    create,
+    get,
+    list,
+    update,
+    activate: lifecycle("activate"),
+    pause: lifecycle("pause"),
+    resume: lifecycle("resume"),
+    cancel: lifecycle("cancel"),
+    complete: lifecycle("complete"),
+    events
+  }
+}

@@ -1,0 +1,5 @@
+export * from "./ApiKeys.js"
+export * from "./IdempotencyKeys.js"
+export * as Sql from "./Sql.js"
+export * from "./WorkflowRepository.js"
+export * from "./Workflows.js"

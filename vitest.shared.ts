@@ -1,0 +1,21 @@
+import { fileURLToPath } from "node:url"
+import { defineProject } from "vitest/config"
+
+const source = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+
+// Tests run against the packages' TypeScript sources, so `npm test` never depends on a stale build.
+export const project = (name: string, options: { readonly timeoutMs?: number } = {}) =>
+  defineProject({
+    resolve: {
+      alias: [
+        { find: /^@workflows\/domain$/, replacement: source("domain") },
+        { find: /^@workflows\/http$/, replacement: source("http") }
+      ]
+    },
+    test: {
+      name,
+      include: ["test/**/*.test.ts"],
+      testTimeout: options.timeoutMs ?? 15_000,
+      hookTimeout: 60_000
+    }
+  })
