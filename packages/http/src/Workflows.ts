@@ -64,7 +64,7 @@ type LifecycleCall = (
  * provided in-process over a database (`Workflows.layer`) and remotely over HTTP (`WorkflowsClient`),
  * with the same typed errors; infrastructure failures are defects, never part of the error channel.
  */
-export interface WorkflowsApi {
+export interface WorkflowsService {
   readonly create: (
     body: JsonObject,
     options?: CreateOptions
@@ -85,7 +85,7 @@ export interface WorkflowsApi {
   readonly events: (id: string, query?: ListQueryInput) => Effect.Effect<Page<WorkflowEvent>, WorkflowNotFound | WorkflowValidationError>
 }
 
-export class Workflows extends Context.Tag("@workflows/Workflows")<Workflows, WorkflowsApi>() {
+export class Workflows extends Context.Tag("@workflows/Workflows")<Workflows, WorkflowsService>() {
   /**
    * In-process, for one organization: what another service provides to run programs against
    * the database directly. Changes are recorded with the system as actor unless one is given.
@@ -109,7 +109,7 @@ const eventTypes: { readonly [A in Lifecycle.LifecycleAction]: WorkflowEventType
 
 /**
  * The in-process implementation over the database, serving any caller. The HTTP server asks it
- * for one `WorkflowsApi` per request (`forCaller`); a library user gets one through `Workflows.layer`.
+ * for one `WorkflowsService` per request (`forCaller`); a library user gets one through `Workflows.layer`.
  */
 export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/WorkflowStore", {
   effect: Effect.gen(function* () {
@@ -117,7 +117,7 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
     const idempotency = yield* IdempotencyKeys
     const writeTransaction = makeWriteTransaction(yield* SqlClient.SqlClient)
     return {
-      forCaller: (caller: Caller): WorkflowsApi => makeApi(caller, { repository, idempotency, writeTransaction })
+      forCaller: (caller: Caller): WorkflowsService => makeApi(caller, { repository, idempotency, writeTransaction })
     }
   }),
   dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default]
@@ -129,7 +129,7 @@ interface Storage {
   readonly writeTransaction: ReturnType<typeof makeWriteTransaction>
 }
 
-const makeApi = (caller: Caller, { idempotency, repository, writeTransaction }: Storage): WorkflowsApi => {
+const makeApi = (caller: Caller, { idempotency, repository, writeTransaction }: Storage): WorkflowsService => {
   const organization = caller.organization_id
 
   /** Ids outside the id pattern get the same answer as ids that do not exist. */
@@ -161,7 +161,7 @@ const makeApi = (caller: Caller, { idempotency, repository, writeTransaction }: 
   const save = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
     Effect.zipRight(repository.replace(workflow), Effect.flatMap(event(workflow, type, changes, reason), repository.appendEvent))
 
-  const create: WorkflowsApi["create"] = (body, options = {}) =>
+  const create: WorkflowsService["create"] = (body, options = {}) =>
     writeTransaction(
       Effect.gen(function* () {
         const key = options.idempotency_key
@@ -184,7 +184,7 @@ const makeApi = (caller: Caller, { idempotency, repository, writeTransaction }: 
       })
     )
 
-  const get: WorkflowsApi["get"] = (id) =>
+  const get: WorkflowsService["get"] = (id) =>
     Effect.flatMap(asId(id), (wid) =>
       Effect.flatMap(repository.find(organization, wid), Option.match({
         onNone: () => Effect.fail(new WorkflowNotFound({ id })),
@@ -192,14 +192,14 @@ const makeApi = (caller: Caller, { idempotency, repository, writeTransaction }: 
       }))
     )
 
-  const list: WorkflowsApi["list"] = (input = {}) =>
+  const list: WorkflowsService["list"] = (input = {}) =>
     Effect.gen(function* () {
       const query = yield* decodeListQuery(input, { status: true })
       const page = yield* repository.list(organization, query)
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
-  const update: WorkflowsApi["update"] = (id, body, options = {}) =>
+  const update: WorkflowsService["update"] = (id, body, options = {}) =>
     Effect.gen(function* () {
       const patch = yield* decodePatch(body)
       const wid = yield* asId(id)
@@ -237,7 +237,7 @@ const makeApi = (caller: Caller, { idempotency, repository, writeTransaction }: 
       )
     })
 
-  const events: WorkflowsApi["events"] = (id, input = {}) =>
+  const events: WorkflowsService["events"] = (id, input = {}) =>
     Effect.gen(function* () {
       const query = yield* decodeListQuery(input, { status: false })
       const workflow = yield* get(id)

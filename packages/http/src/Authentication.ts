@@ -1,0 +1,31 @@
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Unauthorized } from "@workflows/domain"
+import { Effect, Layer } from "effect"
+import { ApiKeys } from "./ApiKeys.js"
+import { Authentication } from "./WorkflowsApi.js"
+
+const challenge = HttpApp.appendPreResponseHandler((_request, response) =>
+  Effect.succeed(HttpServerResponse.setHeader(response, "www-authenticate", "Bearer"))
+)
+
+// The framework hands over `authorization.slice(7)` whatever the scheme, so the header is read again here.
+const BEARER = /^Bearer +(\S+) *$/i
+
+export const AuthenticationLive = Layer.effect(
+  Authentication,
+  Effect.map(ApiKeys, (keys) =>
+    Authentication.of({
+      bearer: () =>
+        Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const token = BEARER.exec(request.headers.authorization ?? "")?.[1]
+          if (token === undefined) {
+            return yield* new Unauthorized({ reason: "Send an API key as `Authorization: Bearer <key>`." })
+          }
+          return yield* keys.authenticate(token)
+        }).pipe(Effect.tapError(() => challenge))
+    })
+  )
+)

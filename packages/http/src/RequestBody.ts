@@ -1,0 +1,80 @@
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import { isJsonObject, type JsonObject, notAnObject, validationError, type WorkflowValidationError } from "@workflows/domain"
+import { Effect } from "effect"
+import { PayloadTooLarge, UnsupportedMediaType } from "./Problem.js"
+
+export const BODY_LIMIT = 64 * 1024
+export const JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+json"] as const
+
+const mediaType = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
+  request.headers["content-type"]?.split(";")[0]?.trim().toLowerCase()
+
+const hasBody = (request: HttpServerRequest.HttpServerRequest): boolean =>
+  request.headers["transfer-encoding"] !== undefined ||
+  (request.headers["content-length"] !== undefined && request.headers["content-length"] !== "0")
+
+/**
+ * Reads at most `BODY_LIMIT` bytes straight from the socket. Past the limit the rest is drained,
+ * not destroyed, so the client still receives its 413 (the framework's own limit resets the connection).
+ */
+const readLimited = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.async<Buffer, PayloadTooLarge>((resume) => {
+    const source = NodeHttpServerRequest.toIncomingMessage(request)
+    const chunks: Array<Buffer> = []
+    let size = 0
+    let settled = false
+    const settle = (result: Effect.Effect<Buffer, PayloadTooLarge>) => {
+      if (settled) return
+      settled = true
+      source.off("data", onData)
+      resume(result)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > BODY_LIMIT) {
+        settle(Effect.fail(new PayloadTooLarge({ limit: BODY_LIMIT })))
+        source.resume()
+      } else chunks.push(chunk)
+    }
+    source.on("data", onData)
+    source.once("end", () => settle(Effect.succeed(Buffer.concat(chunks))))
+    source.once("error", () => settle(Effect.fail(new PayloadTooLarge({ limit: BODY_LIMIT }))))
+    return Effect.sync(() => {
+      settled = true
+      source.off("data", onData)
+    })
+  })
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+const parse = (bytes: Buffer): Effect.Effect<JsonObject, WorkflowValidationError> =>
+  Effect.suspend(() => {
+    let value: unknown
+    try {
+      value = JSON.parse(utf8.decode(bytes))
+    } catch {
+      return Effect.fail(validationError([{ field: null, message: "the body is not valid JSON (UTF-8)" }]))
+    }
+    return isJsonObject(value) ? Effect.succeed(value) : Effect.fail(validationError([notAnObject]))
+  })
+
+/**
+ * SPEC §3 step 2, in its order: 415 for a body that is not JSON by its Content-Type (a missing
+ * one included), 413 over 64 KiB (by Content-Length before reading, or while streaming), then 400
+ * for malformed JSON or a value that is not an object. With `optional`, a request without any body
+ * (the lifecycle routes) yields `undefined`.
+ */
+export const readJsonObject = (
+  request: HttpServerRequest.HttpServerRequest,
+  options: { readonly optional: boolean }
+): Effect.Effect<JsonObject | undefined, UnsupportedMediaType | PayloadTooLarge | WorkflowValidationError> => {
+  const type = mediaType(request)
+  if (type === undefined && options.optional && !hasBody(request)) return Effect.succeed(undefined)
+  if (type === undefined || !(JSON_MEDIA_TYPES as ReadonlyArray<string>).includes(type)) {
+    return Effect.fail(new UnsupportedMediaType())
+  }
+  const declared = Number(request.headers["content-length"] ?? 0)
+  if (declared > BODY_LIMIT) return Effect.fail(new PayloadTooLarge({ limit: BODY_LIMIT }))
+  return Effect.flatMap(readLimited(request), parse)
+}

@@ -1,0 +1,193 @@
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
+import * as OpenApi from "@effect/platform/OpenApi"
+import { LIMIT_MAX, READ_ONLY_FIELDS, RequestStatus, WorkflowEvent, WorkflowJson, WorkflowStatus } from "@workflows/domain"
+import { Context, JSONSchema, Schema } from "effect"
+import type { Principal } from "./ApiKeys.js"
+import {
+  IdempotencyProblem,
+  NotFoundProblem,
+  PayloadTooLargeProblem,
+  PreconditionProblem,
+  StatusConflictProblem,
+  UnauthorizedProblem,
+  UnsupportedMediaTypeProblem,
+  ValidationProblem
+} from "./Problem.js"
+
+/** The caller resolved from its API key, provided to every `/v1` handler. */
+export class CurrentPrincipal extends Context.Tag("@workflows/CurrentPrincipal")<CurrentPrincipal, Principal>() {}
+
+export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("@workflows/Authentication", {
+  failure: UnauthorizedProblem,
+  provides: CurrentPrincipal,
+  security: { bearer: HttpApiSecurity.bearer.pipe(HttpApiSecurity.annotate(OpenApi.Description, "An API key: `wfk_…`")) }
+}) {}
+
+/**
+ * Bodies are read and validated by the service itself (all problems at once, unknown fields
+ * named), so on the wire a body is any JSON object. The documented fields below feed the
+ * OpenAPI document only, through a hand-made JSON Schema.
+ */
+const documentedObject = <Fields extends Schema.Struct.Fields>(identifier: string, description: string, fields: Fields) =>
+  Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+    identifier,
+    description,
+    jsonSchema: { ...JSONSchema.make(Schema.Struct(fields)), $schema: undefined, additionalProperties: false }
+  })
+
+const Text = (description: string) => Schema.String.annotations({ description })
+
+export const PatchBody = documentedObject(
+  "WorkflowPatch",
+  "Fields to change. Read-only fields may be echoed back unchanged; any other field is rejected.",
+  {
+    title: Schema.optional(Text("New display name, 1–200 characters after trimming.")),
+    name: Schema.optional(Text("Alias of `title`.")),
+    description: Schema.optional(Schema.NullOr(Text("At most 2,000 characters; `null` or blank clears it."))),
+    status: Schema.optional(RequestStatus.annotations({ description: "Accepted only when equal to the current status; use the lifecycle routes to change it." })),
+    ...Object.fromEntries(READ_ONLY_FIELDS.map((field) => [field, Schema.optional(Schema.Unknown.annotations({ description: "Read-only: ignored when equal to the stored value." }))]))
+  }
+)
+
+export const CreateBody = documentedObject("NewWorkflow", "A new workflow. `title` (or `name`) is required.", {
+  title: Schema.optional(Text("Display name, 1–200 characters after trimming.")),
+  name: Schema.optional(Text("Alias of `title`.")),
+  description: Schema.optional(Schema.NullOr(Text("At most 2,000 characters."))),
+  status: Schema.optional(Schema.Literal("draft", "active").annotations({ description: "Initial status, `draft` by default." }))
+})
+
+export const LifecycleBody = documentedObject("LifecycleRequest", "Optional; the reason is recorded on the audit event.", {
+  reason: Schema.optional(Text("Why, at most 500 characters."))
+})
+
+const page = <S extends Schema.Schema.Any>(item: S, identifier: string) =>
+  Schema.Struct({ data: Schema.Array(item), has_more: Schema.Boolean }).annotations({ identifier })
+
+export const WorkflowPage = page(WorkflowJson, "WorkflowPage")
+export const WorkflowEventPage = page(WorkflowEvent, "WorkflowEventPage")
+
+const IdPath = Schema.Struct({ id: Schema.String.annotations({ description: "A workflow id, `wfl_…` (or legacy `wf_…`)." }) })
+const IfMatch = Schema.Struct({
+  "if-match": Schema.optional(Schema.String.annotations({ description: 'The ETag you read, `"<version>"`, or `*`.' }))
+})
+const PageParams = {
+  limit: Schema.optional(Schema.String.annotations({ description: `1–${LIMIT_MAX}, default 20.` })),
+  starting_after: Schema.optional(Schema.String.annotations({ description: "The id of the last item of the previous page." }))
+}
+
+const lifecycle = <const Name extends string>(name: Name, summary: string) =>
+  HttpApiEndpoint.post(name, `/workflows/:id/${name}`)
+    .setPath(IdPath)
+    .setPayload(LifecycleBody)
+    .setHeaders(IfMatch)
+    .addSuccess(WorkflowJson)
+    .addError(NotFoundProblem)
+    .addError(StatusConflictProblem)
+    .addError(PreconditionProblem)
+    .annotate(OpenApi.Summary, summary)
+
+export class WorkflowsGroup extends HttpApiGroup.make("workflows")
+  .add(
+    HttpApiEndpoint.post("create", "/workflows")
+      .setPayload(CreateBody)
+      .setHeaders(Schema.Struct({
+        "idempotency-key": Schema.optional(Schema.String.annotations({ description: "1–255 printable ASCII characters; a retry with the same key and body returns the first response." }))
+      }))
+      .addSuccess(WorkflowJson, { status: 201 })
+      .addError(IdempotencyProblem)
+      .annotate(OpenApi.Summary, "Create a workflow")
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/workflows")
+      .setUrlParams(Schema.Struct({
+        status: Schema.optional(WorkflowStatus.pipe(Schema.typeSchema, Schema.annotations({ description: "`active` includes legacy `running`." }))),
+        ...PageParams
+      }))
+      .addSuccess(WorkflowPage)
+      .annotate(OpenApi.Summary, "List workflows, newest first")
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/workflows/:id")
+      .setPath(IdPath)
+      .addSuccess(WorkflowJson)
+      .addError(NotFoundProblem)
+      .annotate(OpenApi.Summary, "Retrieve a workflow")
+  )
+  .add(
+    HttpApiEndpoint.patch("update", "/workflows/:id")
+      .setPath(IdPath)
+      .setPayload(PatchBody)
+      .setHeaders(IfMatch)
+      .addSuccess(WorkflowJson)
+      .addError(NotFoundProblem)
+      .addError(StatusConflictProblem)
+      .addError(PreconditionProblem)
+      .annotate(OpenApi.Summary, "Update a workflow")
+      .annotate(OpenApi.Description, "Changes the title (alias `name`) and description. The status changes only through the lifecycle routes.")
+      .annotate(OpenApi.Transform, alsoMergePatch)
+  )
+  .add(lifecycle("activate", "Activate a draft workflow"))
+  .add(lifecycle("pause", "Pause an active workflow"))
+  .add(lifecycle("resume", "Resume a paused workflow"))
+  .add(lifecycle("cancel", "Cancel a workflow"))
+  .add(
+    HttpApiEndpoint.get("events", "/workflows/:id/events")
+      .setPath(IdPath)
+      .setUrlParams(Schema.Struct(PageParams))
+      .addSuccess(WorkflowEventPage)
+      .addError(NotFoundProblem)
+      .annotate(OpenApi.Summary, "The workflow's audit trail, newest first")
+  )
+  .addError(UnsupportedMediaTypeProblem)
+  .addError(PayloadTooLargeProblem)
+  .middleware(Authentication)
+  .prefix("/v1") {}
+
+const Health = Schema.Struct({ status: Schema.Literal("ok") })
+const Readiness = Schema.Struct({ status: Schema.Literal("ready"), database: Schema.String })
+
+export class SystemGroup extends HttpApiGroup.make("system")
+  .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health).annotate(OpenApi.Summary, "Liveness"))
+  .add(HttpApiEndpoint.get("readyz", "/readyz").addSuccess(Readiness).annotate(OpenApi.Summary, "Readiness: the database answers")) {}
+
+type Json = { [key: string]: any }
+
+/** PATCH bodies may also be sent as `application/merge-patch+json`; say so in the document. */
+function alsoMergePatch(operation: Json): Json {
+  const json = operation.requestBody?.content?.["application/json"]
+  if (json !== undefined) operation.requestBody.content["application/merge-patch+json"] = json
+  return operation
+}
+
+/**
+ * The framework documents its own decode error on every 400; this server never sends that shape
+ * (the edge rewrites it into a validation problem), so the document shows ours alone.
+ */
+function onlyOurProblems(spec: Json): Json {
+  for (const name of ["HttpApiDecodeError", "Issue", "PropertyKey"]) delete spec.components?.schemas?.[name]
+  for (const path of Object.values<Json>(spec.paths ?? {})) {
+    for (const operation of Object.values<Json>(path)) {
+      const badRequest = operation.responses?.["400"]
+      if (badRequest === undefined) continue
+      const schema = badRequest.content?.["application/json"]?.schema ?? badRequest.content?.["application/problem+json"]?.schema
+      const ours = (schema?.anyOf ?? [schema]).filter((s: Json | undefined) => s !== undefined && s.$ref !== "#/components/schemas/HttpApiDecodeError")
+      badRequest.description = "Validation failed"
+      badRequest.content = { "application/problem+json": { schema: ours.length === 1 ? ours[0] : { anyOf: ours } } }
+    }
+  }
+  return spec
+}
+
+export class WorkflowsApi extends HttpApi.make("workflows")
+  .add(SystemGroup)
+  .add(WorkflowsGroup)
+  .addError(ValidationProblem)
+  .annotate(OpenApi.Title, "Workflows")
+  .annotate(OpenApi.Version, "1.0.0")
+  .annotate(OpenApi.Description, "The workflow record of the outbound-calling platform: create, read, update, lifecycle and audit trail.")
+  .annotate(OpenApi.Transform, onlyOurProblems) {}
+

@@ -1,0 +1,114 @@
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { SqlClient } from "@effect/sql"
+import { validationError, type Workflow, WorkflowJson, type WorkflowValidationError } from "@workflows/domain"
+import { Effect, FiberRef, Schema } from "effect"
+import { internalProblem, UnsupportedMediaType } from "./Problem.js"
+import { JSON_MEDIA_TYPES, readJsonObject } from "./RequestBody.js"
+import { CurrentRequestId } from "./RequestId.js"
+import type { WorkflowsService } from "./Workflows.js"
+import { WorkflowStore } from "./Workflows.js"
+import { CurrentPrincipal, WorkflowEventPage, WorkflowPage, WorkflowsApi } from "./WorkflowsApi.js"
+
+const acceptPatch = HttpApp.appendPreResponseHandler((_request, response) =>
+  Effect.succeed(HttpServerResponse.setHeader(response, "accept-patch", JSON_MEDIA_TYPES.join(", ")))
+)
+
+/** A 415 tells the client which media types would work. */
+const withAcceptPatch = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.tapError(effect, (error) => (error instanceof UnsupportedMediaType ? acceptPatch : Effect.void))
+
+const encodeWorkflow = Schema.encode(WorkflowJson)
+
+/**
+ * Responses are encoded here rather than by the framework: a value that fails its own schema is
+ * a server bug and must surface as a 500 (a defect), not as the framework's 400.
+ */
+const workflowResponse = (workflow: Workflow, status = 200, headers: Record<string, string> = {}) =>
+  encodeWorkflow(workflow).pipe(
+    Effect.flatMap((body) => HttpServerResponse.json(body, { status, headers: { etag: workflow.etag, ...headers } })),
+    Effect.orDie
+  )
+
+const jsonResponse = <A, I>(schema: Schema.Schema<A, I>) => {
+  const encode = Schema.encode(schema)
+  return (value: A) => encode(value).pipe(Effect.flatMap((body) => HttpServerResponse.json(body)), Effect.orDie)
+}
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]{1,255}$/
+
+const idempotencyKey = (value: string | undefined): Effect.Effect<string | undefined, WorkflowValidationError> =>
+  value === undefined || PRINTABLE_ASCII.test(value)
+    ? Effect.succeed(value)
+    : Effect.fail(validationError([{ field: "Idempotency-Key", message: "must be 1 to 255 printable ASCII characters" }]))
+
+/** Handlers only translate: HTTP in, one call to the caller's `Workflows`, HTTP out. */
+export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows", (handlers) =>
+  Effect.gen(function* () {
+    const store = yield* WorkflowStore
+    const page = jsonResponse(WorkflowPage)
+    const eventPage = jsonResponse(WorkflowEventPage)
+
+    const workflows: Effect.Effect<WorkflowsService, never, CurrentPrincipal> = Effect.gen(function* () {
+      const principal = yield* CurrentPrincipal
+      return store.forCaller({
+        organization_id: principal.organization_id,
+        actor: { type: "api_key", id: principal.key_id },
+        request_id: yield* FiberRef.get(CurrentRequestId)
+      })
+    })
+
+    const lifecycle = (action: "activate" | "pause" | "resume" | "cancel") =>
+      ({ headers, path, request }: { headers: { "if-match"?: string | undefined }; path: { id: string }; request: Parameters<typeof readJsonObject>[0] }) =>
+        Effect.gen(function* () {
+          const body = yield* withAcceptPatch(readJsonObject(request, { optional: true }))
+          const workflow = yield* (yield* workflows)[action](path.id, { body, if_match: headers["if-match"] })
+          return yield* workflowResponse(workflow)
+        })
+
+    return handlers
+      .handleRaw("create", ({ headers, request }) =>
+        Effect.gen(function* () {
+          const body = yield* withAcceptPatch(readJsonObject(request, { optional: false }))
+          const idempotency_key = yield* idempotencyKey(headers["idempotency-key"])
+          const workflow = yield* (yield* workflows).create(body ?? {}, { idempotency_key })
+          return yield* workflowResponse(workflow, 201, { location: `/v1/workflows/${workflow.id}` })
+        }))
+      .handleRaw("list", ({ urlParams }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.list(urlParams), page)))
+      .handleRaw("get", ({ path }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.get(path.id), (wf) => workflowResponse(wf))))
+      .handleRaw("update", ({ headers, path, request }) =>
+        Effect.gen(function* () {
+          const body = yield* withAcceptPatch(readJsonObject(request, { optional: false }))
+          const workflow = yield* (yield* workflows).update(path.id, body ?? {}, { if_match: headers["if-match"] })
+          return yield* workflowResponse(workflow)
+        }))
+      .handleRaw("activate", lifecycle("activate"))
+      .handleRaw("pause", lifecycle("pause"))
+      .handleRaw("resume", lifecycle("resume"))
+      .handleRaw("cancel", lifecycle("cancel"))
+      .handleRaw("events", ({ path, urlParams }) =>
+        Effect.flatMap(workflows, (w) => Effect.flatMap(w.events(path.id, urlParams), eventPage)))
+  })
+)
+
+export const SystemHttpLive = (database: string) =>
+  HttpApiBuilder.group(WorkflowsApi, "system", (handlers) =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      return handlers
+        .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
+        .handleRaw("readyz", () =>
+          sql`SELECT 1 AS ok`.pipe(
+            Effect.timeout("2 seconds"),
+            Effect.flatMap(() => HttpServerResponse.json({ status: "ready", database })),
+            Effect.catchAll(() =>
+              HttpServerResponse.json(internalProblem(503, "The database does not answer."), {
+                status: 503,
+                contentType: "application/problem+json"
+              })
+            ),
+            Effect.orDie
+          ))
+    })
+  )
