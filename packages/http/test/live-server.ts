@@ -1,0 +1,77 @@
+import * as HttpServer from "@effect/platform/HttpServer"
+import { SqlClient } from "@effect/sql"
+import { OrganizationId } from "@workflows/domain"
+import { ApiKeys, HttpAppLive, NodeServerLive, Sql, WorkflowStore } from "@workflows/http"
+import { Effect, Layer, type Scope } from "effect"
+import type { TestDatabase } from "./databases.js"
+
+/** A real server on a random loopback port over a fresh database, with keys for two organizations. */
+export interface LiveServer {
+  readonly url: string
+  /** A key of `org_alpha`. */
+  readonly key: string
+  /** A key of `org_beta`, for tenancy checks. */
+  readonly otherKey: string
+  readonly keyId: string
+  /** The server's own database, to check what was really stored. */
+  readonly sql: SqlClient.SqlClient
+}
+
+export const ORG_ALPHA = OrganizationId.make("org_alpha")
+export const ORG_BETA = OrganizationId.make("org_beta")
+
+export const liveServer = (db: TestDatabase): Effect.Effect<LiveServer, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const database = yield* db.fresh
+    const context = yield* Layer.build(
+      Layer.mergeAll(HttpAppLive(Sql.describeDatabase(database)), Layer.empty).pipe(
+        Layer.provideMerge(NodeServerLive({ port: 0, host: "127.0.0.1" })),
+        Layer.provideMerge(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
+        Layer.provideMerge(Sql.layer(database)),
+        Layer.orDie
+      )
+    )
+    return yield* Effect.gen(function* () {
+      const keys = yield* ApiKeys
+      const alpha = yield* keys.create(ORG_ALPHA, "test")
+      const beta = yield* keys.create(ORG_BETA, "test")
+      const url = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
+      return { url, key: alpha.key, otherKey: beta.key, keyId: alpha.id, sql: yield* SqlClient.SqlClient }
+    }).pipe(Effect.provide(context))
+  })
+
+export interface Reply {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  /** The parsed body, or `undefined` when it is not JSON. */
+  readonly body: any
+}
+
+/** A plain `fetch`, as any non-Effect client would call the API. */
+export const call = (
+  server: LiveServer,
+  method: string,
+  path: string,
+  options: { readonly body?: unknown; readonly raw?: string; readonly headers?: Record<string, string>; readonly key?: string | null } = {}
+): Effect.Effect<Reply> =>
+  Effect.promise(async () => {
+    const headers: Record<string, string> = {}
+    const key = options.key === undefined ? server.key : options.key
+    if (key !== null) headers.authorization = `Bearer ${key}`
+    let body: string | undefined
+    if (options.body !== undefined) {
+      headers["content-type"] = "application/json"
+      body = JSON.stringify(options.body)
+    }
+    if (options.raw !== undefined) body = options.raw
+    const response = await fetch(`${server.url}${path}`, { method, headers: { ...headers, ...options.headers }, ...(body === undefined ? {} : { body }) })
+    const text = await response.text()
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      parsed = undefined
+    }
+    return { status: response.status, headers: response.headers, text, body: parsed }
+  })
