@@ -48,8 +48,17 @@ const EDITABLE_HINT = "editable fields are title (or its alias name) and descrip
 // ISO-8601 date-time with an explicit offset: anything looser would make "the same instant" ambiguous.
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
 
+// Date parsing rolls impossible days over (Feb 30 → Mar 1); a real calendar day survives a round trip.
+const isCalendarDay = (value: string): boolean => {
+  const [year, month, day] = value.slice(0, 10).split("-").map(Number) as [number, number, number]
+  const date = new Date(Date.UTC(year, month - 1, day))
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+}
+
 const decodeInstant = (value: unknown): Either.Either<DateTime.Utc, string> => {
-  if (typeof value !== "string" || !ISO_INSTANT.test(value)) return Either.left("must be an ISO-8601 timestamp")
+  if (typeof value !== "string" || !ISO_INSTANT.test(value) || !isCalendarDay(value)) {
+    return Either.left("must be an ISO-8601 timestamp")
+  }
   return Option.match(DateTime.make(value), {
     onNone: () => Either.left("must be an ISO-8601 timestamp"),
     onSome: (dt) => Either.right(DateTime.toUtc(dt))

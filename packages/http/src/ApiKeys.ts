@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { OrganizationId, randomBase36, Unauthorized } from "@workflows/domain"
 import { DateTime, Effect, Option, Schema } from "effect"
 import { createHash, randomBytes } from "node:crypto"
-import { makeWriteTransaction } from "./Sql.js"
+import { lockName, makeWriteTransaction } from "./Sql.js"
 
 export const ApiKeyId = Schema.String.pipe(Schema.pattern(/^key_[a-z0-9]{1,64}$/), Schema.brand("ApiKeyId"))
 export type ApiKeyId = typeof ApiKeyId.Type
@@ -109,6 +109,8 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
      */
     const bootstrap = writeTransaction(
       Effect.gen(function* () {
+        // Instances starting together on one PostgreSQL database must bootstrap once, not once each.
+        yield* lockName(sql, "bootstrap")
         const existing = yield* sql`SELECT id FROM api_keys LIMIT 1`
         if (existing.length > 0) return Option.none<CreatedApiKey>()
         return Option.some(yield* insertKey(DEFAULT_ORGANIZATION, "bootstrap"))

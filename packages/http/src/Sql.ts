@@ -134,3 +134,14 @@ export const makeWriteTransaction =
 /** The row-lock suffix for a read that is followed by a write of the same row in one transaction. */
 export const forUpdate = (sql: SqlClient.SqlClient) =>
   sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE"), orElse: () => sql.literal("") })
+
+/**
+ * Inside a write transaction: serializes transactions that name the same `key` (an idempotency
+ * key, the bootstrap). PostgreSQL takes a transaction-scoped advisory lock; SQLite already
+ * serializes every write transaction, so it needs nothing more.
+ */
+export const lockName = (sql: SqlClient.SqlClient, key: string) =>
+  sql.onDialectOrElse({
+    pg: () => Effect.orDie(Effect.asVoid(sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`)),
+    orElse: () => Effect.void
+  })

@@ -30,7 +30,7 @@ import {
 import { SqlClient } from "@effect/sql"
 import { Context, DateTime, Effect, Layer, Option } from "effect"
 import { IdempotencyKeys, requestHash } from "./IdempotencyKeys.js"
-import { makeWriteTransaction } from "./Sql.js"
+import { lockName, makeWriteTransaction } from "./Sql.js"
 import { type Page, WorkflowRepository } from "./WorkflowRepository.js"
 
 export type { Page }
@@ -115,9 +115,10 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
   effect: Effect.gen(function* () {
     const repository = yield* WorkflowRepository
     const idempotency = yield* IdempotencyKeys
-    const writeTransaction = makeWriteTransaction(yield* SqlClient.SqlClient)
+    const sql = yield* SqlClient.SqlClient
+    const writeTransaction = makeWriteTransaction(sql)
     return {
-      forCaller: (caller: Caller): WorkflowsService => makeApi(caller, { repository, idempotency, writeTransaction })
+      forCaller: (caller: Caller): WorkflowsService => makeApi(caller, { repository, idempotency, sql, writeTransaction })
     }
   }),
   dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default]
@@ -126,10 +127,11 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
 interface Storage {
   readonly repository: WorkflowRepository
   readonly idempotency: IdempotencyKeys
+  readonly sql: SqlClient.SqlClient
   readonly writeTransaction: ReturnType<typeof makeWriteTransaction>
 }
 
-const makeApi = (caller: Caller, { idempotency, repository, writeTransaction }: Storage): WorkflowsService => {
+const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransaction }: Storage): WorkflowsService => {
   const organization = caller.organization_id
 
   /** Ids outside the id pattern get the same answer as ids that do not exist. */
@@ -167,6 +169,8 @@ const makeApi = (caller: Caller, { idempotency, repository, writeTransaction }: 
         const key = options.idempotency_key
         const hash = requestHash(body)
         if (key !== undefined) {
+          // Two retries racing on different instances must not both create: the second waits here.
+          yield* lockName(sql, `idempotency:${organization}:${key}`)
           const remembered = yield* idempotency.find(organization, key)
           if (Option.isSome(remembered)) {
             return remembered.value.request_hash === hash
