@@ -2,7 +2,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import { SqlClient } from "@effect/sql"
 import { OrganizationId } from "@workflows/domain"
 import { ApiKeys, HttpAppLive, NodeServerLive, Sql, WorkflowStore } from "@workflows/http"
-import { Effect, Layer, type Scope } from "effect"
+import { Effect, Layer, Logger, LogLevel, type Scope } from "effect"
 import type { TestDatabase } from "./databases.js"
 
 /** A real server on a random loopback port over a fresh database, with keys for two organizations. */
@@ -28,6 +28,8 @@ export const liveServer = (db: TestDatabase): Effect.Effect<LiveServer, never, S
         Layer.provideMerge(NodeServerLive({ port: 0, host: "127.0.0.1" })),
         Layer.provideMerge(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
         Layer.provideMerge(Sql.layer(database)),
+        // The request log is checked by its own test; elsewhere it would bury vitest's output.
+        Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)),
         Layer.orDie
       )
     )
