@@ -1,0 +1,150 @@
+import { describe, expect, it } from "@effect/vitest"
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync } from "node:fs"
+import { createServer } from "node:net"
+import { fileURLToPath } from "node:url"
+import { Effect, Redacted } from "effect"
+import { databases } from "./databases.js"
+
+/**
+ * SPEC §8: server instances are stateless, so several run against one PostgreSQL database.
+ * Two real `workflows serve` processes share one database while 2 × 200 concurrent PATCH and
+ * lifecycle requests for the same workflows are split across them.
+ */
+const BIN = fileURLToPath(new URL("../../cli/bin/workflows.js", import.meta.url))
+const postgres = databases.find((db) => db.name === "postgres")
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+/** Starts `workflows serve` and resolves with its stdout once it says it listens. */
+const startInstance = (databaseUrl: string, port: number) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ child: ChildProcess; stdout: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [BIN, "serve", "--port", String(port), "--host", "127.0.0.1"], {
+            env: { ...process.env, DATABASE_URL: databaseUrl },
+            stdio: ["ignore", "pipe", "pipe"]
+          })
+          let stdout = ""
+          const timer = setTimeout(() => reject(new Error(`instance on ${port} did not start:\n${stdout}`)), 30_000)
+          child.stdout!.on("data", (chunk: Buffer) => {
+            stdout += chunk.toString()
+            if (stdout.includes("listening on")) {
+              clearTimeout(timer)
+              resolve({ child, stdout })
+            }
+          })
+          child.stderr!.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+          child.once("exit", (code) => reject(new Error(`instance exited with ${code}:\n${stdout}`)))
+        })
+    ),
+    ({ child }) => Effect.sync(() => child.kill("SIGTERM"))
+  )
+
+interface Reply {
+  readonly status: number
+  readonly body: any
+}
+
+const request = (base: string, key: string, method: string, path: string, body?: unknown): Promise<Reply> =>
+  fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  }).then(async (response) => ({ status: response.status, body: await response.json() }))
+
+const allEvents = async (base: string, key: string, id: string) => {
+  const events: Array<any> = []
+  let cursor: string | undefined
+  for (;;) {
+    const page = await request(base, key, "GET", `/v1/workflows/${id}/events?limit=100${cursor ? `&starting_after=${cursor}` : ""}`)
+    events.push(...page.body.data)
+    if (!page.body.has_more) return events.reverse() // oldest first
+    cursor = page.body.data.at(-1).id
+  }
+}
+
+if (postgres === undefined) {
+  describe.skip("two instances on one PostgreSQL database (set WORKFLOWS_TEST_PG_URL to run)", () => {
+    it("needs PostgreSQL", () => {})
+  })
+} else if (!existsSync(fileURLToPath(new URL("../../cli/dist/bin.js", import.meta.url)))) {
+  throw new Error("packages/cli is not built: run `npm run build` (npm ci does it) before this test")
+} else {
+  describe("two instances on one PostgreSQL database", () => {
+    it.live(
+      "2 × 200 concurrent writes: no 5xx, unbroken event chains, version = 1 + changing writes",
+      () =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const database = yield* postgres.fresh
+            if (database._tag !== "Postgres") throw new Error("expected a PostgreSQL database")
+            const url = Redacted.value(database.url)
+            const [portA, portB] = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
+            const a = yield* startInstance(url, portA!)
+            const key = /wfk_[A-Za-z0-9]+/.exec(a.stdout)?.[0]
+            expect(key, "the first instance bootstraps a key").toBeDefined()
+            const b = yield* startInstance(url, portB!)
+            expect(b.stdout, "the second instance finds the key and creates none").not.toMatch(/wfk_/)
+            const bases = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`]
+
+            const results = yield* Effect.promise(async () => {
+              const ids: Array<string> = []
+              for (let i = 0; i < 4; i++) {
+                const created = await request(bases[i % 2]!, key!, "POST", "/v1/workflows", { title: `Workflow ${i}`, status: "active" })
+                ids.push(created.body.id)
+              }
+              const calls = Array.from({ length: 400 }, (_, i) => {
+                const base = bases[i % 2]!
+                const id = ids[i % ids.length]!
+                switch (i % 5) {
+                  case 0:
+                  case 1:
+                    return request(base, key!, "PATCH", `/v1/workflows/${id}`, { title: `title ${i}` })
+                  case 2:
+                    return request(base, key!, "PATCH", `/v1/workflows/${id}`, { description: `description ${i}` })
+                  case 3:
+                    return request(base, key!, "POST", `/v1/workflows/${id}/pause`)
+                  default:
+                    return request(base, key!, "POST", `/v1/workflows/${id}/resume`)
+                }
+              })
+              return { ids, replies: await Promise.all(calls) }
+            })
+
+            const statuses = results.replies.map((reply) => reply.status)
+            expect(statuses.filter((status) => status >= 500)).toEqual([])
+            expect(statuses.every((status) => status === 200 || status === 409)).toBe(true)
+
+            for (const id of results.ids) {
+              const [events, row] = yield* Effect.promise(() =>
+                Promise.all([allEvents(bases[0]!, key!, id), request(bases[1]!, key!, "GET", `/v1/workflows/${id}`)])
+              )
+              expect(events[0].type).toBe("workflow.created")
+              const current: Record<string, string | null> = { title: null, description: null, status: null }
+              for (const event of events) {
+                for (const [field, change] of Object.entries<{ from: string | null; to: string | null }>(event.changes)) {
+                  expect(change.from, `${id} ${field} chain`).toBe(current[field] ?? null)
+                  current[field] = change.to
+                }
+              }
+              expect(row.body.version).toBe(events.length) // 1 for the create + one per changing write
+              expect(row.body.title).toBe(current.title)
+              expect(row.body.description).toBe(current.description)
+              expect(row.body.status).toBe(current.status)
+            }
+          })
+        ),
+      120_000
+    )
+  })
+}
