@@ -34,23 +34,8 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
     const encodeResponse = Schema.encode(response)
     const cutoff = Effect.map(DateTime.now, (now) => DateTime.formatIso(DateTime.subtractDuration(now, RETENTION)))
 
-    /**
-     * PostgreSQL runs transactions side by side: without this, two retries racing with one key
-     * both miss the row, and the second dies on the primary key instead of replaying the first.
-     * A transaction-scoped advisory lock on (organization, key) makes the second wait for the
-     * first to commit, and its read then sees the remembered response. SQLite needs nothing:
-     * the create transaction already holds the database's write lock (see Sql.ts).
-     */
-    const lockKey = (organization: OrganizationId, key: string) =>
-      sql.onDialectOrElse({
-        pg: () => Effect.asVoid(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${organization}:${key}`}, 0))`),
-        orElse: () => Effect.void
-      })
-
-    /** Must run inside the create transaction (it takes a lock held until commit). */
     const find = (organization: OrganizationId, key: string) =>
       Effect.gen(function* () {
-        yield* lockKey(organization, key)
         const oldest = yield* cutoff
         // Expired entries are dropped when their key comes back, so the table only holds live ones and strays.
         yield* sql`DELETE FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at < ${oldest}`

@@ -41,6 +41,24 @@ const documentedObject = <Fields extends Schema.Struct.Fields>(identifier: strin
 
 const Text = (description: string) => Schema.String.annotations({ description })
 
+/**
+ * The record's read-only fields, typed as the record has them. (`Schema.Unknown` would put the same
+ * `$id: "/schemas/unknown"` on each of them, which makes the document invalid JSON Schema 2020-12.)
+ */
+const readOnly = (schema: Schema.Schema<any, any, never>) =>
+  Schema.optional(schema.annotations({ description: "Read-only: ignored when equal to the stored value." }))
+const count = Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(0))
+const readOnlyFields = {
+  id: readOnly(Schema.String),
+  organization_id: readOnly(Schema.String),
+  created_at: readOnly(Schema.String),
+  updated_at: readOnly(Schema.String),
+  version: readOnly(Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(1))),
+  node_count: readOnly(count),
+  edge_count: readOnly(count),
+  enrolled_leads: readOnly(count)
+} satisfies { readonly [F in (typeof READ_ONLY_FIELDS)[number]]: unknown }
+
 export const PatchBody = documentedObject(
   "WorkflowPatch",
   "Fields to change. Read-only fields may be echoed back unchanged; any other field is rejected.",
@@ -49,7 +67,7 @@ export const PatchBody = documentedObject(
     name: Schema.optional(Text("Alias of `title`.")),
     description: Schema.optional(Schema.NullOr(Text("At most 2,000 characters; `null` or blank clears it."))),
     status: Schema.optional(RequestStatus.annotations({ description: "Accepted only when equal to the current status; use the lifecycle routes to change it." })),
-    ...Object.fromEntries(READ_ONLY_FIELDS.map((field) => [field, Schema.optional(Schema.Unknown.annotations({ description: "Read-only: ignored when equal to the stored value." }))]))
+    ...readOnlyFields
   }
 )
 

@@ -2,6 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
 import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -109,7 +110,10 @@ export const HttpAppLive = (database: string) =>
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(ProblemMiddleware),
-    Layer.provide(ApiLive(database))
+    Layer.provide(ApiLive(database)),
+    // The router's default 100-character limit on a path parameter would answer a long `{id}` with
+    // "no route" (and before authentication); let it through, so it gets the missing workflow's 404.
+    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 8 * 1024 }))
   )
 
 export interface ListenOptions {

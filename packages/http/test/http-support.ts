@@ -1,0 +1,187 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import { createHash, randomBytes } from "node:crypto"
+import { request as httpRequest } from "node:http"
+import type { TestDatabase } from "./databases.js"
+import { type LiveServer, liveServer, type Reply } from "./live-server.js"
+import { type InsertRow, insertWorkflow, snapshot } from "./support.js"
+
+/**
+ * Helpers of the HTTP acceptance suite: one live server per `describe` block (shared through a
+ * layer, so the suite stays fast), raw requests with full control of the headers, problem-body
+ * checks and "nothing was written" checks read straight from the server's own database.
+ */
+
+export class Server extends Context.Tag("test/HttpServer")<Server, LiveServer>() {}
+
+/** One real server over a fresh database for a whole `describe` block, on the live clock. */
+export const withServer = (db: TestDatabase, name: string, f: Parameters<ReturnType<typeof layer<Server, never, true>>>[1]) =>
+  layer(Layer.scoped(Server, liveServer(db)), { excludeTestServices: true })(`${name} (${db.name})`, f)
+
+export interface Request {
+  readonly headers?: Record<string, string>
+  /** Sent as JSON with `Content-Type: application/json` (unless `headers` says otherwise). */
+  readonly json?: unknown
+  /** Sent as is, with no Content-Type unless `headers` gives one (fetch adds none for bytes). */
+  readonly raw?: string | Uint8Array
+  /** The API key to send as `Bearer`; `null` sends no Authorization header. Default: org_alpha's key. */
+  readonly key?: string | null
+}
+
+const toReply = async (response: Response): Promise<Reply> => {
+  const text = await response.text()
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    body = undefined
+  }
+  return { status: response.status, headers: response.headers, text, body }
+}
+
+/** A plain `fetch` with full control of the headers. */
+export const send = (method: string, path: string, options: Request = {}): Effect.Effect<Reply, never, Server> =>
+  Effect.flatMap(Server, (server) =>
+    Effect.promise(async () => {
+      const headers: Record<string, string> = {}
+      const key = options.key === undefined ? server.key : options.key
+      if (key !== null) headers.authorization = `Bearer ${key}`
+      let body: Uint8Array | undefined
+      if (options.json !== undefined) {
+        headers["content-type"] = "application/json"
+        body = new TextEncoder().encode(JSON.stringify(options.json))
+      }
+      if (options.raw !== undefined) body = typeof options.raw === "string" ? new TextEncoder().encode(options.raw) : options.raw
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { ...headers, ...options.headers },
+        ...(body === undefined ? {} : { body })
+      })
+      return toReply(response)
+    })
+  )
+
+/**
+ * A request through `node:http`, for what `fetch` cannot send: a body in chunks with no
+ * Content-Length (`chunks`), or a declared Content-Length the client never sends in full.
+ */
+export const sendNode = (
+  method: string,
+  path: string,
+  options: { readonly headers: Record<string, string>; readonly chunks: ReadonlyArray<string | Buffer> }
+): Effect.Effect<Reply, never, Server> =>
+  Effect.flatMap(Server, (server) =>
+    Effect.async<Reply>((resume) => {
+      const url = new URL(path, server.url)
+      const req = httpRequest(url, { method, headers: { authorization: `Bearer ${server.key}`, ...options.headers } }, (res) => {
+        const parts: Array<Buffer> = []
+        res.on("data", (chunk: Buffer) => parts.push(chunk))
+        res.on("end", () => {
+          const text = Buffer.concat(parts).toString("utf8")
+          let body: unknown
+          try {
+            body = JSON.parse(text)
+          } catch {
+            body = undefined
+          }
+          const headers = new Headers()
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (typeof value === "string") headers.set(name, value)
+            else if (Array.isArray(value)) headers.set(name, value.join(", "))
+          }
+          resume(Effect.succeed({ status: res.statusCode ?? 0, headers, text, body }))
+        })
+      })
+      // The server may answer (413) and stop reading before the body is sent in full.
+      req.on("error", (error) => resume(Effect.die(error)))
+      const write = (i: number): void => {
+        if (i === options.chunks.length) {
+          req.end()
+          return
+        }
+        req.write(options.chunks[i]!, () => setImmediate(() => write(i + 1)))
+      }
+      write(0)
+    })
+  )
+
+/** Runs `effect` against the server's own database (for the helpers of support.ts). */
+export const withSql = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>): Effect.Effect<A, E, Server> =>
+  Effect.flatMap(Server, (server) => Effect.provideService(effect, SqlClient.SqlClient, server.sql))
+
+/** A workflow row inserted directly (old timestamps, version 3, active, in org_alpha by default). */
+export const insert = (row: InsertRow = {}) => withSql(insertWorkflow(row))
+
+/** Creates a workflow over HTTP and returns the response body. */
+export const create = (body: Record<string, unknown> = { title: "Lead Nurture Sequence" }) =>
+  Effect.map(send("POST", "/v1/workflows", { json: body }), (reply) => {
+    expect(reply.status, reply.text).toBe(201)
+    return reply.body as WorkflowBody
+  })
+
+export interface WorkflowBody {
+  readonly id: string
+  readonly organization_id: string
+  readonly title: string
+  readonly name: string
+  readonly description: string | null
+  readonly status: string
+  readonly node_count: number
+  readonly edge_count: number
+  readonly enrolled_leads: number
+  readonly version: number
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+/** The whole database, for "a failed request changes nothing". */
+export const stored = withSql(snapshot)
+
+/** Runs `effect` and checks the database holds exactly what it held before. */
+export const writesNothing = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const before = yield* stored
+    const result = yield* effect
+    expect(yield* stored, "the request must change nothing").toEqual(before)
+    return result
+  })
+
+/** Asserts an RFC 9457 problem document with its stable code, and returns its body. */
+export const expectProblem = (reply: Reply, status: number, code: string) => {
+  expect(reply.status, reply.text).toBe(status)
+  expect(reply.headers.get("content-type")).toMatch(/^application\/problem\+json/)
+  expect(reply.headers.get("x-request-id")).toBeTruthy()
+  const body = reply.body as Record<string, unknown>
+  expect(body).toMatchObject({ status, code })
+  expect(typeof body.type).toBe("string")
+  expect(typeof body.title).toBe("string")
+  expect(typeof body.detail).toBe("string")
+  expect(body).not.toHaveProperty("_tag")
+  return body
+}
+
+/** A 400 `validation_failed` problem; returns the `field`s of its `errors[]`, in order. */
+export const expectValidation = (reply: Reply) => {
+  const body = expectProblem(reply, 400, "validation_failed")
+  const errors = body.errors as ReadonlyArray<{ readonly field: string | null; readonly message: string }>
+  expect(Array.isArray(errors) && errors.length > 0, reply.text).toBe(true)
+  for (const error of errors) expect(typeof error.message).toBe("string")
+  return errors.map((e) => e.field)
+}
+
+/**
+ * A third key of org_alpha inserted straight into the table (the harness keeps the ApiKeys
+ * service to itself), with its id; `revoke` marks it revoked as `keys revoke` would.
+ */
+export const extraKey = Effect.gen(function* () {
+  const server = yield* Server
+  const key = `wfk_${randomBytes(16).toString("hex")}`
+  const id = `key_extra${randomBytes(6).toString("hex")}`
+  const hash = createHash("sha256").update(key).digest("hex")
+  yield* Effect.orDie(
+    server.sql`INSERT INTO api_keys ${server.sql.insert({ id, organization_id: "org_alpha", name: "extra", hash, created_at: new Date().toISOString() })}`
+  )
+  const revoke = Effect.orDie(server.sql`UPDATE api_keys SET revoked_at = ${new Date().toISOString()} WHERE id = ${id}`)
+  return { key, id, revoke }
+})
