@@ -56,6 +56,14 @@ export const decodeNewWorkflow = (body: unknown): Either.Either<NewWorkflow, Wor
   return Either.right({ title, description, status })
 }
 
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/
+
+/** An `Idempotency-Key` is 1–255 printable ASCII characters; it names the request, so it must survive any transport. */
+export const decodeIdempotencyKey = (key: string | undefined): Either.Either<string | undefined, WorkflowValidationError> =>
+  key === undefined || IDEMPOTENCY_KEY.test(key)
+    ? Either.right(key)
+    : Either.left(validationError([{ field: "Idempotency-Key", message: "must be 1 to 255 printable ASCII characters" }]))
+
 /** The first version of a record, and the changes its `workflow.created` event lists (from `null`). */
 export const makeWorkflow = (
   input: NewWorkflow,

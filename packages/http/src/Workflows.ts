@@ -2,6 +2,7 @@ import {
   type Actor,
   applyPatch,
   checkIfMatch,
+  decodeIdempotencyKey,
   decodeLifecycleRequest,
   decodeListQuery,
   decodeNewWorkflow,
@@ -166,7 +167,7 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
   const create: WorkflowsService["create"] = (body, options = {}) =>
     writeTransaction(
       Effect.gen(function* () {
-        const key = options.idempotency_key
+        const key = yield* decodeIdempotencyKey(options.idempotency_key)
         const hash = requestHash(body)
         if (key !== undefined) {
           // Two retries racing on different instances must not both create: the second waits here.

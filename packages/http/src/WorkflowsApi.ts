@@ -97,6 +97,10 @@ const PageParams = {
   starting_after: Schema.optional(Schema.String.annotations({ description: "The id of the last item of the previous page." }))
 }
 
+/** A misspelt query parameter (`?limt=5`) is an error naming it, not a silently ignored option. */
+const queryParams = <Fields extends Schema.Struct.Fields>(fields: Fields) =>
+  Schema.Struct(fields).annotations({ parseOptions: { onExcessProperty: "error", errors: "all" } })
+
 const lifecycle = <const Name extends string>(name: Name, summary: string) =>
   HttpApiEndpoint.post(name, `/workflows/:id/${name}`)
     .setPath(IdPath)
@@ -121,8 +125,12 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
   )
   .add(
     HttpApiEndpoint.get("list", "/workflows")
-      .setUrlParams(Schema.Struct({
-        status: Schema.optional(WorkflowStatus.pipe(Schema.typeSchema, Schema.annotations({ description: "`active` includes legacy `running`." }))),
+      .setUrlParams(queryParams({
+        // Validated by the service, whose message lists the statuses; the document still shows the enum.
+        status: Schema.optional(Schema.String.annotations({
+          description: "`active` includes legacy `running`.",
+          jsonSchema: { type: "string", enum: WorkflowStatus.literals }
+        })),
         ...PageParams
       }))
       .addSuccess(WorkflowPage)
@@ -155,7 +163,7 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
   .add(
     HttpApiEndpoint.get("events", "/workflows/:id/events")
       .setPath(IdPath)
-      .setUrlParams(Schema.Struct(PageParams))
+      .setUrlParams(queryParams(PageParams))
       .addSuccess(WorkflowEventPage)
       .addError(NotFoundProblem)
       .annotate(OpenApi.Summary, "The workflow's audit trail, newest first")

@@ -2,7 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { SqlClient } from "@effect/sql"
-import { validationError, type Workflow, WorkflowJson, type WorkflowValidationError } from "@workflows/domain"
+import { type Workflow, WorkflowJson } from "@workflows/domain"
 import { Effect, FiberRef, Schema } from "effect"
 import { internalProblem, UnsupportedMediaType } from "./Problem.js"
 import { JSON_MEDIA_TYPES, readJsonObject } from "./RequestBody.js"
@@ -36,13 +36,6 @@ const jsonResponse = <A, I>(schema: Schema.Schema<A, I>) => {
   return (value: A) => encode(value).pipe(Effect.flatMap((body) => HttpServerResponse.json(body)), Effect.orDie)
 }
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]{1,255}$/
-
-const idempotencyKey = (value: string | undefined): Effect.Effect<string | undefined, WorkflowValidationError> =>
-  value === undefined || PRINTABLE_ASCII.test(value)
-    ? Effect.succeed(value)
-    : Effect.fail(validationError([{ field: "Idempotency-Key", message: "must be 1 to 255 printable ASCII characters" }]))
-
 /** Handlers only translate: HTTP in, one call to the caller's `Workflows`, HTTP out. */
 export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows", (handlers) =>
   Effect.gen(function* () {
@@ -71,8 +64,7 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
       .handleRaw("create", ({ headers, request }) =>
         Effect.gen(function* () {
           const body = yield* withAcceptPatch(readJsonObject(request, { optional: false }))
-          const idempotency_key = yield* idempotencyKey(headers["idempotency-key"])
-          const workflow = yield* (yield* workflows).create(body ?? {}, { idempotency_key })
+          const workflow = yield* (yield* workflows).create(body ?? {}, { idempotency_key: headers["idempotency-key"] })
           return yield* workflowResponse(workflow, 201, { location: `/v1/workflows/${workflow.id}` })
         }))
       .handleRaw("list", ({ urlParams }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.list(urlParams), page)))

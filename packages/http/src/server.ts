@@ -37,7 +37,8 @@ const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
     const field = first === undefined ? null : (HEADER_NAMES[String(first)] ?? String(first))
     if (byField.has(field)) continue // an optional value fails once per union member: report it once
     const expected = /^Expected ([\s\S]{1,200}?), actual /.exec(issue.message)?.[1]
-    const message = issue._tag === "Missing" ? "is required" : issue._tag === "Unexpected" ? "is not allowed" : expected !== undefined ? `must be ${expected}` : "is invalid"
+    // A query parameter given twice arrives as an array where a string is expected.
+    const message = expected === "string" ? "must be given once" : issue._tag === "Missing" ? "is required" : issue._tag === "Unexpected" ? "is not a known parameter" : expected !== undefined ? `must be ${expected}` : "is invalid"
     byField.set(field, { field, message })
   }
   return [...byField.values()]

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { ApiKeys, Sql, WorkflowStore } from "@workflows/http"
-import { Effect, Layer, Redacted, type Scope } from "effect"
+import { Duration, Effect, Layer, ManagedRuntime, Redacted, type Scope } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -38,19 +38,48 @@ const sqlite: TestDatabase = {
 }
 
 let counter = 0
+
+/**
+ * One small admin pool per test process, reused by every test: opening a pool per statement
+ * costs more than the statement.
+ */
+let admin: ManagedRuntime.ManagedRuntime<SqlClient.SqlClient, never> | undefined
+const adminExec = (base: string, statement: string) =>
+  Effect.suspend(() => {
+    admin ??= ManagedRuntime.make(
+      PgClient.layer({ url: Redacted.make(base), maxConnections: 2, idleTimeout: Duration.seconds(2) }).pipe(Layer.orDie)
+    )
+    const runtime = admin
+    return Effect.promise(() => runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement))))
+  })
+
+/**
+ * Each test gets its own role and a schema of the same name in the shared database, with the
+ * role's search_path set to it: the service sees an empty database of its own, and creating or
+ * dropping a schema costs a few milliseconds where a database costs hundreds.
+ */
 const postgres = (base: string): TestDatabase => ({
   name: "postgres",
   fresh: Effect.gen(function* () {
-    const name = `wf_test_${process.pid}_${Date.now()}_${counter++}`
-    const exec = (statement: string) =>
-      Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
-        Effect.provide(PgClient.layer({ url: Redacted.make(base) })),
-        Effect.orDie
-      )
-    yield* Effect.acquireRelease(exec(`CREATE DATABASE ${name}`), () => exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+    const name = `wf_test_${process.pid}_${Date.now().toString(36)}_${counter++}`
+    const exec = (statement: string) => adminExec(base, statement)
+    yield* Effect.acquireRelease(
+      Effect.all([
+        exec(`CREATE ROLE ${name} LOGIN PASSWORD '${name}'`),
+        exec(`ALTER ROLE ${name} SET search_path = ${name}`),
+        exec(`CREATE SCHEMA ${name} AUTHORIZATION ${name}`)
+      ], { discard: true }),
+      () =>
+        Effect.all([
+          exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${name}' AND pid <> pg_backend_pid()`),
+          exec(`DROP SCHEMA IF EXISTS ${name} CASCADE`),
+          exec(`DROP ROLE IF EXISTS ${name}`)
+        ], { discard: true })
+    )
     const url = new URL(base)
-    url.pathname = `/${name}`
-    return Sql.Database.Postgres({ url: Redacted.make(url.toString()), display: url.toString() })
+    url.username = name
+    url.password = name
+    return Sql.Database.Postgres({ url: Redacted.make(url.toString()), display: `postgres://${url.host}${url.pathname} (schema ${name})` })
   })
 })
 
