@@ -48,20 +48,17 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
 
     const first = <A>(rows: ReadonlyArray<A>) => Option.fromNullable(rows[0])
 
-    const find = (organization: OrganizationId, id: WorkflowId) =>
-      sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization}`.pipe(
+    const select = (organization: OrganizationId, id: WorkflowId, suffix: ReturnType<typeof forUpdate>) =>
+      sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${suffix}`.pipe(
         Effect.flatMap(decodeWorkflows),
         Effect.map(first),
         Effect.orDie
       )
 
+    const find = (organization: OrganizationId, id: WorkflowId) => select(organization, id, sql.literal(""))
+
     /** Inside a write transaction: the row, locked against other writers until commit (PostgreSQL). */
-    const findForWrite = (organization: OrganizationId, id: WorkflowId) =>
-      sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${lockSuffix}`.pipe(
-        Effect.flatMap(decodeWorkflows),
-        Effect.map(first),
-        Effect.orDie
-      )
+    const findForWrite = (organization: OrganizationId, id: WorkflowId) => select(organization, id, lockSuffix)
 
     const insert = (workflow: Workflow) =>
       encodeWorkflow(workflow).pipe(
