@@ -165,29 +165,29 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
     Effect.zipRight(repository.replace(workflow), Effect.flatMap(event(workflow, type, changes, reason), repository.appendEvent))
 
   const create: WorkflowsService["create"] = (body, options = {}) =>
-    writeTransaction(
-      Effect.gen(function* () {
-        const key = yield* decodeIdempotencyKey(options.idempotency_key)
-        const hash = requestHash(body)
-        if (key !== undefined) {
-          // Two retries racing on different instances must not both create: the second waits here.
-          yield* lockName(sql, `idempotency:${organization}:${key}`)
-          const remembered = yield* idempotency.find(organization, key)
-          if (Option.isSome(remembered)) {
-            return remembered.value.request_hash === hash
-              ? remembered.value.workflow
-              : yield* Effect.fail(new IdempotencyKeyReused({ key }))
+    Effect.flatMap(decodeIdempotencyKey(options.idempotency_key), (key) =>
+      writeTransaction(
+        Effect.gen(function* () {
+          const retry = key === undefined ? undefined : { key, hash: requestHash(body) }
+          if (retry !== undefined) {
+            // Two retries racing on different instances must not both create: the second waits here.
+            yield* lockName(sql, `idempotency:${organization}:${retry.key}`)
+            const remembered = yield* idempotency.find(organization, retry.key)
+            if (Option.isSome(remembered)) {
+              return remembered.value.request_hash === retry.hash
+                ? remembered.value.workflow
+                : yield* Effect.fail(new IdempotencyKeyReused({ key: retry.key }))
+            }
           }
-        }
-        const input = yield* decodeNewWorkflow(body)
-        const now = yield* DateTime.now
-        const { changes, workflow } = makeWorkflow(input, { id: yield* makeWorkflowId, organization_id: organization, now })
-        yield* repository.insert(workflow)
-        yield* Effect.flatMap(event(workflow, "workflow.created", changes, null), repository.appendEvent)
-        if (key !== undefined) yield* idempotency.remember(organization, key, hash, workflow)
-        return workflow
-      })
-    )
+          const input = yield* decodeNewWorkflow(body)
+          const now = yield* DateTime.now
+          const { changes, workflow } = makeWorkflow(input, { id: yield* makeWorkflowId, organization_id: organization, now })
+          yield* repository.insert(workflow)
+          yield* Effect.flatMap(event(workflow, "workflow.created", changes, null), repository.appendEvent)
+          if (retry !== undefined) yield* idempotency.remember(organization, retry.key, retry.hash, workflow)
+          return workflow
+        })
+      ))
 
   const get: WorkflowsService["get"] = (id) =>
     Effect.flatMap(asId(id), (wid) =>
