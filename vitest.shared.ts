@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url"
 import { defineProject } from "vitest/config"
 
-const source = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+const source = (pkg: string, entry = "index") => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url))
 
 // Tests run against the packages' TypeScript sources, so `npm test` never depends on a stale build.
 export const project = (name: string, options: { readonly timeoutMs?: number } = {}) =>
@@ -9,7 +9,8 @@ export const project = (name: string, options: { readonly timeoutMs?: number } =
     resolve: {
       alias: [
         { find: /^@workflows\/domain$/, replacement: source("domain") },
-        { find: /^@workflows\/http$/, replacement: source("http") }
+        { find: /^@workflows\/http$/, replacement: source("http") },
+        { find: /^@workflows\/http\/(client|storage)$/, replacement: source("http", "$1") }
       ]
     },
     test: {

@@ -1,19 +1,12 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import { Sql, ServerLive } from "@workflows/http"
-import { Config, ConfigError, Effect, Layer, Option } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
 
 export const databaseOption = Options.text("database").pipe(
   Options.withDescription("sqlite:PATH, postgres://… or postgresql://… (default: $DATABASE_URL, else sqlite:./data/workflows.db)"),
   Options.optional
 )
-
-/** `--database` when given, else `DATABASE_URL`, else the embedded default. */
-export const resolveDatabase = (flag: Option.Option<string>): Effect.Effect<Sql.Database, ConfigError.ConfigError> =>
-  Option.match(flag, {
-    onNone: () => Sql.DatabaseConfig,
-    onSome: (url) => Effect.mapError(Sql.parseDatabaseUrl(url), (message) => ConfigError.InvalidData(["--database"], message))
-  })
 
 export const serve = Command.make(
   "serve",
@@ -22,6 +15,6 @@ export const serve = Command.make(
     host: Options.text("host").pipe(Options.withFallbackConfig(Config.string("HOST")), Options.withDefault("127.0.0.1"), Options.withDescription("Address to bind ($HOST, default 127.0.0.1)")),
     database: databaseOption
   },
-  ({ database, host, port }) =>
-    Effect.flatMap(resolveDatabase(database), (db) => Layer.launch(ServerLive({ port, host, database: db })))
+  // The server stack loads only when this command runs.
+  (input) => Effect.flatMap(Effect.promise(() => import("./Admin.js")), (admin) => admin.serve(input))
 ).pipe(Command.withDescription("Migrate the database, then serve the HTTP API until SIGINT/SIGTERM."))

@@ -1,14 +1,13 @@
-import * as Command from "@effect/cli/Command"
-import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect } from "effect"
-import { serve } from "./Serve.js"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { run } from "./Commands.js"
+import { teardown, toExitCode } from "./Failure.js"
 
-const workflows = Command.make("workflows").pipe(
-  Command.withDescription("The workflow record service: serve it, administer it, call it."),
-  Command.withSubcommands([serve])
-)
+// What the CLI framework needs, and no more (NodeContext would also load the process and worker modules).
+const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
 
-const cli = Command.run(workflows, { name: "workflows", version: "0.1.0" })
-
-cli(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain({ disablePrettyLogger: true }))
+run(process.argv).pipe(toExitCode, Effect.provide(Platform), NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true, teardown }))

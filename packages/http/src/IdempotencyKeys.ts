@@ -5,16 +5,43 @@ import { createHash } from "node:crypto"
 
 export const RETENTION = Duration.hours(24)
 
-/** Key order must not matter: the contract compares bodies as parsed JSON, not as bytes. */
-const canonicalJson = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
-  if (typeof value === "object" && value !== null) {
-    const entries = Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as { readonly [k: string]: unknown })[key])}`)
-    return `{${entries.join(",")}}`
+/** Text already rendered, waiting on the work stack of `canonicalJson`. */
+class Rendered {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * Key order must not matter: the contract compares bodies as parsed JSON, not as bytes.
+ * Iterative, not recursive: a body nested thousands of levels deep (it fits in 64 KiB) must not
+ * overflow the stack (a 500). Same output as the obvious recursive version, so stored hashes still match.
+ */
+const canonicalJson = (root: unknown): string => {
+  let out = ""
+  const stack: Array<unknown> = [root]
+  while (stack.length > 0) {
+    const item = stack.pop()
+    if (item instanceof Rendered) {
+      out += item.text
+    } else if (Array.isArray(item)) {
+      stack.push(new Rendered("]"))
+      for (let i = item.length - 1; i >= 0; i--) {
+        stack.push(item[i])
+        if (i > 0) stack.push(new Rendered(","))
+      }
+      stack.push(new Rendered("["))
+    } else if (typeof item === "object" && item !== null) {
+      const keys = Object.keys(item).sort()
+      stack.push(new Rendered("}"))
+      for (let i = keys.length - 1; i >= 0; i--) {
+        stack.push((item as { readonly [k: string]: unknown })[keys[i]!])
+        stack.push(new Rendered(`${i > 0 ? "," : ""}${JSON.stringify(keys[i])}:`))
+      }
+      stack.push(new Rendered("{"))
+    } else {
+      out += JSON.stringify(item) ?? "null"
+    }
   }
-  return JSON.stringify(value) ?? "null"
+  return out
 }
 
 export const requestHash = (body: unknown): string => createHash("sha256").update(canonicalJson(body)).digest("hex")

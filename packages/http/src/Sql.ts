@@ -1,7 +1,6 @@
-import { Migrator, SqlClient } from "@effect/sql"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { PgClient } from "@effect/sql-pg"
-import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Config, ConfigError, Context, Data, Duration, Effect, Either, Layer, Redacted } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
@@ -59,12 +58,15 @@ const PoolConfig = Config.all({
   statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
 })
 
+// Each driver is loaded when its layer is built: a SQLite deployment never loads pg, nor PostgreSQL better-sqlite3.
 const sqliteLayer = (filename: string) =>
   Layer.unwrapEffect(
-    Effect.sync(() => {
-      if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
-      return SqliteClient.layer({ filename })
-    })
+    Effect.promise(() => import("@effect/sql-sqlite-node/SqliteClient")).pipe(
+      Effect.map((SqliteClient) => {
+        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+        return SqliteClient.layer({ filename })
+      })
+    )
   ).pipe(
     Layer.tap((context) => {
       const sql = Context.get(context, SqlClient.SqlClient)
@@ -81,16 +83,18 @@ const sqliteLayer = (filename: string) =>
 
 const postgresLayer = (url: Redacted.Redacted) =>
   Layer.unwrapEffect(
-    Effect.map(PoolConfig, ({ maxConnections, statementTimeout }) => {
-      // The statement timeout travels as a connection option, so every pooled connection has it.
-      const withTimeout = new URL(Redacted.value(url))
-      withTimeout.searchParams.set("options", `-c statement_timeout=${Duration.toMillis(statementTimeout)}`)
-      return PgClient.layer({
-        url: Redacted.make(withTimeout.toString()),
-        maxConnections,
-        applicationName: "workflows"
+    Effect.all([PoolConfig, Effect.promise(() => import("@effect/sql-pg/PgClient"))]).pipe(
+      Effect.map(([{ maxConnections, statementTimeout }, PgClient]) => {
+        // The statement timeout travels as a connection option, so every pooled connection has it.
+        const withTimeout = new URL(Redacted.value(url))
+        withTimeout.searchParams.set("options", `-c statement_timeout=${Duration.toMillis(statementTimeout)}`)
+        return PgClient.layer({
+          url: Redacted.make(withTimeout.toString()),
+          maxConnections,
+          applicationName: "workflows"
+        })
       })
-    })
+    )
   )
 
 const migrate = Migrator.make({})({

@@ -10,6 +10,7 @@ import {
 } from "@workflows/domain"
 import { Effect, Option, Schema } from "effect"
 import { forUpdate } from "./Sql.js"
+import type { Page } from "./Workflows.js"
 
 /** Events keep `actor` and `changes` as JSON text, so one schema serves SQLite and PostgreSQL. */
 const EventRow = Schema.Struct({
@@ -21,11 +22,6 @@ const EventRow = Schema.Struct({
 export interface PageQuery {
   readonly limit: number
   readonly starting_after?: string
-}
-
-export interface Page<A> {
-  readonly data: ReadonlyArray<A>
-  readonly has_more: boolean
 }
 
 const toPage = <A>(rows: ReadonlyArray<A>, limit: number): Page<A> => ({

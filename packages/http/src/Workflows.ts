@@ -1,40 +1,23 @@
-import {
-  type Actor,
-  applyPatch,
-  checkIfMatch,
-  decodeIdempotencyKey,
-  decodeLifecycleRequest,
-  decodeListQuery,
-  decodeNewWorkflow,
-  decodePatch,
+import type {
+  Actor,
   IdempotencyKeyReused,
-  isWorkflowId,
-  type JsonObject,
-  Lifecycle,
-  type ListQueryInput,
-  makeEventId,
-  makeWorkflow,
-  makeWorkflowId,
-  type OrganizationId,
-  systemActor,
-  unknownCursor,
+  JsonObject,
+  ListQueryInput,
+  OrganizationId,
   Workflow,
   WorkflowEvent,
-  type WorkflowEventType,
-  type WorkflowId,
   WorkflowNotFound,
-  type WorkflowPreconditionFailed,
-  type WorkflowStatusConflict,
-  type WorkflowValidationError,
-  type Changes
+  WorkflowPreconditionFailed,
+  WorkflowStatusConflict,
+  WorkflowValidationError
 } from "@workflows/domain"
-import { SqlClient } from "@effect/sql"
-import { Context, DateTime, Effect, Layer, Option } from "effect"
-import { IdempotencyKeys, requestHash } from "./IdempotencyKeys.js"
-import { lockName, makeWriteTransaction } from "./Sql.js"
-import { type Page, WorkflowRepository } from "./WorkflowRepository.js"
+import { Context, type Effect } from "effect"
 
-export type { Page }
+/** One page of a list, newest first; `has_more` says whether `starting_after` the last item finds more. */
+export interface Page<A> {
+  readonly data: ReadonlyArray<A>
+  readonly has_more: boolean
+}
 
 /** Who is calling: the organization whose workflows it may touch, and what the audit trail records. */
 export interface Caller {
@@ -55,14 +38,14 @@ export interface LifecycleOptions extends WriteOptions {
   readonly body?: JsonObject | undefined
 }
 
-type LifecycleCall = (
+export type LifecycleCall = (
   id: string,
   options?: LifecycleOptions
 ) => Effect.Effect<Workflow, WorkflowNotFound | WorkflowValidationError | WorkflowStatusConflict | WorkflowPreconditionFailed>
 
 /**
  * The workflows of one caller: the API other services program against. The same interface is
- * provided in-process over a database (`Workflows.layer`) and remotely over HTTP (`WorkflowsClient`),
+ * provided in-process over a database (`WorkflowStore.layer`) and remotely over HTTP (`WorkflowsClient.layer`),
  * with the same typed errors; infrastructure failures are defects, never part of the error channel.
  */
 export interface WorkflowsService {
@@ -86,180 +69,4 @@ export interface WorkflowsService {
   readonly events: (id: string, query?: ListQueryInput) => Effect.Effect<Page<WorkflowEvent>, WorkflowNotFound | WorkflowValidationError>
 }
 
-export class Workflows extends Context.Tag("@workflows/Workflows")<Workflows, WorkflowsService>() {
-  /**
-   * In-process, for one organization: what another service provides to run programs against
-   * the database directly. Changes are recorded with the system as actor unless one is given.
-   */
-  static readonly layer = (caller: { readonly organization_id: OrganizationId; readonly actor?: Actor }) =>
-    Layer.effect(
-      Workflows,
-      Effect.map(WorkflowStore, (store) =>
-        store.forCaller({ organization_id: caller.organization_id, actor: caller.actor ?? systemActor, request_id: null })
-      )
-    )
-}
-
-const eventTypes: { readonly [A in Lifecycle.LifecycleAction]: WorkflowEventType } = {
-  activate: "workflow.activated",
-  pause: "workflow.paused",
-  resume: "workflow.resumed",
-  cancel: "workflow.cancelled",
-  complete: "workflow.completed"
-}
-
-/**
- * The in-process implementation over the database, serving any caller. The HTTP server asks it
- * for one `WorkflowsService` per request (`forCaller`); a library user gets one through `Workflows.layer`.
- */
-export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/WorkflowStore", {
-  effect: Effect.gen(function* () {
-    const repository = yield* WorkflowRepository
-    const idempotency = yield* IdempotencyKeys
-    const sql = yield* SqlClient.SqlClient
-    const writeTransaction = makeWriteTransaction(sql)
-    return {
-      forCaller: (caller: Caller): WorkflowsService => makeApi(caller, { repository, idempotency, sql, writeTransaction })
-    }
-  }),
-  dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default]
-}) {}
-
-interface Storage {
-  readonly repository: WorkflowRepository
-  readonly idempotency: IdempotencyKeys
-  readonly sql: SqlClient.SqlClient
-  readonly writeTransaction: ReturnType<typeof makeWriteTransaction>
-}
-
-const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransaction }: Storage): WorkflowsService => {
-  const organization = caller.organization_id
-
-  /** Ids outside the id pattern get the same answer as ids that do not exist. */
-  const asId = (id: string): Effect.Effect<WorkflowId, WorkflowNotFound> =>
-    isWorkflowId(id) ? Effect.succeed(id) : Effect.fail(new WorkflowNotFound({ id }))
-
-  const loadForWrite = (id: WorkflowId) =>
-    Effect.flatMap(repository.findForWrite(organization, id), Option.match({
-      onNone: () => Effect.fail(new WorkflowNotFound({ id })),
-      onSome: Effect.succeed
-    }))
-
-  const event = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
-    Effect.map(makeEventId, (id) =>
-      new WorkflowEvent({
-        id,
-        workflow_id: workflow.id,
-        organization_id: workflow.organization_id,
-        type,
-        actor: caller.actor,
-        request_id: caller.request_id,
-        reason,
-        changes,
-        created_at: workflow.updated_at
-      })
-    )
-
-  /** The record and its audit event land together or not at all. */
-  const save = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
-    Effect.zipRight(repository.replace(workflow), Effect.flatMap(event(workflow, type, changes, reason), repository.appendEvent))
-
-  const create: WorkflowsService["create"] = (body, options = {}) =>
-    Effect.flatMap(decodeIdempotencyKey(options.idempotency_key), (key) =>
-      writeTransaction(
-        Effect.gen(function* () {
-          const retry = key === undefined ? undefined : { key, hash: requestHash(body) }
-          if (retry !== undefined) {
-            // Two retries racing on different instances must not both create: the second waits here.
-            yield* lockName(sql, `idempotency:${organization}:${retry.key}`)
-            const remembered = yield* idempotency.find(organization, retry.key)
-            if (Option.isSome(remembered)) {
-              return remembered.value.request_hash === retry.hash
-                ? remembered.value.workflow
-                : yield* Effect.fail(new IdempotencyKeyReused({ key: retry.key }))
-            }
-          }
-          const input = yield* decodeNewWorkflow(body)
-          const now = yield* DateTime.now
-          const { changes, workflow } = makeWorkflow(input, { id: yield* makeWorkflowId, organization_id: organization, now })
-          yield* repository.insert(workflow)
-          yield* Effect.flatMap(event(workflow, "workflow.created", changes, null), repository.appendEvent)
-          if (retry !== undefined) yield* idempotency.remember(organization, retry.key, retry.hash, workflow)
-          return workflow
-        })
-      ))
-
-  const get: WorkflowsService["get"] = (id) =>
-    Effect.flatMap(asId(id), (wid) =>
-      Effect.flatMap(repository.find(organization, wid), Option.match({
-        onNone: () => Effect.fail(new WorkflowNotFound({ id })),
-        onSome: Effect.succeed
-      }))
-    )
-
-  const list: WorkflowsService["list"] = (input = {}) =>
-    Effect.gen(function* () {
-      const query = yield* decodeListQuery(input, { status: true })
-      const page = yield* repository.list(organization, query)
-      return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
-    })
-
-  const update: WorkflowsService["update"] = (id, body, options = {}) =>
-    Effect.gen(function* () {
-      const patch = yield* decodePatch(body)
-      const wid = yield* asId(id)
-      return yield* writeTransaction(
-        Effect.gen(function* () {
-          const current = yield* loadForWrite(wid)
-          yield* checkIfMatch(options.if_match, current.version)
-          const outcome = yield* applyPatch(current, patch, yield* DateTime.now)
-          if (outcome._tag === "Unchanged") return current
-          yield* save(outcome.workflow, "workflow.updated", outcome.changes, null)
-          return outcome.workflow
-        })
-      )
-    })
-
-  const lifecycle = (action: Lifecycle.LifecycleAction): LifecycleCall => (id, options = {}) =>
-    Effect.gen(function* () {
-      const { reason } = yield* decodeLifecycleRequest(options.body)
-      const wid = yield* asId(id)
-      return yield* writeTransaction(
-        Effect.gen(function* () {
-          const current = yield* loadForWrite(wid)
-          yield* checkIfMatch(options.if_match, current.version)
-          const transition = yield* Lifecycle.transition(current.status, action)
-          if (transition._tag === "Unchanged") return current
-          const workflow = new Workflow({
-            ...current,
-            status: transition.to,
-            version: current.version + 1,
-            updated_at: yield* DateTime.now
-          })
-          yield* save(workflow, eventTypes[action], { status: { from: current.status, to: transition.to } }, reason)
-          return workflow
-        })
-      )
-    })
-
-  const events: WorkflowsService["events"] = (id, input = {}) =>
-    Effect.gen(function* () {
-      const query = yield* decodeListQuery(input, { status: false })
-      const workflow = yield* get(id)
-      const page = yield* repository.events(workflow.id, query)
-      return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
-    })
-
-  return {
-    create,
-    get,
-    list,
-    update,
-    activate: lifecycle("activate"),
-    pause: lifecycle("pause"),
-    resume: lifecycle("resume"),
-    cancel: lifecycle("cancel"),
-    complete: lifecycle("complete"),
-    events
-  }
-}
+export class Workflows extends Context.Tag("@workflows/Workflows")<Workflows, WorkflowsService>() {}

@@ -8,7 +8,7 @@ import { internalProblem, UnsupportedMediaType } from "./Problem.js"
 import { JSON_MEDIA_TYPES, readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
 import type { WorkflowsService } from "./Workflows.js"
-import { WorkflowStore } from "./Workflows.js"
+import { WorkflowStore } from "./WorkflowStore.js"
 import { CurrentPrincipal, WorkflowEventPage, WorkflowPage, WorkflowsApi } from "./WorkflowsApi.js"
 
 const acceptPatch = HttpApp.appendPreResponseHandler((_request, response) =>

@@ -16,7 +16,7 @@ import { AuthenticationLive } from "./Authentication.js"
 import { internalProblem, type ProblemBody, routeNotFoundProblem } from "./Problem.js"
 import { CurrentRequestId, requestIdFrom } from "./RequestId.js"
 import { type Database, describeDatabase, layer } from "./Sql.js"
-import { WorkflowStore } from "./Workflows.js"
+import { WorkflowStore } from "./WorkflowStore.js"
 import { WorkflowsApi } from "./WorkflowsApi.js"
 import { SystemHttpLive, WorkflowsHttpLive } from "./WorkflowsHttp.js"
 

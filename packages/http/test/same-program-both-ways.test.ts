@@ -1,7 +1,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import { WorkflowNotFound, WorkflowStatusConflict } from "@workflows/domain"
-import { Workflows, WorkflowsClient } from "@workflows/http"
+import { Workflows, WorkflowsClient, WorkflowStore } from "@workflows/http"
 import { Effect, Layer, Redacted } from "effect"
 import { databases, serviceLayer } from "./databases.js"
 import { liveServer, ORG_ALPHA } from "./live-server.js"
@@ -28,7 +28,7 @@ for (const db of databases) {
             Effect.provide(WorkflowsClient.layer({ url: server.url, apiKey: Redacted.make(server.key) }).pipe(Layer.provide(FetchHttpClient.layer)))
           )
           const local = yield* Effect.flatMap(db.fresh, (database) =>
-            program.pipe(Effect.provide(Workflows.layer({ organization_id: ORG_ALPHA }).pipe(Layer.provide(serviceLayer(database)))))
+            program.pipe(Effect.provide(WorkflowStore.layer({ organization_id: ORG_ALPHA }).pipe(Layer.provide(serviceLayer(database)))))
           )
           for (const run of [remote, local]) {
             expect(run.renamed.title).toBe("30-Day Lead Nurture v2")

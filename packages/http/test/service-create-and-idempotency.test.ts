@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { OrganizationId, WorkflowJson } from "@workflows/domain"
-import { Workflows } from "@workflows/http"
+import { Workflows, WorkflowStore } from "@workflows/http"
 import { Effect, Schema } from "effect"
 import { databases, withService } from "./databases.js"
 import { apiFor, countOf, eventsOf, expectIsoMillis, failsWithoutWriting, KEY_ACTOR, ORG_A, ORG_B, rowOf } from "./support.js"
@@ -111,7 +111,7 @@ for (const db of databases) {
           })
         ))
 
-      it.live("Workflows.layer: a library caller is recorded as the system, with no request id", () =>
+      it.live("WorkflowStore.layer: a library caller is recorded as the system, with no request id", () =>
         withService(db)(
           Effect.gen(function* () {
             const workflows = yield* Workflows
@@ -124,7 +124,7 @@ for (const db of databases) {
               ["workflow.updated", { type: "system" }, null, "org_library"]
             ])
             expect((yield* workflows.events(created.id)).data.map((e) => e.type)).toEqual(["workflow.updated", "workflow.created"])
-          }).pipe(Effect.provide(Workflows.layer({ organization_id: OrganizationId.make("org_library") })))
+          }).pipe(Effect.provide(WorkflowStore.layer({ organization_id: OrganizationId.make("org_library") })))
         ))
     })
 
