@@ -21,6 +21,7 @@ await build({
   external: ["better-sqlite3", "pg", "pg-native", "@parcel/watcher", "msgpackr-extract", "bufferutil", "utf-8-validate"],
   // CommonJS dependencies inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  minify: true,
   sourcemap: true,
   logLevel: "warning"
 })

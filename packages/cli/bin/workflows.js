@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import "../dist/bin.js"
+// The production entry: the esbuild bundle of dist/bin.js (see scripts/bundle.mjs), built by `npm run build`.
+import "../dist/bundle/workflows.mjs"
