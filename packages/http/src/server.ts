@@ -11,9 +11,10 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { type FieldError, validationError } from "@workflows/domain"
 import { Cause, Console, Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
+import type { Duplex } from "node:stream"
 import { ApiKeys } from "./ApiKeys.js"
 import { AuthenticationLive } from "./Authentication.js"
-import { internalProblem, type ProblemBody, routeNotFoundProblem } from "./Problem.js"
+import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "./Problem.js"
 import { CurrentRequestId, requestIdFrom } from "./RequestId.js"
 import { type Database, describeDatabase, layer } from "./Sql.js"
 import { WorkflowStore } from "./WorkflowStore.js"
@@ -132,8 +133,28 @@ export const NodeServerLive = (options: ListenOptions) =>
     server.requestTimeout = 30_000
     server.headersTimeout = 15_000
     server.keepAliveTimeout = 5_000
+    server.on("clientError", answerMalformedRequest)
     return server
   }, { port: options.port, host: options.host })
+
+/**
+ * Requests Node's parser rejects (a lying Content-Length, broken chunking, oversized headers, a
+ * stalled upload) never reach the application; Node's own answer is a bare 400. Ours is a problem
+ * document like every other error, then the connection closes.
+ */
+const answerMalformedRequest = (error: Error & { readonly code?: string }, socket: Duplex) => {
+  if (!socket.writable || error.code === "ECONNRESET") return socket.destroy()
+  const [status, reason, detail] = error.code === "HPE_HEADER_OVERFLOW"
+    ? [431, "Request Header Fields Too Large", "The request's headers are too large."]
+    : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? [408, "Request Timeout", "The request was not received in time."]
+    : [400, "Bad Request", "The request is not valid HTTP/1.1."]
+  const body = JSON.stringify({ ...problemBody(status, "validation_failed", "Malformed request", detail), errors: [{ field: null, message: detail }] })
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${requestIdFrom(undefined)}\r\nConnection: close\r\n\r\n${body}`
+  )
+}
 
 /**
  * First start: an organization and a key so the server is usable at once (printed once, never
