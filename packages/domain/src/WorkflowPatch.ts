@@ -205,13 +205,14 @@ const changeRecord = (
     changes.description = { from: current.description, to: description }
   }
   if (Object.keys(changes).length === 0) return PatchOutcome.Unchanged({ workflow: current })
+  // Every value here passed decoding already; the record is validated again when it is encoded for storage.
   const workflow = new Workflow({
     ...current,
     title: title ?? current.title,
     description: description === undefined ? current.description : description,
     version: current.version + 1,
     updated_at: now
-  })
+  }, true)
   return PatchOutcome.Changed({ workflow, changes })
 }
 

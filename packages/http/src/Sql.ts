@@ -128,7 +128,8 @@ export const makeWriteTransaction =
     sql.withTransaction(
       Effect.zipRight(
         sql.onDialectOrElse({
-          sqlite: () => Effect.asVoid(sql`UPDATE write_lock SET writes = writes + 1 WHERE id = 1`),
+          // A write statement takes the write lock even when it matches no row, and dirties no page.
+          sqlite: () => Effect.asVoid(sql`UPDATE write_lock SET writes = writes WHERE 0`),
           orElse: () => Effect.void
         }),
         effect

@@ -99,7 +99,7 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
         reason,
         changes,
         created_at: workflow.updated_at
-      })
+      }, true) // validated when encoded for storage
     )
 
   /** The record and its audit event land together or not at all. */
@@ -172,12 +172,13 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
           yield* checkIfMatch(options.if_match, current.version)
           const transition = yield* Lifecycle.transition(current.status, action)
           if (transition._tag === "Unchanged") return current
+          // Valid by construction; validated again when encoded for storage.
           const workflow = new Workflow({
             ...current,
             status: transition.to,
             version: current.version + 1,
             updated_at: yield* DateTime.now
-          })
+          }, true)
           yield* save(workflow, eventTypes[action], { status: { from: current.status, to: transition.to } }, reason)
           return workflow
         })
