@@ -27,13 +27,13 @@ export const EventId = Schema.String.pipe(
 )
 export type EventId = typeof EventId.Type
 
-const BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+const CHUNK = 5 // 36^5 < 2^31: five characters from each draw keeps the draws few
 
 /** `length` random base-36 characters, drawn from Effect's `Random` so tests can seed it. */
 export const randomBase36 = (length: number): Effect.Effect<string> =>
   Effect.map(
-    Effect.all(Array.from({ length }, () => Random.nextIntBetween(0, BASE36.length))),
-    (digits) => digits.map((d) => BASE36[d]).join("")
+    Effect.all(Array.from({ length: Math.ceil(length / CHUNK) }, () => Random.nextIntBetween(0, 36 ** CHUNK))),
+    (draws) => draws.map((n) => n.toString(36).padStart(CHUNK, "0")).join("").slice(0, length)
   )
 
 /** `wfl_` + 12 base-36 characters: about 62 bits, ample for one organization's campaigns. */

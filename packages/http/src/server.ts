@@ -2,6 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
 import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerError from "@effect/platform/HttpServerError"
@@ -85,6 +86,9 @@ const requestLog = (app: HttpApp.Default): HttpApp.Default =>
       return Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
     })
     return yield* app.pipe(
+      // Nothing exports traces, and a span per request and per SQL statement costs more than the
+      // statements: tracing is off until a tracer is configured.
+      Effect.withTracerEnabled(false),
       Effect.locally(CurrentRequestId, requestId),
       Effect.annotateLogs("request_id", requestId),
       Effect.ensuring(
@@ -113,6 +117,7 @@ export const HttpAppLive = (database: string) =>
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(ProblemMiddleware),
     Layer.provide(ApiLive(database)),
+    HttpMiddleware.withTracerDisabledWhen(() => true),
     // The router's default 100-character limit on a path parameter would answer a long `{id}` with
     // "no route" (and before authentication); let it through, so it gets the missing workflow's 404.
     Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 8 * 1024 }))
