@@ -58,6 +58,8 @@ export interface RunningServer {
   readonly apiKey: string
   readonly output: () => string
   readonly stop: () => Promise<void>
+  /** The exit code once the process has exited, else `null`. */
+  readonly exitCode: () => number | null
 }
 
 /** `workflows serve` on a free port and a fresh SQLite file; resolves once it says it is listening. */
@@ -87,6 +89,7 @@ export const startServer = async (directory: string): Promise<RunningServer> => 
     database,
     apiKey,
     output: () => output,
+    exitCode: () => child.exitCode,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve()

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { connect } from "node:net"
+import { type RunningServer, startServer, tempDir } from "./support.js"
+
+/** What an operator sees of `workflows serve`: its start-up line, one log line per request, a clean stop. */
+describe("workflows serve as a process", () => {
+  const dir = tempDir()
+  let server: RunningServer
+  beforeAll(async () => {
+    server = await startServer(dir.path)
+  }, 60_000)
+  afterAll(async () => {
+    await server?.stop()
+    dir.remove()
+  })
+
+  it("says where it listens, where the docs are and which database it uses", () => {
+    const line = server.output().split("\n").find((l) => l.includes("listening on"))
+    expect(line).toBe(`workflows listening on ${server.url}  docs: ${server.url}/docs  database: ${server.database}`)
+  })
+
+  it("logs one line per request with method, path, status, duration and request id", async () => {
+    const response = await fetch(`${server.url}/v1/workflows/wfl_missing00001`, {
+      headers: { authorization: `Bearer ${server.apiKey}`, "x-request-id": "ops-trace-42" }
+    })
+    expect(response.status).toBe(404)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const lines = server.output().split("\n").filter((l) => l.includes("request_id=ops-trace-42"))
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/message="GET \/v1\/workflows\/wfl_missing00001 404"/)
+    expect(lines[0]).toMatch(/status=404/)
+    expect(lines[0]).toMatch(/duration_ms=\d+(\.\d+)?/)
+    expect(lines[0]).not.toContain(server.apiKey)
+  })
+
+  it("on SIGTERM finishes the request in flight, then exits 0", async () => {
+    const created = await fetch(`${server.url}/v1/workflows`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: "Before shutdown" })
+    }).then((r) => r.json() as Promise<{ id: string }>)
+    const body = JSON.stringify({ title: "During shutdown" })
+    const socket = connect(server.port, "127.0.0.1")
+    let response = ""
+    socket.on("data", (chunk) => (response += chunk.toString()))
+    // Half the body now; the rest after the signal, so the request is in flight when it arrives.
+    socket.write(
+      `PATCH /v1/workflows/${created.id} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.apiKey}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`
+    )
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const exited = server.stop()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    socket.write(body.slice(5))
+    await exited
+    expect(response.split("\r\n")[0]).toBe("HTTP/1.1 200 OK")
+    expect(response).toContain('"title":"During shutdown"')
+    expect(server.exitCode()).toBe(0)
+  }, 30_000)
+})
