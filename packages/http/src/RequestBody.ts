@@ -10,6 +10,12 @@ export const JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+js
 const mediaType = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
   request.headers["content-type"]?.split(";")[0]?.trim().toLowerCase()
 
+// JSON is UTF-8 (RFC 8259); a body declared in another charset would be read wrongly, so it is refused.
+const declaresOtherCharset = (request: HttpServerRequest.HttpServerRequest): boolean => {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers["content-type"] ?? "")?.[1]?.toLowerCase()
+  return charset !== undefined && charset !== "utf-8" && charset !== "utf8"
+}
+
 const hasBody = (request: HttpServerRequest.HttpServerRequest): boolean =>
   request.headers["transfer-encoding"] !== undefined ||
   (request.headers["content-length"] !== undefined && request.headers["content-length"] !== "0")
@@ -71,7 +77,7 @@ export const readJsonObject = (
 ): Effect.Effect<JsonObject | undefined, UnsupportedMediaType | PayloadTooLarge | WorkflowValidationError> => {
   const type = mediaType(request)
   if (type === undefined && options.optional && !hasBody(request)) return Effect.succeed(undefined)
-  if (type === undefined || !(JSON_MEDIA_TYPES as ReadonlyArray<string>).includes(type)) {
+  if (type === undefined || !(JSON_MEDIA_TYPES as ReadonlyArray<string>).includes(type) || declaresOtherCharset(request)) {
     return Effect.fail(new UnsupportedMediaType())
   }
   const declared = Number(request.headers["content-length"] ?? 0)

@@ -87,6 +87,9 @@ for (const db of databases) {
         expectUnsupported(yield* patchFails(path, { raw })) // bytes: fetch sends no Content-Type
         expectUnsupported(yield* patchFails(path, { raw, headers: { "content-type": "application/x-www-form-urlencoded" } }))
         expectUnsupported(yield* patchFails(path, { raw, headers: { "content-type": "application/jsonp" } }))
+        // JSON is UTF-8: a body declared in another charset would be misread.
+        expectUnsupported(yield* patchFails(path, { raw, headers: { "content-type": "application/json; charset=latin1" } }))
+        expectUnsupported(yield* patchFails(path, { raw, headers: { "content-type": "application/merge-patch+json; charset=utf-16" } }))
       }))
 
     it.effect("2. application/merge-patch+json and application/json with a charset are accepted", () =>
