@@ -1,54 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
-import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync } from "node:fs"
-import { createServer } from "node:net"
-import { fileURLToPath } from "node:url"
 import { Effect, Redacted } from "effect"
 import { databases } from "./databases.js"
+import { requireBuiltCli, serverResource } from "./reliability-support.js"
 
 /**
  * SPEC §8: server instances are stateless, so several run against one PostgreSQL database.
  * Two real `workflows serve` processes share one database while 2 × 200 concurrent PATCH and
  * lifecycle requests for the same workflows are split across them.
  */
-const BIN = fileURLToPath(new URL("../../cli/bin/workflows.js", import.meta.url))
 const postgres = databases.find((db) => db.name === "postgres")
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
-
-/** Starts `workflows serve` and resolves with its stdout once it says it listens. */
-const startInstance = (databaseUrl: string, port: number) =>
-  Effect.acquireRelease(
-    Effect.promise(
-      () =>
-        new Promise<{ child: ChildProcess; stdout: string }>((resolve, reject) => {
-          const child = spawn(process.execPath, [BIN, "serve", "--port", String(port), "--host", "127.0.0.1"], {
-            env: { ...process.env, DATABASE_URL: databaseUrl },
-            stdio: ["ignore", "pipe", "pipe"]
-          })
-          let stdout = ""
-          const timer = setTimeout(() => reject(new Error(`instance on ${port} did not start:\n${stdout}`)), 30_000)
-          child.stdout!.on("data", (chunk: Buffer) => {
-            stdout += chunk.toString()
-            if (stdout.includes("listening on")) {
-              clearTimeout(timer)
-              resolve({ child, stdout })
-            }
-          })
-          child.stderr!.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-          child.once("exit", (code) => reject(new Error(`instance exited with ${code}:\n${stdout}`)))
-        })
-    ),
-    ({ child }) => Effect.sync(() => child.kill("SIGTERM"))
-  )
 
 interface Reply {
   readonly status: number
@@ -77,8 +37,6 @@ if (postgres === undefined) {
   describe.skip("two instances on one PostgreSQL database (set WORKFLOWS_TEST_PG_URL to run)", () => {
     it("needs PostgreSQL", () => {})
   })
-} else if (!existsSync(fileURLToPath(new URL("../../cli/dist/bin.js", import.meta.url)))) {
-  throw new Error("packages/cli is not built: run `npm run build` (npm ci does it) before this test")
 } else {
   describe("two instances on one PostgreSQL database", () => {
     it.live(
@@ -89,13 +47,13 @@ if (postgres === undefined) {
             const database = yield* postgres.fresh
             if (database._tag !== "Postgres") throw new Error("expected a PostgreSQL database")
             const url = Redacted.value(database.url)
-            const [portA, portB] = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
-            const a = yield* startInstance(url, portA!)
-            const key = /wfk_[A-Za-z0-9]+/.exec(a.stdout)?.[0]
+            requireBuiltCli()
+            const a = yield* serverResource(url)
+            const key = a.bootstrapKey
             expect(key, "the first instance bootstraps a key").toBeDefined()
-            const b = yield* startInstance(url, portB!)
-            expect(b.stdout, "the second instance finds the key and creates none").not.toMatch(/wfk_/)
-            const bases = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`]
+            const b = yield* serverResource(url)
+            expect(b.bootstrapKey, "the second instance finds the key and creates none").toBeUndefined()
+            const bases = [a.url, b.url]
 
             const results = yield* Effect.promise(async () => {
               const ids: Array<string> = []
