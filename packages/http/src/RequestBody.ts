@@ -1,4 +1,6 @@
+import * as HttpApp from "@effect/platform/HttpApp"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { isJsonObject, type JsonObject, notAnObject, validationError, type WorkflowValidationError } from "@workflows/domain"
 import { Effect } from "effect"
@@ -6,6 +8,11 @@ import { PayloadTooLarge, UnsupportedMediaType } from "./Problem.js"
 
 export const BODY_LIMIT = 64 * 1024
 export const JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+json"] as const
+
+/** A 415 tells the client which media types would work. */
+const acceptPatch = HttpApp.appendPreResponseHandler((_request, response) =>
+  Effect.succeed(HttpServerResponse.setHeader(response, "accept-patch", JSON_MEDIA_TYPES.join(", ")))
+)
 
 const mediaType = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
   request.headers["content-type"]?.split(";")[0]?.trim().toLowerCase()
@@ -78,7 +85,7 @@ export const readJsonObject = (
   const type = mediaType(request)
   if (type === undefined && options.optional && !hasBody(request)) return Effect.succeed(undefined)
   if (type === undefined || !(JSON_MEDIA_TYPES as ReadonlyArray<string>).includes(type) || declaresOtherCharset(request)) {
-    return Effect.fail(new UnsupportedMediaType())
+    return Effect.zipRight(acceptPatch, Effect.fail(new UnsupportedMediaType()))
   }
   const declared = Number(request.headers["content-length"] ?? 0)
   if (declared > BODY_LIMIT) return Effect.fail(new PayloadTooLarge({ limit: BODY_LIMIT }))

@@ -1,23 +1,15 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { SqlClient } from "@effect/sql"
 import { type Workflow, WorkflowJson } from "@workflows/domain"
 import { Effect, FiberRef, Schema } from "effect"
-import { internalProblem, UnsupportedMediaType } from "./Problem.js"
-import { JSON_MEDIA_TYPES, readJsonObject } from "./RequestBody.js"
+import { internalProblem } from "./Problem.js"
+import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
 import type { WorkflowsService } from "./Workflows.js"
 import { WorkflowStore } from "./WorkflowStore.js"
 import { CurrentPrincipal, WorkflowEventPage, WorkflowPage, WorkflowsApi } from "./WorkflowsApi.js"
-
-const acceptPatch = HttpApp.appendPreResponseHandler((_request, response) =>
-  Effect.succeed(HttpServerResponse.setHeader(response, "accept-patch", JSON_MEDIA_TYPES.join(", ")))
-)
-
-/** A 415 tells the client which media types would work. */
-const withAcceptPatch = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.tapError(effect, (error) => (error instanceof UnsupportedMediaType ? acceptPatch : Effect.void))
 
 const encodeWorkflow = Schema.encode(WorkflowJson)
 
@@ -53,9 +45,13 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
     })
 
     const lifecycle = (action: "activate" | "pause" | "resume" | "cancel") =>
-      ({ headers, path, request }: { headers: { "if-match"?: string | undefined }; path: { id: string }; request: Parameters<typeof readJsonObject>[0] }) =>
+      ({ headers, path, request }: {
+        readonly headers: { readonly "if-match"?: string | undefined }
+        readonly path: { readonly id: string }
+        readonly request: HttpServerRequest.HttpServerRequest
+      }) =>
         Effect.gen(function* () {
-          const body = yield* withAcceptPatch(readJsonObject(request, { optional: true }))
+          const body = yield* readJsonObject(request, { optional: true })
           const workflow = yield* (yield* workflows)[action](path.id, { body, if_match: headers["if-match"] })
           return yield* workflowResponse(workflow)
         })
@@ -63,7 +59,7 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
     return handlers
       .handleRaw("create", ({ headers, request }) =>
         Effect.gen(function* () {
-          const body = yield* withAcceptPatch(readJsonObject(request, { optional: false }))
+          const body = yield* readJsonObject(request, { optional: false })
           const workflow = yield* (yield* workflows).create(body ?? {}, { idempotency_key: headers["idempotency-key"] })
           return yield* workflowResponse(workflow, 201, { location: `/v1/workflows/${workflow.id}` })
         }))
@@ -71,7 +67,7 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
       .handleRaw("get", ({ path }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.get(path.id), (wf) => workflowResponse(wf))))
       .handleRaw("update", ({ headers, path, request }) =>
         Effect.gen(function* () {
-          const body = yield* withAcceptPatch(readJsonObject(request, { optional: false }))
+          const body = yield* readJsonObject(request, { optional: false })
           const workflow = yield* (yield* workflows).update(path.id, body ?? {}, { if_match: headers["if-match"] })
           return yield* workflowResponse(workflow)
         }))
