@@ -1,0 +1,83 @@
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { type FieldError, validationError } from "@workflows/domain"
+import { Cause, Effect, Option } from "effect"
+import type { Duplex } from "node:stream"
+import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "./Problem.js"
+import { requestIdFrom } from "./RequestId.js"
+import { WorkflowsApi } from "./WorkflowsApi.js"
+
+const problemResponse = (body: ProblemBody) =>
+  HttpServerResponse.unsafeJson(body, { status: body.status, contentType: "application/problem+json" })
+
+/** Header names as clients write them, for field names in errors. */
+const HEADER_NAMES: Record<string, string> = { "if-match": "If-Match", "idempotency-key": "Idempotency-Key" }
+
+/**
+ * The framework's decode messages quote the rejected input; ours name the field and the rule only.
+ * Only the schema's own "Expected …" part is kept.
+ */
+const issueMessage = (issue: HttpApiDecodeError["issues"][number]): string => {
+  const expected = /^Expected ([\s\S]{1,200}?), actual /.exec(issue.message)?.[1]
+  if (expected === "string") return "must be given once" // a repeated query parameter arrives as an array
+  if (issue._tag === "Missing") return "is required"
+  if (issue._tag === "Unexpected") return "is not a known parameter"
+  return expected === undefined ? "is invalid" : `must be ${expected}`
+}
+
+const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
+  const byField = new Map<string | null, FieldError>()
+  for (const issue of error.issues) {
+    const first = issue.path[0]
+    const field = first === undefined ? null : (HEADER_NAMES[String(first)] ?? String(first))
+    // An optional value fails once per union member: report it once.
+    if (!byField.has(field)) byField.set(field, { field, message: issueMessage(issue) })
+  }
+  return [...byField.values()]
+}
+
+/**
+ * Every response the framework would write in its own shape becomes a problem document:
+ * decode failures (400), unknown routes and methods (404), and defects (500, details to the log only).
+ * Typed endpoint errors pass through to be encoded by their declared problem schemas.
+ */
+export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =>
+  Effect.catchAllCause(app, (cause) =>
+    Effect.gen(function* () {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure)) {
+        const error: unknown = failure.value
+        if (error instanceof HttpApiDecodeError) {
+          const errors = fieldErrors(error)
+          return yield* Effect.fail(validationError(errors.length > 0 ? [errors[0]!, ...errors.slice(1)] : [{ field: null, message: "the request is invalid" }]))
+        }
+        if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") return problemResponse(routeNotFoundProblem)
+        return yield* Effect.failCause(cause)
+      }
+      if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
+      yield* Effect.logError("request failed with a defect", cause)
+      return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
+    })
+  )
+)
+
+/**
+ * Requests Node's parser rejects (a lying Content-Length, broken chunking, oversized headers, a
+ * stalled upload) never reach the application; Node's own answer is a bare 400. Ours is a problem
+ * document like every other error, then the connection closes.
+ */
+export const answerMalformedRequest = (error: Error & { readonly code?: string }, socket: Duplex) => {
+  if (!socket.writable || error.code === "ECONNRESET") return socket.destroy()
+  const [status, reason, detail] = error.code === "HPE_HEADER_OVERFLOW"
+    ? [431, "Request Header Fields Too Large", "The request's headers are too large."]
+    : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? [408, "Request Timeout", "The request was not received in time."]
+    : [400, "Bad Request", "The request is not valid HTTP/1.1."]
+  const body = JSON.stringify({ ...problemBody(status, "validation_failed", "Malformed request", detail), errors: [{ field: null, message: detail }] })
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${requestIdFrom(undefined)}\r\nConnection: close\r\n\r\n${body}`
+  )
+}
