@@ -9,7 +9,7 @@ import {
   type WorkflowStatus
 } from "@workflows/domain"
 import { Effect, Option, Schema } from "effect"
-import { forUpdate } from "./Sql.js"
+import { executeInTransaction, forUpdate } from "./Sql.js"
 import type { Page } from "./Workflows.js"
 
 /** Events keep `actor` and `changes` as JSON text, so one schema serves SQLite and PostgreSQL. */
@@ -45,7 +45,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
     const first = <A>(rows: ReadonlyArray<A>) => Option.fromNullable(rows[0])
 
     const select = (organization: OrganizationId, id: WorkflowId, suffix: ReturnType<typeof forUpdate>) =>
-      sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${suffix}`.pipe(
+      executeInTransaction(sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${suffix}`).pipe(
         Effect.flatMap(decodeWorkflows),
         Effect.map(first),
         Effect.orDie
@@ -58,7 +58,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
 
     const insert = (workflow: Workflow) =>
       encodeWorkflow(workflow).pipe(
-        Effect.flatMap((row) => sql`INSERT INTO workflows ${sql.insert(row)}`),
+        Effect.flatMap((row) => executeInTransaction(sql`INSERT INTO workflows ${sql.insert(row)}`)),
         Effect.asVoid,
         Effect.orDie
       )
@@ -70,9 +70,9 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
     const replace = (workflow: Workflow) =>
       encodeWorkflow(workflow).pipe(
         Effect.flatMap((row) =>
-          sql`UPDATE workflows SET title = ${row.title}, description = ${row.description}, status = ${row.status},
+          executeInTransaction(sql`UPDATE workflows SET title = ${row.title}, description = ${row.description}, status = ${row.status},
                 version = ${row.version}, updated_at = ${row.updated_at}
-              WHERE id = ${row.id} AND version = ${row.version - 1} RETURNING id`
+              WHERE id = ${row.id} AND version = ${row.version - 1} RETURNING id`)
         ),
         Effect.flatMap((rows) =>
           rows.length === 1 ? Effect.void : Effect.dieMessage(`workflow ${workflow.id} changed under a held lock`)
@@ -82,7 +82,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
 
     const appendEvent = (event: WorkflowEvent) =>
       encodeEvent(event).pipe(
-        Effect.flatMap((row) => sql`INSERT INTO workflow_events ${sql.insert(row)}`),
+        Effect.flatMap((row) => executeInTransaction(sql`INSERT INTO workflow_events ${sql.insert(row)}`)),
         Effect.asVoid,
         Effect.orDie
       )
