@@ -18,13 +18,11 @@ export const AuthenticationLive = Layer.effect(
   Effect.map(ApiKeys, (keys) =>
     Authentication.of({
       bearer: () =>
-        Effect.gen(function* () {
-          const request = yield* HttpServerRequest.HttpServerRequest
+        Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
           const token = BEARER.exec(request.headers.authorization ?? "")?.[1]
-          if (token === undefined) {
-            return yield* new Unauthorized({ reason: "Send an API key as `Authorization: Bearer <key>`." })
-          }
-          return yield* keys.authenticate(token)
+          return token === undefined
+            ? Effect.fail(new Unauthorized({ reason: "Send an API key as `Authorization: Bearer <key>`." }))
+            : keys.authenticate(token)
         }).pipe(Effect.tapError(() => challenge))
     })
   )

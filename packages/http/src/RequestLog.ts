@@ -9,25 +9,27 @@ import { CurrentRequestId, requestIdFrom } from "./RequestId.js"
  * every response. The response is written by the time `app` returns, hence the pre-response hook.
  */
 export const requestLog = (app: HttpApp.Default): HttpApp.Default =>
-  Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const requestId = requestIdFrom(request.headers["x-request-id"])
     const started = performance.now()
     let status = 0
-    yield* HttpApp.appendPreResponseHandler((_request, response) => {
+    const tagResponse = HttpApp.appendPreResponseHandler((_request, response) => {
       status = response.status
       return Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
     })
-    return yield* app.pipe(
-      // Nothing exports traces, and a span per request and per SQL statement costs more than the
-      // statements: tracing is off until a tracer is configured.
-      Effect.withTracerEnabled(false),
-      Effect.locally(CurrentRequestId, requestId),
-      Effect.annotateLogs("request_id", requestId),
-      Effect.ensuring(
-        Effect.suspend(() =>
-          Effect.logInfo(`${request.method} ${request.url} ${status}`).pipe(
-            Effect.annotateLogs({ status, duration_ms: Math.round((performance.now() - started) * 10) / 10, request_id: requestId })
+    return Effect.zipRight(
+      tagResponse,
+      app.pipe(
+        // Nothing exports traces, and a span per request and per SQL statement costs more than the
+        // statements: tracing is off until a tracer is configured.
+        Effect.withTracerEnabled(false),
+        Effect.locally(CurrentRequestId, requestId),
+        Effect.annotateLogs("request_id", requestId),
+        Effect.ensuring(
+          Effect.suspend(() =>
+            Effect.logInfo(`${request.method} ${request.url} ${status}`).pipe(
+              Effect.annotateLogs({ status, duration_ms: Math.round((performance.now() - started) * 10) / 10, request_id: requestId })
+            )
           )
         )
       )

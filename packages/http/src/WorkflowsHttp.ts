@@ -19,7 +19,8 @@ const encodeWorkflow = Schema.encode(WorkflowJson)
  */
 const workflowResponse = (workflow: Workflow, status = 200, headers: Record<string, string> = {}) =>
   encodeWorkflow(workflow).pipe(
-    Effect.flatMap((body) => HttpServerResponse.json(body, { status, headers: { etag: workflow.etag, ...headers } })),
+    // Encoded values are plain JSON data: stringifying them cannot fail.
+    Effect.map((body) => HttpServerResponse.unsafeJson(body, { status, headers: { etag: workflow.etag, ...headers } })),
     Effect.orDie
   )
 
@@ -35,14 +36,12 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
     const page = jsonResponse(WorkflowPage)
     const eventPage = jsonResponse(WorkflowEventPage)
 
-    const workflows: Effect.Effect<WorkflowsService, never, CurrentPrincipal> = Effect.gen(function* () {
-      const principal = yield* CurrentPrincipal
-      return store.forCaller({
-        organization_id: principal.organization_id,
-        actor: { type: "api_key", id: principal.key_id },
-        request_id: yield* FiberRef.get(CurrentRequestId)
-      })
-    })
+    const workflows: Effect.Effect<WorkflowsService, never, CurrentPrincipal> = Effect.zipWith(
+      CurrentPrincipal,
+      FiberRef.get(CurrentRequestId),
+      (principal, request_id) =>
+        store.forCaller({ organization_id: principal.organization_id, actor: { type: "api_key", id: principal.key_id }, request_id })
+    )
 
     const lifecycle = (action: "activate" | "pause" | "resume" | "cancel") =>
       ({ headers, path, request }: {
@@ -66,11 +65,9 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
       .handleRaw("list", ({ urlParams }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.list(urlParams), page)))
       .handleRaw("get", ({ path }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.get(path.id), (wf) => workflowResponse(wf))))
       .handleRaw("update", ({ headers, path, request }) =>
-        Effect.gen(function* () {
-          const body = yield* readJsonObject(request, { optional: false })
-          const workflow = yield* (yield* workflows).update(path.id, body ?? {}, { if_match: headers["if-match"] })
-          return yield* workflowResponse(workflow)
-        }))
+        Effect.flatMap(readJsonObject(request, { optional: false }), (body) =>
+          Effect.flatMap(workflows, (w) =>
+            Effect.flatMap(w.update(path.id, body ?? {}, { if_match: headers["if-match"] }), (workflow) => workflowResponse(workflow)))))
       .handleRaw("activate", lifecycle("activate"))
       .handleRaw("pause", lifecycle("pause"))
       .handleRaw("resume", lifecycle("resume"))
