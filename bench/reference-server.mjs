@@ -2,7 +2,7 @@
 // A minimal, hand-written implementation of the PATCH /v1/workflows/{id} contract (SPEC §3, §11)
 // with node:http + better-sqlite3, written only as the bench's yardstick: it does the same
 // database work per request as `workflows serve` (key lookup by sha256 hash, one write
-// transaction that touches the write_lock row, reads the workflow, updates it with version + 1
+// transaction opened with BEGIN IMMEDIATE (as ours is), reads the workflow, updates it with version + 1
 // and appends one workflow.updated event) with no framework in between.
 //
 // Same environment as the real server: PORT, HOST, DATABASE_URL=sqlite:PATH. It never migrates:
@@ -34,7 +34,6 @@ db.pragma("foreign_keys = ON")
 
 const stmt = {
   key: db.prepare("SELECT id, organization_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL"),
-  lock: db.prepare("UPDATE write_lock SET writes = writes + 1 WHERE id = 1"),
   find: db.prepare("SELECT * FROM workflows WHERE id = ? AND organization_id = ?"),
   update: db.prepare(
     "UPDATE workflows SET title = ?, description = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? RETURNING id"
@@ -206,7 +205,6 @@ const decodePatch = (body) => {
 // The write (SPEC §3 steps 4–8), one transaction; a thrown Problem rolls it back.
 
 const update = db.transaction((principal, id, patch, ifMatch, requestId) => {
-  stmt.lock.run()
   const current = stmt.find.get(id, principal.organization_id)
   if (current === undefined) throw notFound()
   if (ifMatch !== undefined) {
@@ -338,7 +336,7 @@ const handlePatch = async (req, res, rawId, requestId) => {
     throw notFound()
   }
   if (!ID_FORMAT.test(id)) throw notFound()
-  const workflow = update(principal, id, decoded.patch, req.headers["if-match"], requestId)
+  const workflow = update.immediate(principal, id, decoded.patch, req.headers["if-match"], requestId)
   send(res, 200, { etag: `"${workflow.version}"`, "x-request-id": requestId }, view(workflow))
 }
 

@@ -65,9 +65,4 @@ export default Effect.gen(function* () {
     created_at TEXT NOT NULL,
     PRIMARY KEY (organization_id, key)
   )`
-
-  // SQLite only: the row every write transaction touches first, so it holds the write lock from
-  // its first statement (see Sql.ts). PostgreSQL locks the workflow row instead and never reads this.
-  yield* sql`CREATE TABLE write_lock (id INTEGER PRIMARY KEY, writes INTEGER NOT NULL)`
-  yield* sql`INSERT INTO write_lock (id, writes) VALUES (1, 0)`
 })
