@@ -180,32 +180,48 @@ export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health).annotate(OpenApi.Summary, "Liveness"))
   .add(HttpApiEndpoint.get("readyz", "/readyz").addSuccess(Readiness).annotate(OpenApi.Summary, "Readiness: the database answers")) {}
 
-type Json = { [key: string]: any }
+/** The few parts of an OpenAPI document the two transforms below touch. */
+interface SchemaRef {
+  readonly $ref?: string
+  readonly anyOf?: ReadonlyArray<SchemaRef>
+}
+type Content = { [mediaType: string]: { schema?: SchemaRef } | undefined }
+interface Operation {
+  requestBody?: { content?: Content }
+  responses?: { [status: string]: { description?: string; content?: Content } | undefined }
+}
+interface Document {
+  paths?: { [path: string]: { [method: string]: Operation } }
+  components?: { schemas?: { [name: string]: unknown } }
+}
 
 /** PATCH bodies may also be sent as `application/merge-patch+json`; say so in the document. */
-function alsoMergePatch(operation: Json): Json {
-  const json = operation.requestBody?.content?.["application/json"]
-  if (json !== undefined) operation.requestBody.content["application/merge-patch+json"] = json
-  return operation
+function alsoMergePatch(input: Record<string, unknown>): Record<string, unknown> {
+  const content = (input as Operation).requestBody?.content
+  if (content?.["application/json"] !== undefined) content["application/merge-patch+json"] = content["application/json"]
+  return input
 }
 
 /**
  * The framework documents its own decode error on every 400; this server never sends that shape
  * (the edge rewrites it into a validation problem), so the document shows ours alone.
  */
-function onlyOurProblems(spec: Json): Json {
+function onlyOurProblems(input: Record<string, unknown>): Record<string, unknown> {
+  const spec = input as Document
   for (const name of ["HttpApiDecodeError", "Issue", "PropertyKey"]) delete spec.components?.schemas?.[name]
-  for (const path of Object.values<Json>(spec.paths ?? {})) {
-    for (const operation of Object.values<Json>(path)) {
+  for (const path of Object.values(spec.paths ?? {})) {
+    for (const operation of Object.values(path)) {
       const badRequest = operation.responses?.["400"]
       if (badRequest === undefined) continue
       const schema = badRequest.content?.["application/json"]?.schema ?? badRequest.content?.["application/problem+json"]?.schema
-      const ours = (schema?.anyOf ?? [schema]).filter((s: Json | undefined) => s !== undefined && s.$ref !== "#/components/schemas/HttpApiDecodeError")
+      const ours = (schema?.anyOf ?? (schema === undefined ? [] : [schema])).filter(
+        (s) => s.$ref !== "#/components/schemas/HttpApiDecodeError"
+      )
       badRequest.description = "Validation failed"
-      badRequest.content = { "application/problem+json": { schema: ours.length === 1 ? ours[0] : { anyOf: ours } } }
+      badRequest.content = { "application/problem+json": { schema: ours.length === 1 ? ours[0]! : { anyOf: ours } } }
     }
   }
-  return spec
+  return input
 }
 
 export class WorkflowsApi extends HttpApi.make("workflows")
