@@ -5,7 +5,7 @@ import { createHash, randomBytes } from "node:crypto"
 import { request as httpRequest } from "node:http"
 import type { TestDatabase } from "./databases.js"
 import { type LiveServer, liveServer, type Reply } from "./live-server.js"
-import { type InsertRow, insertWorkflow, snapshot } from "./support.js"
+import { type InsertRow, insertWorkflow, snapshot, type WorkflowRow } from "./support.js"
 
 /**
  * Helpers of the HTTP acceptance suite: one live server per `describe` block (shared through a
@@ -120,19 +120,9 @@ export const create = (body: Record<string, unknown> = { title: "Lead Nurture Se
     return reply.body as WorkflowBody
   })
 
-export interface WorkflowBody {
-  readonly id: string
-  readonly organization_id: string
-  readonly title: string
+/** A workflow as the API returns it: the stored row plus `name`. */
+export interface WorkflowBody extends WorkflowRow {
   readonly name: string
-  readonly description: string | null
-  readonly status: string
-  readonly node_count: number
-  readonly edge_count: number
-  readonly enrolled_leads: number
-  readonly version: number
-  readonly created_at: string
-  readonly updated_at: string
 }
 
 /** The whole database, for "a failed request changes nothing". */
