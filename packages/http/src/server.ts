@@ -1,10 +1,9 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Console, Effect, Layer, Option } from "effect"
+import { Console, Effect, Layer, Option, Scope } from "effect"
 import { createServer } from "node:http"
 import { ApiKeys } from "./ApiKeys.js"
 import { AuthenticationLive } from "./Authentication.js"
@@ -14,6 +13,17 @@ import { type Database, describeDatabase, layer } from "./Sql.js"
 import { WorkflowStore } from "./WorkflowStore.js"
 import { WorkflowsApi } from "./WorkflowsApi.js"
 import { SystemHttpLive, WorkflowsHttpLive } from "./WorkflowsHttp.js"
+
+/** `/docs`, whose page is built on its first request rather than at start-up. */
+const DocsRoute = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const page = yield* Effect.cached(
+      Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
+    )
+    yield* router.get("/docs", Effect.flatten(page))
+  })
+)
 
 const ApiLive = (database: string) =>
   HttpApiBuilder.api(WorkflowsApi).pipe(
@@ -27,7 +37,7 @@ const ApiLive = (database: string) =>
  */
 export const HttpAppLive = (database: string) =>
   HttpApiBuilder.serve(requestLog).pipe(
-    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(DocsRoute),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(ProblemMiddleware),
     Layer.provide(ApiLive(database)),
