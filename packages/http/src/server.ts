@@ -9,6 +9,7 @@ import { ApiKeys } from "./ApiKeys.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { answerMalformedRequest, ProblemMiddleware } from "./ProblemMiddleware.js"
 import { requestLog } from "./RequestLog.js"
+import { ServerLog } from "./ServerLog.js"
 import { type Database, describeDatabase, layer } from "./Sql.js"
 import { WorkflowStore } from "./WorkflowStore.js"
 import { WorkflowsApi } from "./WorkflowsApi.js"
@@ -84,12 +85,16 @@ const announce = (options: ListenOptions & { readonly database: string }) =>
     yield* Console.log(`workflows listening on ${address}  docs: ${address}/docs  database: ${options.database}`)
   })
 
-/** Everything `workflows serve` runs: migrate, bootstrap, listen; closing it shuts down gracefully. */
+/**
+ * Everything `workflows serve` runs: migrate, bootstrap, listen, log in batches; closing it shuts
+ * down gracefully (and writes the last log lines).
+ */
 export const ServerLive = (options: ListenOptions & { readonly database: Database }) => {
   const display = describeDatabase(options.database)
   return Layer.mergeAll(HttpAppLive(display), Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
     Layer.provide(NodeServerLive(options)),
     Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
-    Layer.provide(layer(options.database))
+    Layer.provide(layer(options.database)),
+    Layer.provide(ServerLog)
   )
 }
