@@ -42,7 +42,10 @@ export const HttpAppLive = (database: string) =>
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(ProblemMiddleware),
     Layer.provide(ApiLive(database)),
+    // Nothing exports traces, and a span per request and per SQL statement costs more than the
+    // statements: tracing is off until a tracer is configured.
     HttpMiddleware.withTracerDisabledWhen(() => true),
+    Layer.provide(Layer.setTracerEnabled(false)),
     // The router's default 100-character limit on a path parameter would answer a long `{id}` with
     // "no route" (and before authentication); let it through, so it gets the missing workflow's 404.
     Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 8 * 1024 }))
