@@ -9,6 +9,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { NotFound, UsageError } from "./Failure.js"
+import { tuneHeapForServing } from "./HeapTuning.js"
 import { server, storage } from "./HttpModules.js"
 import * as Output from "./Output.js"
 
@@ -22,11 +23,13 @@ const resolveDatabase = (sql: SqlModule, flag: Option.Option<string>): Effect.Ef
   })
 
 export const serve = (input: { readonly port: number; readonly host: string; readonly database: Option.Option<string> }) =>
-  Effect.flatMap(server, (http) =>
-    Effect.flatMap(resolveDatabase(http.Sql, input.database), (database) =>
-      Layer.launch(http.ServerLive({ port: input.port, host: input.host, database }))
-    )
-  )
+  Effect.gen(function* () {
+    yield* tuneHeapForServing
+    const http = yield* server
+    const database = yield* resolveDatabase(http.Sql, input.database)
+    return yield* Layer.launch(http.ServerLive({ port: input.port, host: input.host, database }))
+  })
+
 
 export const migrate = (input: { readonly database: Option.Option<string> }) =>
   Effect.gen(function* () {
