@@ -56,5 +56,7 @@ describe("workflows serve as a process", () => {
     expect(response.split("\r\n")[0]).toBe("HTTP/1.1 200 OK")
     expect(response).toContain('"title":"During shutdown"')
     expect(server.exitCode()).toBe(0)
+    // Log lines are written in batches: the batch holding the last request is written on the way out.
+    expect(server.output()).toMatch(new RegExp(`message="PATCH /v1/workflows/${created.id} 200"`))
   }, 30_000)
 })
