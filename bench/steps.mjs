@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// `npm run bench:steps`: where a PATCH's time goes below the HTTP layer, in-process, on a temp
+// SQLite file. Each step runs in a tight loop after a warm-up; the figure is the median of several
+// batches, in µs per call. Beside our service calls it times the same SQL done with bare
+// better-sqlite3 (the floor every implementation pays) and the @effect/sql plumbing on its own.
+// Prints a Markdown table. Not part of `npm test`; run `npm run build` first.
+//
+// Flags: --iterations N (3000 per batch)  --batches N (5)  --json
+import { Sql, WorkflowRepository, WorkflowStore, ApiKeys } from "@workflows/http"
+import { OrganizationId } from "@workflows/domain"
+import { SqlClient } from "@effect/sql"
+import Database from "better-sqlite3"
+import { Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const flag = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i < 0 ? fallback : Number(process.argv[i + 1])
+}
+const ITERATIONS = flag("iterations", 3000)
+const BATCHES = flag("batches", 5)
+const JSON_OUTPUT = process.argv.includes("--json")
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflows-steps-"))
+const filename = path.join(dir, "steps.db")
+const organization = OrganizationId.make("org_default")
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+let calls = 0 // every call gets a fresh number, so patches always change something and ids never repeat
+
+/** µs per call of `run(i)` (an Effect), median over batches. */
+const timeEffect = (run) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < ITERATIONS; i++) yield* run(calls++)
+    const batches = []
+    for (let b = 0; b < BATCHES; b++) {
+      const started = performance.now()
+      for (let i = 0; i < ITERATIONS; i++) yield* run(calls++)
+      batches.push(((performance.now() - started) * 1000) / ITERATIONS)
+    }
+    return median(batches)
+  })
+
+const timeSync = (run) => {
+  for (let i = 0; i < ITERATIONS; i++) run(calls++)
+  const batches = []
+  for (let b = 0; b < BATCHES; b++) {
+    const started = performance.now()
+    for (let i = 0; i < ITERATIONS; i++) run(calls++)
+    batches.push(((performance.now() - started) * 1000) / ITERATIONS)
+  }
+  return median(batches)
+}
+
+const ours = Effect.gen(function* () {
+  const store = yield* WorkflowStore
+  const keys = yield* ApiKeys
+  const repository = yield* WorkflowRepository
+  const sql = yield* SqlClient.SqlClient
+  const writeTransaction = Sql.makeWriteTransaction(sql)
+  const key = yield* keys.create(organization, "steps")
+  const workflows = store.forCaller({ organization_id: organization, actor: { type: "api_key", id: key.id }, request_id: "req_steps" })
+  const workflow = yield* workflows.create({ title: "Steps", status: "active" })
+  const patch = (i) => (i % 2 ? { title: `Steps ${i}` } : { description: `Updated ${i}` })
+  return [
+    ["service: update (PATCH below HTTP: read, rules, write, audit event)", yield* timeEffect((i) => workflows.update(workflow.id, patch(i)))],
+    ["service: get", yield* timeEffect(() => workflows.get(workflow.id))],
+    ["API key lookup (authenticate)", yield* timeEffect(() => keys.authenticate(key.key))],
+    ["@effect/sql: one statement (SELECT 1)", yield* timeEffect(() => sql`SELECT 1`)],
+    ["@effect/sql: empty write transaction (BEGIN IMMEDIATE … COMMIT)", yield* timeEffect(() => writeTransaction(Effect.void))],
+    ["repository: read for write, in a write transaction", yield* timeEffect(() => writeTransaction(repository.findForWrite(organization, workflow.id)))]
+  ]
+}).pipe(
+  Effect.provide(
+    Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default, WorkflowRepository.Default).pipe(
+      Layer.provideMerge(Sql.layer(Sql.Database.Sqlite({ filename })))
+    )
+  ),
+  // As in `workflows serve`: no tracer is configured, so no spans are made.
+  Effect.withTracerEnabled(false)
+)
+
+/** The same statements as a PATCH, with bare better-sqlite3 on the same file: the floor. */
+const floor = () => {
+  const db = new Database(filename)
+  db.pragma("journal_mode = WAL")
+  db.pragma("synchronous = NORMAL")
+  db.pragma("foreign_keys = ON")
+  const { hash } = db.prepare("SELECT hash FROM api_keys LIMIT 1").get()
+  const { id } = db.prepare("SELECT id FROM workflows LIMIT 1").get()
+  const statements = {
+    key: db.prepare("SELECT id, organization_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL"),
+    begin: db.prepare("BEGIN IMMEDIATE"),
+    find: db.prepare("SELECT * FROM workflows WHERE id = ? AND organization_id = ?"),
+    update: db.prepare("UPDATE workflows SET title = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? RETURNING id"),
+    event: db.prepare(`INSERT INTO workflow_events (id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at)
+      VALUES (?, ?, ?, 'workflow.updated', '{"type":"system"}', NULL, NULL, ?, ?)`),
+    commit: db.prepare("COMMIT")
+  }
+  const write = (i) => {
+    statements.begin.run()
+    const current = statements.find.get(id, organization)
+    const now = new Date().toISOString()
+    statements.update.get(`Floor ${i}`, current.version + 1, now, id, current.version)
+    statements.event.run(`evt_floor${i.toString(36)}`, id, organization, JSON.stringify({ title: { from: current.title, to: `Floor ${i}` } }), now)
+    statements.commit.run()
+  }
+  const rows = [
+    ["better-sqlite3: key lookup + the PATCH transaction (the floor)", timeSync((i) => (statements.key.get(hash), write(i)))],
+    ["better-sqlite3: key lookup", timeSync(() => statements.key.get(hash))]
+  ]
+  db.close()
+  return rows
+}
+
+try {
+  const rows = [...(await Effect.runPromise(ours)), ...floor()]
+  if (JSON_OUTPUT) {
+    console.log(JSON.stringify(Object.fromEntries(rows.map(([name, us]) => [name, Math.round(us * 10) / 10]))))
+  } else {
+    console.log(`In-process cost per call, µs (median of ${BATCHES} batches of ${ITERATIONS}; Node ${process.version}, ${os.cpus().length} CPUs)\n`)
+    console.log("| step | µs |\n|---|---:|")
+    for (const [name, us] of rows) console.log(`| ${name} | ${us.toFixed(1)} |`)
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true })
+}
