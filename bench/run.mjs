@@ -490,6 +490,19 @@ const countMatchingLines = async (file, needle) => {
   return count
 }
 
+/** p50 and p99 of the `duration_ms` the server logged for its PATCHes: time spent inside it. */
+const loggedDurations = async (file) => {
+  const durations = []
+  const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })
+  for await (const line of lines) {
+    const ms = line.includes("PATCH /v1/workflows/") ? /\bduration_ms=([\d.]+)/.exec(line)?.[1] : undefined
+    if (ms !== undefined) durations.push(Number(ms))
+  }
+  durations.sort((a, b) => a - b)
+  const at = (q) => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))]
+  return { p50: at(0.5), p99: at(0.99) }
+}
+
 const summarize = (rounds) => ({
   reqPerSec: median(rounds.map((r) => r.reqPerSec)),
   p50: median(rounds.map((r) => r.p50)),
@@ -538,6 +551,11 @@ const report = ({ options, pinning, machine, servers, results, starts, cliTimes,
   }
   lines.push("")
   lines.push(`- **ours / reference: throughput ${fmt(o.reqPerSec / r.reqPerSec, 2)}×, CPU per request ${fmt(o.cpuPer1k / r.cpuPer1k, 2)}×**, p50 latency ${fmt(o.p50 / r.p50, 1)}×`)
+  const inside = (name) => `p50 ${fmt(integrity[name].inside.p50, 1)} / p99 ${fmt(integrity[name].inside.p99, 1)} ms`
+  lines.push(
+    `- time inside the server (its request log's \`duration_ms\`, every PATCH of the run) — ours: ${inside(ours.name)}; reference: ${inside(ref.name)}. ` +
+      `The rest of the latency above is waiting for the one core: with ${options.connections} connections in a closed loop, mean latency = ${options.connections} ÷ throughput, and a request that arrives while the event loop is working through the others can wait nearly two such turns.`
+  )
   lines.push(`- \`workflows serve\` start → first 200 from /healthz on a fresh database (migrate + bootstrap): median ${secs(median(starts[ours.name]))} of ${starts[ours.name].length} (${starts[ours.name].map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
   lines.push(`- reference start → /healthz (existing database): median ${secs(median(starts[ref.name]))} of ${starts[ref.name].length}`)
   lines.push(`- \`workflows --help\` start → exit: median ${secs(median(cliTimes))} of ${cliTimes.length} (${cliTimes.map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
@@ -658,6 +676,7 @@ const main = async () => {
         loadEvents,
         ok: warmups[s.name].ok + mine.reduce((a, q) => a + (q.statusCodes["200"] ?? 0), 0),
         patchLogLines: await countMatchingLines(s.logPath, "PATCH /v1/workflows/"),
+        inside: await loggedDurations(s.logPath),
         patches: warmups[s.name].requests + mine.reduce((a, q) => a + q.requests, 0) + checks.length,
         warmupNon2xx: warmups[s.name].non2xx
       }
