@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import Database from "better-sqlite3"
 import { connect } from "node:net"
 import { type RunningServer, startServer, tempDir } from "./support.js"
 
@@ -31,6 +32,28 @@ describe("workflows serve as a process", () => {
     expect(lines[0]).toMatch(/status=404/)
     expect(lines[0]).toMatch(/duration_ms=\d+(\.\d+)?/)
     expect(lines[0]).not.toContain(server.apiKey)
+  })
+
+  it("answers a server bug with an opaque 500 and logs its cause, on one line, with the request id", async () => {
+    const created = await fetch(`${server.url}/v1/workflows`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: "Corrupted" })
+    }).then((r) => r.json() as Promise<{ id: string }>)
+    // A value the schema does not allow, as a broken migration or another writer might leave it.
+    const db = new Database(server.database.slice("sqlite:".length))
+    db.prepare("UPDATE workflows SET status = 'bogus_status' WHERE id = ?").run(created.id)
+    db.close()
+    const response = await fetch(`${server.url}/v1/workflows/${created.id}`, {
+      headers: { authorization: `Bearer ${server.apiKey}`, "x-request-id": "ops-defect-7" }
+    })
+    expect(response.status).toBe(500)
+    expect(await response.text()).not.toContain("bogus_status")
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const errors = server.output().split("\n").filter((l) => l.includes("level=ERROR"))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toContain("request_id=ops-defect-7")
+    expect(errors[0]).toContain("bogus_status")
   })
 
   it("on SIGTERM finishes the request in flight, then exits 0", async () => {

@@ -4,7 +4,8 @@ import { Effect, Layer, Logger } from "effect"
 export const LOG_FLUSH_WINDOW = "25 millis"
 
 /**
- * The server's log: Effect's default line format, written to stdout in batches. The default
+ * The server's log: logfmt, one physical line per entry (a multi-line cause is escaped, not
+ * spread over lines a log shipper would split), written to stdout in batches. The default
  * logger makes one synchronous `console.log` per line (stdout is synchronous on files and
  * pipes), which under load cost about an eighth of a PATCH's CPU; a batch is one write. The
  * batch still pending is written when the layer closes (shutdown), so only a `kill -9` can lose
@@ -12,7 +13,7 @@ export const LOG_FLUSH_WINDOW = "25 millis"
  */
 export const ServerLog = Layer.unwrapScoped(
   Effect.map(
-    Logger.batched(Logger.stringLogger, LOG_FLUSH_WINDOW, (lines) =>
+    Logger.batched(Logger.logfmtLogger, LOG_FLUSH_WINDOW, (lines) =>
       Effect.sync(() => {
         process.stdout.write(lines.join("\n") + "\n")
       })),
