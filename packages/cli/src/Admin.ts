@@ -30,7 +30,6 @@ export const serve = (input: { readonly port: number; readonly host: string; rea
     return yield* Layer.launch(http.ServerLive({ port: input.port, host: input.host, database }))
   })
 
-
 export const migrate = (input: { readonly database: Option.Option<string> }) =>
   Effect.gen(function* () {
     const { Sql } = yield* storage
