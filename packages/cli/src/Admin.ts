@@ -1,5 +1,5 @@
 /** Operator commands: they act on the database directly (loaded only when one of them runs). */
-import { OrganizationId } from "@workflows/domain"
+import { isOrganizationId, type OrganizationId } from "@workflows/domain"
 import type { ApiKeys, Sql } from "@workflows/http"
 import * as Console from "effect/Console"
 import * as ConfigError from "effect/ConfigError"
@@ -7,7 +7,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import { NotFound, UsageError } from "./Failure.js"
 import { tuneHeapForServing } from "./HeapTuning.js"
 import { server, storage } from "./HttpModules.js"
@@ -46,8 +45,6 @@ const withKeys = <A, E>(flag: Option.Option<string>, use: (keys: ApiKeys) => Eff
       Effect.flatMap(ApiKeys, use).pipe(Effect.provide(ApiKeys.Default.pipe(Layer.provide(Sql.layer(database)))))
     )
   )
-
-const isOrganizationId = Schema.is(OrganizationId)
 
 const organization = (org: string): Effect.Effect<OrganizationId, UsageError> =>
   isOrganizationId(org)

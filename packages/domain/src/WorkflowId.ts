@@ -20,6 +20,8 @@ export const OrganizationId = Schema.String.pipe(
 )
 export type OrganizationId = typeof OrganizationId.Type
 
+export const isOrganizationId: (u: unknown) => u is OrganizationId = Schema.is(OrganizationId)
+
 export const EventId = Schema.String.pipe(
   Schema.pattern(/^evt_[a-z0-9]{1,64}$/),
   Schema.brand("EventId"),

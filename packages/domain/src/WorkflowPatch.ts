@@ -3,6 +3,7 @@ import { type FieldError, validationError, type WorkflowStatusConflict, type Wor
 import { isJsonObject, type JsonObject, notAnObject, presentFields, readField, unknownField } from "./BodyFields.js"
 import { statusConflict } from "./Lifecycle.js"
 import { Workflow } from "./Workflow.js"
+import { isOrganizationId, isWorkflowId } from "./WorkflowId.js"
 import type { Changes } from "./WorkflowEvent.js"
 import { isRequestStatus, type RequestStatus, sameStatus } from "./WorkflowStatus.js"
 import { decodeDescription, decodeTitle } from "./WorkflowText.js"
@@ -14,8 +15,8 @@ import { decodeDescription, decodeTitle } from "./WorkflowText.js"
 export interface ReadOnlyValues {
   readonly id?: string
   readonly organization_id?: string
-  readonly created_at?: DateTime.Utc
-  readonly updated_at?: DateTime.Utc
+  readonly created_at?: EchoedInstant
+  readonly updated_at?: EchoedInstant
   readonly version?: number
   readonly node_count?: number
   readonly edge_count?: number
@@ -45,8 +46,17 @@ type ReadOnlyField = (typeof READ_ONLY_FIELDS)[number]
 
 const EDITABLE_HINT = "editable fields are title (or its alias name) and description"
 
+/**
+ * An echoed timestamp: the instant to the millisecond (the precision of stored timestamps), and
+ * whether the client named a finer one (`…26.980001Z`), which therefore equals no stored value.
+ */
+export interface EchoedInstant {
+  readonly millis: DateTime.Utc
+  readonly finerThanMillis: boolean
+}
+
 // ISO-8601 date-time with an explicit offset: anything looser would make "the same instant" ambiguous.
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3}(\d{0,6})|\.\d{1,2})?(?:Z|[+-]\d{2}:\d{2})$/
 
 // Date parsing rolls impossible days over (Feb 30 → Mar 1); a real calendar day survives a round trip.
 const isCalendarDay = (value: string): boolean => {
@@ -55,27 +65,30 @@ const isCalendarDay = (value: string): boolean => {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
 }
 
-const decodeInstant = (value: unknown): Either.Either<DateTime.Utc, string> => {
-  if (typeof value !== "string" || !ISO_INSTANT.test(value) || !isCalendarDay(value)) {
-    return Either.left("must be an ISO-8601 timestamp")
-  }
-  return Option.match(DateTime.make(value), {
+const decodeInstant = (value: unknown): Either.Either<EchoedInstant, string> => {
+  const match = typeof value === "string" ? ISO_INSTANT.exec(value) : null
+  if (match === null || !isCalendarDay(match[0])) return Either.left("must be an ISO-8601 timestamp")
+  const finerThanMillis = /[1-9]/.test(match[1] ?? "")
+  return Option.match(DateTime.make(match[0]), {
     onNone: () => Either.left("must be an ISO-8601 timestamp"),
-    onSome: (dt) => Either.right(DateTime.toUtc(dt))
+    onSome: (dt) => Either.right({ millis: DateTime.toUtc(dt), finerThanMillis })
   })
 }
+
+const decodeId = (value: unknown): Either.Either<string, string> =>
+  isWorkflowId(value) ? Either.right(value) : Either.left("must be a workflow id (wfl_ followed by letters and digits)")
+
+const decodeOrganizationId = (value: unknown): Either.Either<string, string> =>
+  isOrganizationId(value) ? Either.right(value) : Either.left("must be an organization id (org_ followed by letters, digits or _)")
 
 const decodeInteger = (min: number) => (value: unknown): Either.Either<number, string> =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= min
     ? Either.right(value)
     : Either.left(`must be an integer of at least ${min}`)
 
-const decodeString = (value: unknown): Either.Either<string, string> =>
-  typeof value === "string" ? Either.right(value) : Either.left("must be a string")
-
 const readOnlyDecoders: { readonly [F in ReadOnlyField]: (value: unknown) => Either.Either<ReadOnlyValues[F] & {}, string> } = {
-  id: decodeString,
-  organization_id: decodeString,
+  id: decodeId,
+  organization_id: decodeOrganizationId,
   created_at: decodeInstant,
   updated_at: decodeInstant,
   version: decodeInteger(1),
@@ -143,8 +156,8 @@ export const PatchOutcome = Data.taggedEnum<PatchOutcome>()
 
 const sameReadOnly = (current: Workflow, field: ReadOnlyField, value: ReadOnlyValues[ReadOnlyField]): boolean => {
   const stored = current[field]
-  return DateTime.isDateTime(stored) && DateTime.isDateTime(value)
-    ? DateTime.Equivalence(stored, value)
+  return DateTime.isDateTime(stored) && typeof value === "object"
+    ? !value.finerThanMillis && DateTime.Equivalence(stored, value.millis)
     : stored === value
 }
 

@@ -17,6 +17,10 @@ const codePoints = (s: string): number => {
 const CONTROL = /\p{Cc}/u
 // A description is prose: line breaks and tabs are welcome, other control characters are not.
 const CONTROL_EXCEPT_WHITESPACE = /(?![\n\r\t])\p{Cc}/u
+// JSON can carry half of a UTF-16 surrogate pair (`"\ud800"`): no character, and not storable
+// as UTF-8 (it would come back as U+FFFD, so a repeat of the same request would never be a no-op).
+const LONE_SURROGATE = /\p{Cs}/u
+const NOT_TEXT = "must be valid Unicode text (it holds half of a UTF-16 surrogate pair)"
 
 export const decodeTitle = (value: unknown): Either.Either<string, string> => {
   if (value === null) return Either.left("must not be null; send a title of 1 to 200 characters")
@@ -25,6 +29,7 @@ export const decodeTitle = (value: unknown): Either.Either<string, string> => {
   if (title.length === 0) return Either.left("must not be blank")
   if (codePoints(title) > TITLE_MAX) return Either.left(`must be at most ${TITLE_MAX} characters after trimming`)
   if (CONTROL.test(title)) return Either.left("must not contain control characters")
+  if (LONE_SURROGATE.test(title)) return Either.left(NOT_TEXT)
   return Either.right(title)
 }
 
@@ -40,5 +45,6 @@ export const decodeDescription = (value: unknown): Either.Either<string | null, 
   if (CONTROL_EXCEPT_WHITESPACE.test(description)) {
     return Either.left("must not contain control characters other than newline, carriage return and tab")
   }
+  if (LONE_SURROGATE.test(description)) return Either.left(NOT_TEXT)
   return Either.right(description)
 }

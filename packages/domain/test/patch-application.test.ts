@@ -98,6 +98,13 @@ describe("applyPatch: the body against the stored record (SPEC §3 steps 6–8)"
       expect(result.workflow.title).toBe("Renamed")
     })
 
+    it.each([
+      ["a microsecond later", "2024-03-02T11:00:00.000001Z"],
+      ["a nanosecond later", "2024-03-02T11:00:00.000000001Z"]
+    ])("a timestamp finer than the stored millisecond is a different instant: %s", (_, updatedAt) => {
+      expect(fieldsOf(validationErrors(stored(), { title: "Renamed", updated_at: updatedAt }))).toEqual(["updated_at"])
+    })
+
     it("a timestamp one millisecond away is different", () => {
       expect(fieldsOf(validationErrors(stored(), { title: "Renamed", updated_at: "2024-03-02T11:00:00.001Z" }))).toEqual([
         "updated_at"

@@ -93,13 +93,19 @@ describe("decodePatch: the body on its own (SPEC §3 step 3)", () => {
       ["enrolled_leads", Number.MAX_SAFE_INTEGER + 1],
       ["id", 123],
       ["id", null],
+      ["id", ""],
+      ["id", "not-an-id"],
+      ["id", "wfl_"],
       ["organization_id", { id: "org_xyz" }],
+      ["organization_id", ""],
+      ["organization_id", "nope"],
       ["created_at", 1709283600000],
       ["created_at", "yesterday"],
       ["created_at", "2024-03-01"],
       ["updated_at", "2024-03-01 09:00:00Z"],
       ["updated_at", "2024-03-01T09:00:00"],
       ["updated_at", "2024-13-01T09:00:00Z"],
+      ["updated_at", "2024-03-01T09:00:00.1234567890Z"],
       ["created_at", null]
     ])("%s: %j is an error at decode time", (field, value) => {
       const errors = decodeErrors({ title: "ok", [field]: value })
@@ -189,6 +195,21 @@ describe("decodePatch: the body on its own (SPEC §3 step 3)", () => {
       errorFor({ name: null }, "name")
       errorFor({ name: "x\u007fy" }, "name")
       errorFor({ name: "😀".repeat(201) }, "name")
+    })
+  })
+
+  describe("half of a UTF-16 surrogate pair (JSON `\\ud800`)", () => {
+    it.each([
+      ["title", "a\ud800b"],
+      ["name", "\udc00"],
+      ["description", "trailing \ud83d"]
+    ])("%s: %j is not text and is rejected naming the field", (field, value) => {
+      const error = errorFor({ [field]: value }, field)
+      expect(error.message).toMatch(/valid Unicode/)
+    })
+
+    it("a whole pair is one character and is accepted", () => {
+      expect(validPatch({ title: "Launch 🚀", description: "😀".repeat(2000) })).toMatchObject({ title: "Launch 🚀" })
     })
   })
 

@@ -265,10 +265,12 @@ describe("patch properties", () => {
   })
 
   it.prop("a read-only mismatch message does not echo the value sent", [storedWorkflow, distinctive], ([stored, value]) => {
-    const outcome = applyPatch(stored, decodeOrThrow({ title: "x", id: value, organization_id: value }), NOW)
+    // Well-formed ids, so they pass step 3 and are compared with the stored ones at step 7.
+    const outcome = applyPatch(stored, decodeOrThrow({ title: "x", id: `wfl_${value}`, organization_id: `org_${value}` }), NOW)
     expect(Either.isLeft(outcome)).toBe(true)
     if (Either.isLeft(outcome)) {
       expect(outcome.left._tag).toBe("WorkflowValidationError")
+      expect(outcome.left.errors.map((e) => e.field)).toEqual(["id", "organization_id"])
       expect(outcome.left.message).not.toContain(value)
     }
   })

@@ -179,6 +179,9 @@ for (const db of databases) {
           [{ name: "x".repeat(201) }, ["name"]],
           [{ description: "d".repeat(2001) }, ["description"]],
           [{ title: "bell\u0007" }, ["title"]],
+          // JSON can carry half of a surrogate pair; it is no character and could not be stored as sent.
+          [{ title: "half \ud800 pair" }, ["title"]],
+          [{ description: "\udc00" }, ["description"]],
           [{ status: "bogus" }, ["status"]],
           [{ version: "3" }, ["version"]]
         ] as const) {
@@ -191,6 +194,11 @@ for (const db of databases) {
         expect(expectValidation(yield* patchFails(MISSING, { json: { bogus: 1 } }))).toEqual(["bogus"])
         expect(expectValidation(yield* patchFails(MISSING, { json: {} }))).toEqual([null])
         expect(expectValidation(yield* patchFails("/v1/workflows/not-an-id", { json: { title: null } }))).toEqual(["title"])
+        // A read-only id that is no id at all is a wrong-typed value (step 3), not a mismatch (step 7).
+        expect(expectValidation(yield* patchFails(MISSING, { json: { title: "x", id: "", organization_id: "nope" } }))).toEqual([
+          "id",
+          "organization_id"
+        ])
       }))
 
     it.effect("4. 404 for a missing workflow, an id outside the pattern, and another organization's workflow", () =>
