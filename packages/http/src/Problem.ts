@@ -153,13 +153,19 @@ export const IdempotencyProblem = problem(IdempotencyKeyReused, {
 })
 
 /** The body's media type is not JSON; the response lists the accepted ones in `Accept-Patch`. */
-export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", {}) {}
+/** `compressed`: the media type may be right, but the body came with a Content-Encoding (RFC 9110 §15.5.16). */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", {
+  compressed: Schema.optionalWith(Schema.Boolean, { default: () => false })
+}) {}
 export const UnsupportedMediaTypeProblem = problem(UnsupportedMediaType, {
   status: 415,
   code: "unsupported_media_type",
   title: "Unsupported media type",
   extra: {},
-  detail: () => "The body must be sent as application/json or application/merge-patch+json.",
+  detail: (e) =>
+    e.compressed
+      ? "The body must be sent without a Content-Encoding: compressed bodies are not accepted."
+      : "The body must be sent as application/json or application/merge-patch+json.",
   toExtra: () => ({}),
   fromProblem: () => new UnsupportedMediaType()
 })

@@ -14,6 +14,17 @@ const acceptPatch = HttpApp.appendPreResponseHandler((_request, response) =>
   Effect.succeed(HttpServerResponse.setHeader(response, "accept-patch", JSON_MEDIA_TYPES.join(", ")))
 )
 
+/** … and, for a compressed body, that only the identity coding would (RFC 9110 §15.5.16). */
+const acceptIdentity = HttpApp.appendPreResponseHandler((_request, response) =>
+  Effect.succeed(HttpServerResponse.setHeader(response, "accept-encoding", "identity"))
+)
+
+// Read as JSON, a gzip body would be reported as malformed JSON: the client must learn it is the coding.
+const isEncoded = (request: HttpServerRequest.HttpServerRequest): boolean => {
+  const coding = request.headers["content-encoding"]?.trim().toLowerCase()
+  return coding !== undefined && coding !== "" && coding !== "identity"
+}
+
 const mediaType = (request: HttpServerRequest.HttpServerRequest): string | undefined =>
   request.headers["content-type"]?.split(";")[0]?.trim().toLowerCase()
 
@@ -74,20 +85,23 @@ const parse = (bytes: Buffer): Effect.Effect<JsonObject, WorkflowValidationError
 
 /**
  * SPEC §3 step 2, in its order: 415 for a body that is not JSON by its Content-Type (a missing
- * one included), 413 over 64 KiB (by Content-Length before reading, or while streaming), then 400
- * for malformed JSON or a value that is not an object. With `optional`, a request without any body
- * (the lifecycle routes) yields `undefined`.
+ * one included) or that is compressed, 413 over 64 KiB (by Content-Length before reading, or
+ * while streaming), then 400 for malformed JSON or a value that is not an object. With
+ * `optional` (the lifecycle routes), an empty body yields `undefined`, whatever its declared
+ * type: many clients send `Content-Type: application/json` on every POST.
  */
 export const readJsonObject = (
   request: HttpServerRequest.HttpServerRequest,
   options: { readonly optional: boolean }
 ): Effect.Effect<JsonObject | undefined, UnsupportedMediaType | PayloadTooLarge | WorkflowValidationError> => {
+  if (options.optional && !hasBody(request)) return Effect.succeed(undefined)
   const type = mediaType(request)
-  if (type === undefined && options.optional && !hasBody(request)) return Effect.succeed(undefined)
   if (type === undefined || !(JSON_MEDIA_TYPES as ReadonlyArray<string>).includes(type) || declaresOtherCharset(request)) {
     return Effect.zipRight(acceptPatch, Effect.fail(new UnsupportedMediaType()))
   }
+  if (isEncoded(request)) return Effect.zipRight(acceptIdentity, Effect.fail(new UnsupportedMediaType({ compressed: true })))
   const declared = Number(request.headers["content-length"] ?? 0)
   if (declared > BODY_LIMIT) return Effect.fail(new PayloadTooLarge({ limit: BODY_LIMIT }))
-  return Effect.flatMap(readLimited(request), parse)
+  return Effect.flatMap(readLimited(request), (bytes) =>
+    options.optional && bytes.length === 0 ? Effect.succeed(undefined) : parse(bytes))
 }

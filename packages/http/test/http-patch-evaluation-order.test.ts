@@ -1,5 +1,6 @@
 import { expect } from "@effect/vitest"
 import { Effect } from "effect"
+import { gzipSync } from "node:zlib"
 import { databases } from "./databases.js"
 import {
   expectProblem,
@@ -90,6 +91,13 @@ for (const db of databases) {
         // JSON is UTF-8: a body declared in another charset would be misread.
         expectUnsupported(yield* patchFails(path, { raw, headers: { "content-type": "application/json; charset=latin1" } }))
         expectUnsupported(yield* patchFails(path, { raw, headers: { "content-type": "application/merge-patch+json; charset=utf-16" } }))
+        // A compressed body is refused as such, not misreported as malformed JSON.
+        const gzipped = yield* patchFails(path, { raw: gzipSync(raw), headers: { "content-type": "application/json", "content-encoding": "gzip" } })
+        expectProblem(gzipped, 415, "unsupported_media_type")
+        expect(gzipped.body.detail).toMatch(/Content-Encoding/)
+        expect(gzipped.headers.get("accept-encoding")).toBe("identity")
+        const identity = yield* send("PATCH", path, { raw, headers: { "content-type": "application/json", "content-encoding": "identity" } })
+        expect(identity.status, identity.text).toBe(200)
       }))
 
     it.effect("2. application/merge-patch+json and application/json with a charset are accepted", () =>
