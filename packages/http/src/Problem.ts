@@ -2,7 +2,6 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import {
   FieldError,
   IdempotencyKeyReused,
-  LifecycleActionName,
   RequestStatus,
   Unauthorized,
   WorkflowNotFound,
@@ -112,6 +111,10 @@ export const NotFoundProblem = problem(WorkflowNotFound, {
   fromProblem: () => new WorkflowNotFound({ id: "" })
 })
 
+/** The lifecycle actions that have a route: `complete` is internal and never offered over HTTP (SPEC §11). */
+const HttpLifecycleAction = Schema.Literal("activate", "pause", "resume", "cancel")
+const isHttpLifecycleAction = Schema.is(HttpLifecycleAction)
+
 export const StatusConflictProblem = problem(WorkflowStatusConflict, {
   status: 409,
   code: "status_conflict",
@@ -119,11 +122,15 @@ export const StatusConflictProblem = problem(WorkflowStatusConflict, {
   extra: {
     current_status: WorkflowStatus,
     requested_status: RequestStatus,
-    allowed_actions: Schema.Array(LifecycleActionName)
+    allowed_actions: Schema.Array(HttpLifecycleAction)
   },
   detail: (e) =>
     `${e.message} Status changes only through the lifecycle routes (POST /v1/workflows/{id}/activate, pause, resume, cancel).`,
-  toExtra: (e) => ({ current_status: e.current_status, requested_status: e.requested_status, allowed_actions: e.allowed_actions }),
+  toExtra: (e) => ({
+    current_status: e.current_status,
+    requested_status: e.requested_status,
+    allowed_actions: e.allowed_actions.filter(isHttpLifecycleAction)
+  }),
   fromProblem: (p) =>
     new WorkflowStatusConflict({
       current_status: p.current_status,

@@ -44,6 +44,11 @@ export const describeDatabase = Database.$match({
   Postgres: ({ display }) => display
 })
 
+export const databaseKind = Database.$match({
+  Sqlite: () => "sqlite" as const,
+  Postgres: () => "postgresql" as const
+})
+
 export const DatabaseConfig: Config.Config<Database> = Config.string("DATABASE_URL").pipe(
   Config.option,
   Config.mapOrFail((url) =>

@@ -93,7 +93,11 @@ const IfMatch = Schema.Struct({
   "if-match": Schema.optional(Schema.String.annotations({ description: 'The ETag you read, `"<version>"`, or `*`.' }))
 })
 const PageParams = {
-  limit: Schema.optional(Schema.String.annotations({ description: `1–${LIMIT_MAX}, default 20.` })),
+  // Validated by the service (its message names the bounds); the document shows the integer it wants.
+  limit: Schema.optional(Schema.String.annotations({
+    description: `1–${LIMIT_MAX}, default 20.`,
+    jsonSchema: { type: "integer", minimum: 1, maximum: LIMIT_MAX, default: 20 }
+  })),
   starting_after: Schema.optional(Schema.String.annotations({ description: "The id of the last item of the previous page." }))
 }
 
@@ -111,6 +115,7 @@ const lifecycle = <const Name extends string>(name: Name, summary: string) =>
     .addError(StatusConflictProblem)
     .addError(PreconditionProblem)
     .annotate(OpenApi.Summary, summary)
+    .annotate(OpenApi.Transform, (operation) => workflowHeaders(optionalBody(operation)))
 
 export class WorkflowsGroup extends HttpApiGroup.make("workflows")
   .add(
@@ -122,6 +127,7 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
       .addSuccess(WorkflowJson, { status: 201 })
       .addError(IdempotencyProblem)
       .annotate(OpenApi.Summary, "Create a workflow")
+      .annotate(OpenApi.Transform, createdHeaders)
   )
   .add(
     HttpApiEndpoint.get("list", "/workflows")
@@ -142,6 +148,7 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
       .addSuccess(WorkflowJson)
       .addError(NotFoundProblem)
       .annotate(OpenApi.Summary, "Retrieve a workflow")
+      .annotate(OpenApi.Transform, workflowHeaders)
   )
   .add(
     HttpApiEndpoint.patch("update", "/workflows/:id")
@@ -154,7 +161,7 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
       .addError(PreconditionProblem)
       .annotate(OpenApi.Summary, "Update a workflow")
       .annotate(OpenApi.Description, "Changes the title (alias `name`) and description. The status changes only through the lifecycle routes.")
-      .annotate(OpenApi.Transform, alsoMergePatch)
+      .annotate(OpenApi.Transform, (operation) => workflowHeaders(alsoMergePatch(operation)))
   )
   .add(lifecycle("activate", "Activate a draft workflow"))
   .add(lifecycle("pause", "Pause an active workflow"))
@@ -174,21 +181,30 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
   .prefix("/v1") {}
 
 const Health = Schema.Struct({ status: Schema.Literal("ok") })
-const Readiness = Schema.Struct({ status: Schema.Literal("ready"), database: Schema.String })
+const Readiness = Schema.Struct({ status: Schema.Literal("ready"), database: Schema.Literal("sqlite", "postgresql") })
 
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health).annotate(OpenApi.Summary, "Liveness"))
   .add(HttpApiEndpoint.get("readyz", "/readyz").addSuccess(Readiness).annotate(OpenApi.Summary, "Readiness: the database answers")) {}
 
-/** The few parts of an OpenAPI document the two transforms below touch. */
+/** The few parts of an OpenAPI document the transforms below touch. */
 interface SchemaRef {
   readonly $ref?: string
   readonly anyOf?: ReadonlyArray<SchemaRef>
 }
 type Content = { [mediaType: string]: { schema?: SchemaRef } | undefined }
+interface Header {
+  readonly description: string
+  readonly schema: { readonly type: "string" }
+}
+interface Response {
+  description?: string
+  headers?: { [name: string]: Header }
+  content?: Content
+}
 interface Operation {
-  requestBody?: { content?: Content }
-  responses?: { [status: string]: { description?: string; content?: Content } | undefined }
+  requestBody?: { content?: Content; required?: boolean }
+  responses?: { [status: string]: Response | undefined }
 }
 interface Document {
   paths?: { [path: string]: { [method: string]: Operation } }
@@ -199,6 +215,49 @@ interface Document {
 function alsoMergePatch(input: Record<string, unknown>): Record<string, unknown> {
   const content = (input as Operation).requestBody?.content
   if (content?.["application/json"] !== undefined) content["application/merge-patch+json"] = content["application/json"]
+  return input
+}
+
+/** A lifecycle call may come without a body; the framework marks every declared payload required. */
+function optionalBody(input: Record<string, unknown>): Record<string, unknown> {
+  const body = (input as Operation).requestBody
+  if (body !== undefined) body.required = false
+  return input
+}
+
+const header = (description: string): Header => ({ description, schema: { type: "string" } })
+const addHeaders = (response: Response | undefined, headers: { readonly [name: string]: Header }) => {
+  if (response !== undefined) response.headers = { ...response.headers, ...headers }
+}
+
+const ETAG = header('The workflow\'s version as a strong tag, `"<version>"`: send it back in `If-Match`.')
+
+/** A workflow answered with 200 carries its `ETag`, which the handler sets. */
+function workflowHeaders(input: Record<string, unknown>): Record<string, unknown> {
+  addHeaders((input as Operation).responses?.["200"], { ETag: ETAG })
+  return input
+}
+
+/**
+ * A created workflow carries its `ETag` and `Location`. (The framework inlines a success schema
+ * given another status; it is the `Workflow` schema, so the document refers to it.)
+ */
+function createdHeaders(input: Record<string, unknown>): Record<string, unknown> {
+  const created = (input as Operation).responses?.["201"]
+  const json = created?.content?.["application/json"]
+  if (json !== undefined) json.schema = { $ref: "#/components/schemas/Workflow" }
+  addHeaders(created, { ETag: ETAG, Location: header("The new workflow's URL.") })
+  return input
+}
+
+/** Every response carries `X-Request-Id`, set by the edge where the framework cannot see it. */
+function requestIdHeader(input: Record<string, unknown>): Record<string, unknown> {
+  const requestId = header("The request's id: the caller's `X-Request-Id` when it is sane, else a generated one.")
+  for (const path of Object.values((input as Document).paths ?? {})) {
+    for (const operation of Object.values(path)) {
+      for (const response of Object.values(operation.responses ?? {})) addHeaders(response, { "X-Request-Id": requestId })
+    }
+  }
   return input
 }
 
@@ -231,5 +290,5 @@ export class WorkflowsApi extends HttpApi.make("workflows")
   .annotate(OpenApi.Title, "Workflows")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(OpenApi.Description, "The workflow record of the outbound-calling platform: create, read, update, lifecycle and audit trail.")
-  .annotate(OpenApi.Transform, onlyOurProblems) {}
+  .annotate(OpenApi.Transform, (document) => requestIdHeader(onlyOurProblems(document))) {}
 

@@ -5,6 +5,7 @@ import { SqlClient } from "@effect/sql"
 import { type Workflow, WorkflowJson } from "@workflows/domain"
 import { Effect, FiberRef, Schema } from "effect"
 import { internalProblem } from "./Problem.js"
+import { type Database, databaseKind } from "./Sql.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
 import type { WorkflowsService } from "./Workflows.js"
@@ -77,7 +78,11 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
   })
 )
 
-export const SystemHttpLive = (database: string) =>
+/**
+ * `/readyz` needs no key, so it says which kind of database answered and nothing about where
+ * it is (the start-up line tells the operator that).
+ */
+export const SystemHttpLive = (database: Database) =>
   HttpApiBuilder.group(WorkflowsApi, "system", (handlers) =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
@@ -86,7 +91,7 @@ export const SystemHttpLive = (database: string) =>
         .handleRaw("readyz", () =>
           sql`SELECT 1 AS ok`.pipe(
             Effect.timeout("2 seconds"),
-            Effect.flatMap(() => HttpServerResponse.json({ status: "ready", database })),
+            Effect.flatMap(() => HttpServerResponse.json({ status: "ready", database: databaseKind(database) })),
             Effect.catchAll(() =>
               HttpServerResponse.json(internalProblem(503, "The database does not answer."), {
                 status: 503,

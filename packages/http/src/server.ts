@@ -26,7 +26,7 @@ const DocsRoute = HttpApiBuilder.Router.use((router) =>
   })
 )
 
-const ApiLive = (database: string) =>
+const ApiLive = (database: Database) =>
   HttpApiBuilder.api(WorkflowsApi).pipe(
     Layer.provide([WorkflowsHttpLive, SystemHttpLive(database)]),
     Layer.provide(AuthenticationLive)
@@ -35,8 +35,9 @@ const ApiLive = (database: string) =>
 /**
  * The whole HTTP application over a database client: routes, problem bodies, request log,
  * `/openapi.json` and `/docs` (Swagger UI with its assets inlined, so it works offline).
+ * `database` is what the client was made for; `/readyz` names only its kind.
  */
-export const HttpAppLive = (database: string) =>
+export const HttpAppLive = (database: Database) =>
   HttpApiBuilder.serve(requestLog).pipe(
     Layer.provide(DocsRoute),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
@@ -94,7 +95,7 @@ const announce = (options: ListenOptions & { readonly database: string }) =>
  */
 export const ServerLive = (options: ListenOptions & { readonly database: Database }) => {
   const display = describeDatabase(options.database)
-  return Layer.mergeAll(HttpAppLive(display), Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
+  return Layer.mergeAll(HttpAppLive(options.database), Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
     Layer.provide(NodeServerLive(options)),
     Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
     Layer.provide(layer(options.database)),

@@ -130,6 +130,24 @@ for (const db of databases) {
         const patchBody = resolve(spec, patch.requestBody.content["application/json"].schema)
         expect(Object.keys(patchBody.properties)).toEqual(expect.arrayContaining(["title", "name", "description", "status"]))
         expect(patchBody.additionalProperties).toBe(false)
+        // What the handlers do that the framework cannot see, documented as clients meet it.
+        const limit = (spec.paths["/v1/workflows"].get.parameters as ReadonlyArray<Json>).find((p) => p.name === "limit")!
+        expect(limit.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 100, default: 20 })
+        expect(conflict.properties.allowed_actions.items.enum.sort()).toEqual(["activate", "cancel", "pause", "resume"])
+      }))
+
+    it.effect("lifecycle bodies are optional; responses document X-Request-Id, and ETag / Location where a workflow is returned", () =>
+      Effect.gen(function* () {
+        const spec = yield* openapi
+        for (const action of ["activate", "pause", "resume", "cancel"]) {
+          const operation = spec.paths[`/v1/workflows/{id}/${action}`].post
+          expect(operation.requestBody.required, action).toBe(false)
+          expect(Object.keys(operation.responses["200"].headers).sort(), action).toEqual(["ETag", "X-Request-Id"])
+        }
+        expect(spec.paths["/v1/workflows/{id}"].patch.requestBody.required).toBe(true)
+        expect(Object.keys(spec.paths["/v1/workflows"].post.responses["201"].headers).sort()).toEqual(["ETag", "Location", "X-Request-Id"])
+        expect(Object.keys(spec.paths["/v1/workflows/{id}"].get.responses["404"].headers)).toEqual(["X-Request-Id"])
+        expect(Object.keys(spec.paths["/v1/workflows"].get.responses["200"].headers)).toEqual(["X-Request-Id"])
       }))
 
     it.effect("GET /docs needs no key and is an HTML page that loads nothing from outside this machine", () =>
@@ -166,7 +184,8 @@ for (const db of databases) {
         const ready = yield* send("GET", "/readyz", { key: null })
         expect(ready.status, ready.text).toBe(200)
         expect(ready.body.status).toBe("ready")
-        expect(typeof ready.body.database).toBe("string")
+        // It needs no key, so it names the kind of database only, never where it is.
+        expect(["sqlite", "postgresql"]).toContain(ready.body.database)
         expect((yield* send("GET", "/healthz", { key: "wfk_bogusbogusbogusbogusbogusbogus" })).status).toBe(200)
       }))
   })

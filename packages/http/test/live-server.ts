@@ -24,7 +24,7 @@ export const liveServer = (db: TestDatabase): Effect.Effect<LiveServer, never, S
   Effect.gen(function* () {
     const database = yield* db.fresh
     const context = yield* Layer.build(
-      Layer.mergeAll(HttpAppLive(Sql.describeDatabase(database)), Layer.empty).pipe(
+      Layer.mergeAll(HttpAppLive(database), Layer.empty).pipe(
         Layer.provideMerge(NodeServerLive({ port: 0, host: "127.0.0.1" })),
         Layer.provideMerge(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
         Layer.provideMerge(Sql.layer(database)),
