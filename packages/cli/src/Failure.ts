@@ -134,6 +134,9 @@ const fromError = (error: unknown): Failure => {
   }
 }
 
+// The typed client could not read the answer as the workflows API's: a wrong --url is the usual cause.
+const NOT_THE_API = "it does not answer as the workflows API; check --url / WORKFLOWS_URL"
+
 /** Defects: the typed client turns 401s and transport failures into defects, as storage failures are in-process. */
 const fromDefect = (defect: unknown): Failure => {
   switch (tagOf(defect)) {
@@ -148,8 +151,10 @@ const fromDefect = (defect: unknown): Failure => {
     case "ResponseError": {
       const response = field(defect, "response")
       const status = field(response, "status")
-      return failure(ExitCode.internal, `unexpected response from the server (HTTP ${String(status)}) — ${rootMessage(defect)}`)
+      return failure(ExitCode.internal, `unexpected response from the server (HTTP ${String(status)}) — ${NOT_THE_API}`)
     }
+    case "ParseError":
+      return failure(ExitCode.internal, `unexpected response from the server — ${NOT_THE_API}`)
     default:
       return failure(ExitCode.internal, `internal error — ${rootMessage(defect)}`)
   }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { cli, field, freePort, plain, type Result, type RunningServer, startServer, tempDir } from "./support.js"
 
 // Every test spawns the real binary (a few seconds each on a busy machine): independent tests run
@@ -140,6 +142,24 @@ describe.concurrent("workflows CLI", () => {
     // 5: authentication; 6: unreachable
     expectFailure(unknownKey, 5, /^error: authentication failed — .+/)
     expectFailure(unreachable, 6, new RegExp(`^error: cannot reach the server \\(GET http://127\\.0\\.0\\.1:${closed}/v1/workflows.*ECONNREFUSED`))
+  }, SLOW)
+
+  it("a --url that is not the workflows API is said to be so, never taken for a missing workflow", async () => {
+    const draft = parse(await remote(["create", "--title", "Elsewhere", "--json"]))
+    // Some other web server, answering 404 in HTML.
+    const other = createServer((_request, response) => response.writeHead(404, { "content-type": "text/html" }).end("<h1>Not Found</h1>"))
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve))
+    const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
+    try {
+      const [wrongBase, wrongServer] = await Promise.all([
+        cli(["get", draft.id, "--url", `${server.url}/v1`, "--api-key", server.apiKey]),
+        cli(["get", draft.id, "--url", otherUrl, "--api-key", server.apiKey])
+      ])
+      expectFailure(wrongBase, 1, /^error: unexpected response from the server .*it does not answer as the workflows API; check --url/m)
+      expectFailure(wrongServer, 1, /^error: unexpected response from the server .*it does not answer as the workflows API; check --url/m)
+    } finally {
+      other.close()
+    }
   }, SLOW)
 
   it("keys create beside the running server, then list --all with that key; a revoked key gets exit 5", async () => {

@@ -62,7 +62,9 @@ const problem = <Self, const Code extends ProblemCode, Extra extends Schema.Stru
 ) =>
   Schema.transform(
     Schema.Struct({
-      type: Schema.String,
+      // The client takes only this server's problem documents for domain errors: a 404 from
+      // anything else (a wrong base URL, another server) is no evidence that a workflow is missing.
+      type: Schema.Literal(problemType(options.code)),
       title: Schema.String,
       status: Schema.Literal(options.status),
       detail: Schema.String,
@@ -192,4 +194,8 @@ export const PayloadTooLargeProblem = problem(PayloadTooLarge, {
 export const internalProblem = (status: 500 | 503, detail: string): ProblemBody =>
   problemBody(status, "internal", status === 503 ? "Service unavailable" : "Internal server error", detail)
 
-export const routeNotFoundProblem: ProblemBody = problemBody(404, "not_found", "Not found", "No route matches this method and path.")
+/** Code `not_found` as SPEC lists, but its own `type`: no route is not the same problem as no workflow. */
+export const routeNotFoundProblem: ProblemBody = {
+  ...problemBody(404, "not_found", "Not found", "No route matches this method and path."),
+  type: "urn:workflows:problem:no_route"
+}
