@@ -58,11 +58,20 @@ export const decodeNewWorkflow = (body: unknown): Either.Either<NewWorkflow, Wor
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/
 
-/** An `Idempotency-Key` is 1–255 printable ASCII characters; it names the request, so it must survive any transport. */
-export const decodeIdempotencyKey = (key: string | undefined): Either.Either<string | undefined, WorkflowValidationError> =>
-  key === undefined || IDEMPOTENCY_KEY.test(key)
-    ? Either.right(key)
-    : Either.left(validationError([{ field: "Idempotency-Key", message: "must be 1 to 255 printable ASCII characters" }]))
+/**
+ * An `Idempotency-Key` is 1–255 printable ASCII characters; it names the request, so it must
+ * survive any transport. A valid key is looked up before the body is judged (a retry with another
+ * body is a 422 whatever that body holds); an invalid one cannot be looked up, so it is reported
+ * together with every problem of the body, all at once like any other 400.
+ */
+export const decodeIdempotencyKey = (key: string | undefined, body: unknown): Either.Either<string | undefined, WorkflowValidationError> => {
+  if (key === undefined || IDEMPOTENCY_KEY.test(key)) return Either.right(key)
+  const invalid: FieldError = { field: "Idempotency-Key", message: "must be 1 to 255 printable ASCII characters" }
+  return Either.left(validationError(Either.match(decodeNewWorkflow(body), {
+    onLeft: (bodyErrors) => [invalid, ...bodyErrors.errors],
+    onRight: () => [invalid]
+  })))
+}
 
 /** The first version of a record, and the changes its `workflow.created` event lists (from `null`). */
 export const makeWorkflow = (

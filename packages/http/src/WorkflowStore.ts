@@ -107,7 +107,7 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
     Effect.zipRight(repository.replace(workflow), Effect.flatMap(event(workflow, type, changes, reason), repository.appendEvent))
 
   const create: WorkflowsService["create"] = (body, options = {}) =>
-    Effect.flatMap(decodeIdempotencyKey(options.idempotency_key), (key) =>
+    Effect.flatMap(decodeIdempotencyKey(options.idempotency_key, body), (key) =>
       writeTransaction(
         Effect.gen(function* () {
           const retry = key === undefined ? undefined : { key, hash: requestHash(body) }

@@ -137,6 +137,9 @@ for (const db of databases) {
           expect(expectValidation(reply), JSON.stringify(key)).toEqual(["Idempotency-Key"])
           expect(reply.text).not.toContain("kkkkkkkk")
         }
+        // An invalid key cannot be looked up, so the body's own problems are reported with it, all at once.
+        const both = yield* writesNothing(post({ title: "", colour: "red" }, { "idempotency-key": "k".repeat(256) }))
+        expect(expectValidation(both)).toEqual(["Idempotency-Key", "title", "colour"])
         const longest = yield* post({ title: "Keyed" }, { "idempotency-key": "k".repeat(255) })
         expect(longest.status, longest.text).toBe(201)
         const printable = yield* post({ title: "Keyed 2" }, { "idempotency-key": " !\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~" })
