@@ -199,6 +199,23 @@ describe.concurrent("workflows CLI", () => {
     expectFailure(unknown, 3, /^error: not found — no API key with id "key_nosuchkey"$/m)
   }, SLOW)
 
+  it("serve with a port out of range (flag or PORT): a usage error, exit 2, before anything starts", async () => {
+    const other = tempDir()
+    try {
+      const [flag, env] = await Promise.all([
+        cli(["serve", "--port", "70000", "--database", `sqlite:${other.path}/db`]),
+        cli(["serve", "--database", `sqlite:${other.path}/db`], { PORT: "99999" })
+      ])
+      for (const result of [flag, env]) {
+        expect(result.code).toBe(2)
+        expect(result.stderr + result.stdout).toMatch(/--port \/ \$PORT must be from 0 to 65535/)
+        expect(result.stderr + result.stdout).not.toMatch(/internal error|\n\s+at /)
+      }
+    } finally {
+      other.remove()
+    }
+  }, SLOW)
+
   it("serve on a port in use: one line, exit 1", async () => {
     const other = tempDir()
     try {
