@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { existsSync } from "node:fs"
 import { NotFound, UsageError } from "./Failure.js"
 import { tuneHeapForServing } from "./HeapTuning.js"
 import { server, storage } from "./HttpModules.js"
@@ -38,11 +39,29 @@ export const migrate = (input: { readonly database: Option.Option<string> }) =>
     yield* Console.log(`Migrated ${Sql.describeDatabase(database)}: the schema is current.`)
   })
 
-/** The API key store over the chosen database (migrated first, so a fresh file works). */
-const withKeys = <A, E>(flag: Option.Option<string>, use: (keys: ApiKeys) => Effect.Effect<A, E>) =>
+/**
+ * Listing or revoking keys in a SQLite file that does not exist can only be a mistyped path:
+ * creating it would answer "No API keys." about a database no server reads.
+ */
+const existing = (database: Sql.Database): Effect.Effect<Sql.Database, NotFound> =>
+  database._tag === "Sqlite" && database.filename !== ":memory:" && !existsSync(database.filename)
+    ? Effect.fail(new NotFound({ message: `no database at ${database.filename} (check --database / DATABASE_URL)` }))
+    : Effect.succeed(database)
+
+/**
+ * The API key store over the chosen database, migrated first: `keys create` may provision a fresh
+ * file before the first `serve`; `keys list` and `revoke` (`mustExist`) only read an existing one.
+ */
+const withKeys = <A, E>(
+  flag: Option.Option<string>,
+  options: { readonly mustExist: boolean },
+  use: (keys: ApiKeys) => Effect.Effect<A, E>
+) =>
   Effect.flatMap(storage, ({ ApiKeys, Sql }) =>
-    Effect.flatMap(resolveDatabase(Sql, flag), (database) =>
-      Effect.flatMap(ApiKeys, use).pipe(Effect.provide(ApiKeys.Default.pipe(Layer.provide(Sql.layer(database)))))
+    Effect.flatMap(resolveDatabase(Sql, flag), (resolved) =>
+      Effect.flatMap(options.mustExist ? existing(resolved) : Effect.succeed(resolved), (database) =>
+        Effect.flatMap(ApiKeys, use).pipe(Effect.provide(ApiKeys.Default.pipe(Layer.provide(Sql.layer(database)))))
+      )
     )
   )
 
@@ -53,7 +72,7 @@ const organization = (org: string): Effect.Effect<OrganizationId, UsageError> =>
 
 export const keysCreate = (input: { readonly database: Option.Option<string>; readonly json: boolean; readonly org: string; readonly name: string }) =>
   Effect.flatMap(organization(input.org), (org) =>
-    withKeys(input.database, (keys) => keys.create(org, input.name)).pipe(
+    withKeys(input.database, { mustExist: false }, (keys) => keys.create(org, input.name)).pipe(
       Effect.flatMap((key) =>
         Console.log(
           input.json
@@ -67,12 +86,12 @@ export const keysCreate = (input: { readonly database: Option.Option<string>; re
 export const keysList = (input: { readonly database: Option.Option<string>; readonly json: boolean; readonly org: Option.Option<string> }) =>
   Effect.gen(function* () {
     const org = Option.isSome(input.org) ? yield* organization(input.org.value) : undefined
-    const found = yield* withKeys(input.database, (keys) => keys.list(org))
+    const found = yield* withKeys(input.database, { mustExist: true }, (keys) => keys.list(org))
     yield* Console.log(input.json ? Output.json({ data: found.map(Output.keyJson) }) : Output.keyTable(found))
   })
 
 export const keysRevoke = (input: { readonly database: Option.Option<string>; readonly id: string }) =>
-  withKeys(input.database, (keys) =>
+  withKeys(input.database, { mustExist: true }, (keys) =>
     Effect.gen(function* () {
       if (yield* keys.revoke(input.id)) return yield* Console.log(`Revoked API key ${input.id}.`)
       // Nothing changed: either it was revoked before (the outcome asked for: not an error) or it does not exist.

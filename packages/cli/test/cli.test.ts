@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { existsSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { cli, field, freePort, plain, type Result, type RunningServer, startServer, tempDir } from "./support.js"
@@ -211,6 +212,22 @@ describe.concurrent("workflows CLI", () => {
         expect(result.stderr + result.stdout).toMatch(/--port \/ \$PORT must be from 0 to 65535/)
         expect(result.stderr + result.stdout).not.toMatch(/internal error|\n\s+at /)
       }
+    } finally {
+      other.remove()
+    }
+  }, SLOW)
+
+  it("keys list and revoke on a SQLite file that does not exist: exit 3, and no file is created", async () => {
+    const other = tempDir()
+    try {
+      const typo = `${other.path}/typo.db`
+      const [list, revoke] = await Promise.all([
+        cli(["keys", "list", "--database", `sqlite:${typo}`]),
+        cli(["keys", "revoke", "key_abc", "--database", `sqlite:${typo}`])
+      ])
+      expectFailure(list, 3, new RegExp(`^error: not found — no database at ${typo.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} `))
+      expectFailure(revoke, 3, /^error: not found — no database at /)
+      expect(existsSync(typo)).toBe(false)
     } finally {
       other.remove()
     }
