@@ -15,6 +15,13 @@ describe("workflows serve as a process", () => {
     dir.remove()
   })
 
+  const createWorkflow = (title: string): Promise<{ readonly id: string }> =>
+    fetch(`${server.url}/v1/workflows`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ title })
+    }).then((r) => r.json() as Promise<{ id: string }>)
+
   it("says where it listens, where the docs are and which database it uses", () => {
     const line = server.output().split("\n").find((l) => l.includes("listening on"))
     expect(line).toBe(`workflows listening on ${server.url}  docs: ${server.url}/docs  database: ${server.database}`)
@@ -35,11 +42,7 @@ describe("workflows serve as a process", () => {
   })
 
   it("answers a server bug with an opaque 500 and logs its cause, on one line, with the request id", async () => {
-    const created = await fetch(`${server.url}/v1/workflows`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${server.apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ title: "Corrupted" })
-    }).then((r) => r.json() as Promise<{ id: string }>)
+    const created = await createWorkflow("Corrupted")
     // A value the schema does not allow, as a broken migration or another writer might leave it.
     const db = new Database(server.database.slice("sqlite:".length))
     db.prepare("UPDATE workflows SET status = 'bogus_status' WHERE id = ?").run(created.id)
@@ -57,11 +60,7 @@ describe("workflows serve as a process", () => {
   })
 
   it("on SIGTERM finishes the request in flight, then exits 0", async () => {
-    const created = await fetch(`${server.url}/v1/workflows`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${server.apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ title: "Before shutdown" })
-    }).then((r) => r.json() as Promise<{ id: string }>)
+    const created = await createWorkflow("Before shutdown")
     const body = JSON.stringify({ title: "During shutdown" })
     const socket = connect(server.port, "127.0.0.1")
     let response = ""
