@@ -9,6 +9,7 @@ import { ApiKeys } from "./ApiKeys.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { answerMalformedRequest, ProblemMiddleware } from "./ProblemMiddleware.js"
 import { requestLog } from "./RequestLog.js"
+import { literalBrokenEscapes } from "./RequestPath.js"
 import { ServerLog } from "./ServerLog.js"
 import { type Database, describeDatabase, layer } from "./Sql.js"
 import { WorkflowStore } from "./WorkflowStore.js"
@@ -38,7 +39,7 @@ const ApiLive = (database: Database) =>
  * `database` is what the client was made for; `/readyz` names only its kind.
  */
 export const HttpAppLive = (database: Database) =>
-  HttpApiBuilder.serve(requestLog).pipe(
+  HttpApiBuilder.serve((app) => requestLog(literalBrokenEscapes(app))).pipe(
     Layer.provide(DocsRoute),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(ProblemMiddleware),

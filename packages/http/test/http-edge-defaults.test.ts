@@ -101,10 +101,11 @@ for (const db of databases) {
         expect((yield* send("GET", "/v1/workflows")).status).toBe(200)
       }))
 
-    it.effect("a long id outside the pattern is the missing workflow's 404, and still needs a key first", () =>
+    it.effect("an id outside the pattern, long or broken, is the missing workflow's 404, and still needs a key first", () =>
       Effect.gen(function* () {
         const missing = yield* send("GET", "/v1/workflows/wfl_doesnotexist1")
-        for (const id of ["x".repeat(150), `wfl_${"a".repeat(500)}`, "not-an-id", "wfl_%20x", "%F0%9F%98%80"]) {
+        // Broken percent-escapes too (no UTF-8 behind them): the route is found, the id is not.
+        for (const id of ["x".repeat(150), `wfl_${"a".repeat(500)}`, "not-an-id", "wfl_%20x", "%F0%9F%98%80", "%FF", "wfl_%E0%A4%A", "%", "%zz"]) {
           const reply = yield* send("GET", `/v1/workflows/${id}`)
           expectProblem(reply, 404, "not_found")
           expect(reply.text, id).toBe(missing.text)
