@@ -194,6 +194,18 @@ export const PayloadTooLargeProblem = problem(PayloadTooLarge, {
 export const internalProblem = (status: 500 | 503, detail: string): ProblemBody =>
   problemBody(status, "internal", status === 503 ? "Service unavailable" : "Internal server error", detail)
 
+/** `/readyz` when the database does not answer; documented only (the handler writes it itself). */
+export const UnavailableProblem = Schema.Struct({
+  type: Schema.Literal(problemType("internal")),
+  title: Schema.String,
+  status: Schema.Literal(503),
+  detail: Schema.String,
+  code: Schema.Literal("internal")
+}).pipe(
+  (schema) => schema.annotations({ ...HttpApiSchema.annotations({ status: 503 }), identifier: "ServiceUnavailable", description: "Service unavailable" }),
+  HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" })
+)
+
 /** Code `not_found` as SPEC lists, but its own `type`: no route is not the same problem as no workflow. */
 export const routeNotFoundProblem: ProblemBody = {
   ...problemBody(404, "not_found", "Not found", "No route matches this method and path."),

@@ -14,6 +14,7 @@ import {
   PreconditionProblem,
   StatusConflictProblem,
   UnauthorizedProblem,
+  UnavailableProblem,
   UnsupportedMediaTypeProblem,
   ValidationProblem
 } from "./Problem.js"
@@ -185,7 +186,12 @@ const Readiness = Schema.Struct({ status: Schema.Literal("ready"), database: Sch
 
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health).annotate(OpenApi.Summary, "Liveness"))
-  .add(HttpApiEndpoint.get("readyz", "/readyz").addSuccess(Readiness).annotate(OpenApi.Summary, "Readiness: the database answers")) {}
+  .add(
+    HttpApiEndpoint.get("readyz", "/readyz")
+      .addSuccess(Readiness)
+      .addError(UnavailableProblem)
+      .annotate(OpenApi.Summary, "Readiness: the database answers")
+  ) {}
 
 /** The few parts of an OpenAPI document the transforms below touch. */
 interface SchemaRef {

@@ -148,6 +148,8 @@ for (const db of databases) {
         expect(Object.keys(spec.paths["/v1/workflows"].post.responses["201"].headers).sort()).toEqual(["ETag", "Location", "X-Request-Id"])
         expect(Object.keys(spec.paths["/v1/workflows/{id}"].get.responses["404"].headers)).toEqual(["X-Request-Id"])
         expect(Object.keys(spec.paths["/v1/workflows"].get.responses["200"].headers)).toEqual(["X-Request-Id"])
+        const unavailable = resolve(spec, spec.paths["/readyz"].get.responses["503"].content["application/problem+json"].schema)
+        expect(unavailable.properties.code.enum).toEqual(["internal"])
       }))
 
     it.effect("GET /docs needs no key and is an HTML page that loads nothing from outside this machine", () =>
