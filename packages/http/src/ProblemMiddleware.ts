@@ -38,9 +38,37 @@ const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
   return [...byField.values()]
 }
 
+const field = (u: unknown, key: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
+
+// Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots or
+// cancelling a statement at its timeout; SQLite still locked when busy_timeout ran out.
+const TRANSIENT_CODES = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE",
+  "57P01", "57P02", "57P03", "53300", "57014",
+  "SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED"
+])
+
+/**
+ * A failure that says "not now" rather than "bug": some error in the chain carries a code of a
+ * database that is down, overloaded or locked (PostgreSQL class 08 is "connection exception").
+ */
+export const isTransientFailure = (defect: unknown): boolean => {
+  let current = defect
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const code = field(current, "code")
+    if (typeof code === "string" && (TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true
+    current = field(current, "cause")
+  }
+  return false
+}
+
+const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpServerResponse.setHeader(response, "retry-after", "1")
+
 /**
  * Every response the framework would write in its own shape becomes a problem document:
- * decode failures (400), unknown routes and methods (404), and defects (500, details to the log only).
+ * decode failures (400), unknown routes and methods (404), and defects (500, details to the log
+ * only). A defect that is the database being unavailable is a 503 with `Retry-After`, which
+ * clients and load balancers retry; a 500 says the request itself hit a bug.
  * Typed endpoint errors pass through to be encoded by their declared problem schemas.
  */
 export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =>
@@ -57,6 +85,10 @@ export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =
         return yield* Effect.failCause(cause)
       }
       if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
+      if (isTransientFailure(Cause.squash(cause))) {
+        yield* Effect.logWarning("request failed: the database is unavailable", cause)
+        return unavailable(problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly.")))
+      }
       yield* Effect.logError("request failed with a defect", cause)
       return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
     })

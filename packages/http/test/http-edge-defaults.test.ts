@@ -1,7 +1,8 @@
 import { expect } from "@effect/vitest"
+import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { databases } from "./databases.js"
-import { create, expectProblem, expectValidation, insert, send, Server, withServer, withSql } from "./http-support.js"
+import { create, expectProblem, expectValidation, insert, send, Server, withServer, withSql, writesNothing } from "./http-support.js"
 import type { Reply } from "./live-server.js"
 import { eventsOf } from "./support.js"
 
@@ -100,6 +101,30 @@ for (const db of databases) {
         yield* Effect.orDie(server.sql`DELETE FROM workflows WHERE id = ${row.id}`)
         expect((yield* send("GET", "/v1/workflows")).status).toBe(200)
       }))
+
+    if (db.name === "sqlite") {
+      it.effect("a database locked past busy_timeout is a 503 with Retry-After (a retry, not a bug), and changes nothing", () =>
+        Effect.gen(function* () {
+          const server = yield* Server
+          const row = yield* insert({ title: "Before the lock" })
+          const filename = server.database._tag === "Sqlite" ? server.database.filename : ""
+          // Another process holds the write lock for longer than the server waits (busy_timeout, 5 s).
+          const blocked = yield* Effect.acquireUseRelease(
+            Effect.sync(() => {
+              const other = new Database(filename)
+              other.exec("BEGIN IMMEDIATE")
+              return other
+            }),
+            () => writesNothing(send("PATCH", `/v1/workflows/${row.id}`, { json: { title: "While locked" } })),
+            (other) => Effect.sync(() => (other.exec("ROLLBACK"), other.close()))
+          )
+          expectProblem(blocked, 503, "internal")
+          expect(blocked.headers.get("retry-after")).toBe("1")
+          expect(blocked.text).not.toMatch(/SQLITE|busy|locked/i)
+          const after = yield* send("PATCH", `/v1/workflows/${row.id}`, { json: { title: "After the lock" } })
+          expect(after.status, after.text).toBe(200)
+        }), 30_000)
+    }
 
     it.effect("an id outside the pattern, long or broken, is the missing workflow's 404, and still needs a key first", () =>
       Effect.gen(function* () {

@@ -15,6 +15,8 @@ export interface LiveServer {
   readonly keyId: string
   /** The server's own database, to check what was really stored. */
   readonly sql: SqlClient.SqlClient
+  /** Which database it is (a SQLite file can be opened by a second connection). */
+  readonly database: Sql.Database
 }
 
 export const ORG_ALPHA = OrganizationId.make("org_alpha")
@@ -38,7 +40,7 @@ export const liveServer = (db: TestDatabase): Effect.Effect<LiveServer, never, S
       const alpha = yield* keys.create(ORG_ALPHA, "test")
       const beta = yield* keys.create(ORG_BETA, "test")
       const url = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
-      return { url, key: alpha.key, otherKey: beta.key, keyId: alpha.id, sql: yield* SqlClient.SqlClient }
+      return { url, key: alpha.key, otherKey: beta.key, keyId: alpha.id, sql: yield* SqlClient.SqlClient, database }
     }).pipe(Effect.provide(context))
   })
 
