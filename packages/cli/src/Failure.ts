@@ -27,7 +27,7 @@ export const exitCodeTable: ReadonlyArray<readonly [code: number, meaning: strin
   [ExitCode.notFound, "not found (workflow or API key)"],
   [ExitCode.conflict, "conflict: the status does not allow the action, or --if-match is not the current version"],
   [ExitCode.authentication, "authentication failed: the API key is unknown, revoked or malformed"],
-  [ExitCode.unreachable, "the server could not be reached (check --url / WORKFLOWS_URL)"]
+  [ExitCode.unreachable, "the server could not be reached (check --url / WORKFLOWS_URL), or is temporarily unavailable (HTTP 503)"]
 ]
 
 /** A mistake on the command line that the parser cannot see (e.g. an ORG that is not an organization id). */
@@ -149,8 +149,9 @@ const fromDefect = (defect: unknown): Failure => {
       return failure(ExitCode.unreachable, `cannot reach the server (${target}) — ${rootMessage(field(defect, "cause") ?? defect)}`)
     }
     case "ResponseError": {
-      const response = field(defect, "response")
-      const status = field(response, "status")
+      const status = field(field(defect, "response"), "status")
+      if (status === 503) return failure(ExitCode.unreachable, "the server is temporarily unavailable (HTTP 503): its database does not answer; retry shortly")
+      if (status === 500) return failure(ExitCode.internal, "the server failed to handle the request (HTTP 500); its log has the cause")
       return failure(ExitCode.internal, `unexpected response from the server (HTTP ${String(status)}) — ${NOT_THE_API}`)
     }
     case "ParseError":

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import Database from "better-sqlite3"
 import { existsSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -198,6 +199,28 @@ describe.concurrent("workflows CLI", () => {
     ])
     expectFailure(refused, 5, /^error: authentication failed/)
     expectFailure(unknown, 3, /^error: not found — no API key with id "key_nosuchkey"$/m)
+  }, SLOW)
+
+  it("a server whose database is locked answers 503: exit 6, 'temporarily unavailable'", async () => {
+    // A server of its own: holding its database's write lock stalls it (SQLite waits on busy_timeout, 5 s).
+    const dir = tempDir()
+    const own = await startServer(dir.path)
+    try {
+      const draft = parse(await cli(["create", "--title", "Locked out", "--json", "--url", own.url, "--api-key", own.apiKey]))
+      const other = new Database(own.database.slice("sqlite:".length))
+      other.exec("BEGIN IMMEDIATE")
+      let result: Result
+      try {
+        result = await cli(["update", draft.id, "--title", "Later", "--url", own.url, "--api-key", own.apiKey])
+      } finally {
+        other.exec("ROLLBACK")
+        other.close()
+      }
+      expectFailure(result, 6, /^error: the server is temporarily unavailable \(HTTP 503\).*retry shortly$/m)
+    } finally {
+      await own.stop()
+      dir.remove()
+    }
   }, SLOW)
 
   it("serve with a port out of range (flag or PORT): a usage error, exit 2, before anything starts", async () => {
