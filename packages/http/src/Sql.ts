@@ -2,7 +2,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
-import { Config, ConfigError, Context, Data, Duration, Effect, Either, Exit, Layer, Option, Redacted } from "effect"
+import { Config, ConfigError, Context, Data, Duration, Effect, Either, Exit, Layer, Option, Redacted, Schedule } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import initial from "./migrations/0001_initial.js"
@@ -76,9 +76,9 @@ const sqliteLayer = (filename: string) =>
   ).pipe(
     Layer.tap((context) => {
       const sql = Context.get(context, SqlClient.SqlClient)
-      // WAL is on (the client's default). busy_timeout lets a second process (the CLI's `keys
-      // create` beside a running server) wait for the write lock instead of failing at once;
-      // synchronous=NORMAL in WAL keeps every commit across a process crash, which is what we promise.
+      // WAL is on (the client's default). busy_timeout lets the migrations wait for another
+      // process's lock (lowered once they are done, see `layer`); synchronous=NORMAL in WAL keeps
+      // every commit across a process crash, which is what we promise.
       return Effect.all([
         sql`PRAGMA busy_timeout = 5000`,
         sql`PRAGMA synchronous = NORMAL`,
@@ -108,9 +108,24 @@ const migrate = Migrator.make({})({
   table: "workflows_migrations"
 })
 
+/** How long one SQLite call may sleep waiting for another process's lock (it blocks the event loop). */
+const SQLITE_BUSY_TIMEOUT_MS = 50
+
+/**
+ * SQLite waits for a lock held by another process (the CLI's `keys create` beside a running
+ * server) by sleeping inside the call, with the whole event loop stopped. Once migrated, the
+ * client waits that way only briefly; a write transaction waits for the write lock
+ * asynchronously instead (`makeWriteTransaction`), so everything else goes on meanwhile.
+ */
+const shortBusyWait = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql.onDialectOrElse({
+    sqlite: () => Effect.asVoid(sql`PRAGMA busy_timeout = ${sql.literal(String(SQLITE_BUSY_TIMEOUT_MS))}`),
+    orElse: () => Effect.void
+  }))
+
 /** A client for `database`, migrated to the current schema before anything else runs. */
 export const layer = (database: Database): Layer.Layer<SqlClient.SqlClient, SqlError | Migrator.MigrationError | ConfigError.ConfigError> =>
-  Layer.effectDiscard(migrate).pipe(
+  Layer.effectDiscard(Effect.zipRight(migrate, shortBusyWait)).pipe(
     Layer.provideMerge(
       Database.$match(database, {
         Sqlite: ({ filename }) => sqliteLayer(filename),
@@ -121,25 +136,43 @@ export const layer = (database: Database): Layer.Layer<SqlClient.SqlClient, SqlE
 
 export const layerFromConfig = Layer.unwrapEffect(Effect.map(DatabaseConfig, layer))
 
+/** How long a write transaction waits for the write lock in all, retrying between other work. */
+const WRITE_LOCK_PATIENCE = Duration.seconds(5)
+
+/** `BEGIN IMMEDIATE` found the write lock held by another process: try again shortly. */
+class WriteLockBusy extends Data.TaggedError("WriteLockBusy")<{ readonly error: SqlError }> {}
+
+const isBusy = (error: SqlError): boolean => {
+  const code = (error.cause as { readonly code?: unknown } | undefined)?.code
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY")
+}
+
 /**
  * Runs `effect` as one write transaction, holding the write lock from its start.
  * SQLite's client opens transactions with a deferred BEGIN, which would let two processes
  * both read and then fail to upgrade (SQLITE_BUSY_SNAPSHOT); so on SQLite the transaction is
  * opened here with `BEGIN IMMEDIATE` on the client's reserved connection (published as the
- * transaction connection, so every statement inside and any nested `withTransaction` use it),
- * and a second writer waits on busy_timeout instead. BEGIN and COMMIT go through the
- * connection's prepared-statement cache: about a third of the cost of `sql.withTransaction`
- * plus a lock statement. PostgreSQL needs no global lock: writers lock the rows they change
- * (`SELECT … FOR UPDATE`, see `forUpdate`).
+ * transaction connection, so every statement inside and any nested `withTransaction` use it).
+ * When another process holds the write lock, the connection is released and BEGIN retried with
+ * a short, growing delay for up to five seconds, so this process's reads and other requests go
+ * on meanwhile (SQLite's own busy wait would sleep with the event loop stopped). BEGIN and
+ * COMMIT go through the connection's prepared-statement cache: about a third of the cost of
+ * `sql.withTransaction` plus a lock statement. PostgreSQL needs no global lock: writers lock the
+ * rows they change (`SELECT … FOR UPDATE`, see `forUpdate`).
  */
 export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
   const sqlite = sql.onDialectOrElse({ sqlite: () => true, orElse: () => false })
-  const immediate = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+  const waitForLock = Schedule.exponential("5 millis").pipe(
+    Schedule.union(Schedule.spaced("100 millis")),
+    Schedule.jittered,
+    Schedule.upTo(WRITE_LOCK_PATIENCE)
+  )
+  const attempt = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError | WriteLockBusy, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.scoped(
         Effect.flatMap(sql.reserve, (connection) =>
           Effect.zipRight(
-            connection.executeRaw("BEGIN IMMEDIATE", []),
+            Effect.mapError(connection.executeRaw("BEGIN IMMEDIATE", []), (error) => (isBusy(error) ? new WriteLockBusy({ error }) : error)),
             Effect.exit(Effect.provideService(restore(effect), SqlClient.TransactionConnection, [connection, 0]))
           ).pipe(
             Effect.flatMap((exit) =>
@@ -154,6 +187,12 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
           )
         )
       )
+    )
+  const immediate = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+    attempt(effect).pipe(
+      Effect.retry({ schedule: waitForLock, while: (error) => error instanceof WriteLockBusy }),
+      // Still locked after all that: the original SQLITE_BUSY (a 503 at the HTTP edge).
+      Effect.catchIf((error): error is WriteLockBusy => error instanceof WriteLockBusy, (busy) => Effect.fail(busy.error))
     )
   return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     (sqlite

@@ -1,6 +1,6 @@
 import { expect } from "@effect/vitest"
 import Database from "better-sqlite3"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { databases } from "./databases.js"
 import { create, expectProblem, expectValidation, insert, send, Server, withServer, withSql, writesNothing } from "./http-support.js"
 import type { Reply } from "./live-server.js"
@@ -103,12 +103,12 @@ for (const db of databases) {
       }))
 
     if (db.name === "sqlite") {
-      it.effect("a database locked past busy_timeout is a 503 with Retry-After (a retry, not a bug), and changes nothing", () =>
+      it.effect("a database locked for longer than a write waits (5 s) is a 503 with Retry-After (a retry, not a bug), and changes nothing", () =>
         Effect.gen(function* () {
           const server = yield* Server
           const row = yield* insert({ title: "Before the lock" })
           const filename = server.database._tag === "Sqlite" ? server.database.filename : ""
-          // Another process holds the write lock for longer than the server waits (busy_timeout, 5 s).
+          // Another process holds the write lock for longer than a write waits for it (5 s).
           const blocked = yield* Effect.acquireUseRelease(
             Effect.sync(() => {
               const other = new Database(filename)
@@ -123,6 +123,29 @@ for (const db of databases) {
           expect(blocked.text).not.toMatch(/SQLITE|busy|locked/i)
           const after = yield* send("PATCH", `/v1/workflows/${row.id}`, { json: { title: "After the lock" } })
           expect(after.status, after.text).toBe(200)
+        }), 30_000)
+
+      it.effect("while another process holds the write lock, reads go on, and a write waiting for it lands once it is free", () =>
+        Effect.gen(function* () {
+          const server = yield* Server
+          const row = yield* insert({ title: "Before the wait" })
+          const other = new Database(server.database._tag === "Sqlite" ? server.database.filename : "")
+          other.exec("BEGIN IMMEDIATE")
+          const write = yield* Effect.fork(send("PATCH", `/v1/workflows/${row.id}`, { json: { title: "After the wait" } }))
+          yield* Effect.sleep("300 millis")
+          // SQLite's own busy wait would hold this process's event loop for the whole five seconds.
+          const started = performance.now()
+          const read = yield* send("GET", `/v1/workflows/${row.id}`)
+          const health = yield* send("GET", "/healthz", { key: null })
+          expect(performance.now() - started).toBeLessThan(2_000)
+          expect(read.body.title).toBe("Before the wait")
+          expect(health.status).toBe(200)
+          yield* Effect.sleep("700 millis")
+          other.exec("ROLLBACK")
+          other.close()
+          const written = yield* Fiber.join(write)
+          expect(written.status, written.text).toBe(200)
+          expect(written.body).toMatchObject({ title: "After the wait", version: row.version + 1 })
         }), 30_000)
     }
 
