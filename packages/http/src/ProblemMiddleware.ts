@@ -52,7 +52,7 @@ const TRANSIENT_CODES = new Set([
  * A failure that says "not now" rather than "bug": some error in the chain carries a code of a
  * database that is down, overloaded or locked (PostgreSQL class 08 is "connection exception").
  */
-export const isTransientFailure = (defect: unknown): boolean => {
+const isTransientFailure = (defect: unknown): boolean => {
   let current = defect
   for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
     const code = field(current, "code")
