@@ -3,7 +3,7 @@ import Database from "better-sqlite3"
 import { Effect, Fiber } from "effect"
 import { databases } from "./databases.js"
 import { create, expectProblem, expectValidation, insert, send, Server, withServer, withSql, writesNothing } from "./http-support.js"
-import type { Reply } from "./live-server.js"
+import type { Reply } from "./fetch-support.js"
 import { eventsOf } from "./support.js"
 
 /**

@@ -15,7 +15,7 @@ import {
   withSql,
   writesNothing
 } from "./http-support.js"
-import type { Reply } from "./live-server.js"
+import type { Reply } from "./fetch-support.js"
 import { eventsOf, ORG_B, rowOf } from "./support.js"
 
 /**

@@ -4,7 +4,8 @@ import { Context, Effect, Layer } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { request as httpRequest } from "node:http"
 import type { TestDatabase } from "./databases.js"
-import { type LiveServer, liveServer, type Reply } from "./live-server.js"
+import { call, type Reply } from "./fetch-support.js"
+import { type LiveServer, liveServer } from "./live-server.js"
 import { type InsertRow, insertWorkflow, snapshot, type WorkflowRow } from "./support.js"
 
 /**
@@ -29,37 +30,10 @@ export interface Request {
   readonly key?: string | null
 }
 
-const toReply = async (response: Response): Promise<Reply> => {
-  const text = await response.text()
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch {
-    body = undefined
-  }
-  return { status: response.status, headers: response.headers, text, body }
-}
-
-/** A plain `fetch` with full control of the headers. */
+/** A plain `fetch` with full control of the headers; the live server's org_alpha key unless told otherwise. */
 export const send = (method: string, path: string, options: Request = {}): Effect.Effect<Reply, never, Server> =>
   Effect.flatMap(Server, (server) =>
-    Effect.promise(async () => {
-      const headers: Record<string, string> = {}
-      const key = options.key === undefined ? server.key : options.key
-      if (key !== null) headers.authorization = `Bearer ${key}`
-      let body: Uint8Array | undefined
-      if (options.json !== undefined) {
-        headers["content-type"] = "application/json"
-        body = new TextEncoder().encode(JSON.stringify(options.json))
-      }
-      if (options.raw !== undefined) body = typeof options.raw === "string" ? new TextEncoder().encode(options.raw) : options.raw
-      const response = await fetch(`${server.url}${path}`, {
-        method,
-        headers: { ...headers, ...options.headers },
-        ...(body === undefined ? {} : { body })
-      })
-      return toReply(response)
-    })
+    Effect.promise(() => call(server.url, method, path, { ...options, key: options.key === undefined ? server.key : options.key }))
   )
 
 /**
@@ -74,6 +48,7 @@ export const sendNode = (
   Effect.flatMap(Server, (server) =>
     Effect.async<Reply>((resume) => {
       const url = new URL(path, server.url)
+      const started = performance.now()
       const req = httpRequest(url, { method, headers: { authorization: `Bearer ${server.key}`, ...options.headers } }, (res) => {
         const parts: Array<Buffer> = []
         res.on("data", (chunk: Buffer) => parts.push(chunk))
@@ -90,7 +65,7 @@ export const sendNode = (
             if (typeof value === "string") headers.set(name, value)
             else if (Array.isArray(value)) headers.set(name, value.join(", "))
           }
-          resume(Effect.succeed({ status: res.statusCode ?? 0, headers, text, body }))
+          resume(Effect.succeed({ status: res.statusCode ?? 0, headers, text, body, ms: performance.now() - started }))
         })
       })
       // The server may answer (413) and stop reading before the body is sent in full.

@@ -2,7 +2,7 @@ import { expect } from "@effect/vitest"
 import { Effect } from "effect"
 import { databases } from "./databases.js"
 import { create, expectProblem, expectValidation, type Request, send, Server, withServer, writesNothing } from "./http-support.js"
-import type { Reply } from "./live-server.js"
+import type { Reply } from "./fetch-support.js"
 
 /**
  * SPEC §7 and §3 step 4 over HTTP: another organization's workflow answers exactly like a

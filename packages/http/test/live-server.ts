@@ -43,39 +43,3 @@ export const liveServer = (db: TestDatabase): Effect.Effect<LiveServer, never, S
       return { url, key: alpha.key, otherKey: beta.key, keyId: alpha.id, sql: yield* SqlClient.SqlClient, database }
     }).pipe(Effect.provide(context))
   })
-
-export interface Reply {
-  readonly status: number
-  readonly headers: Headers
-  readonly text: string
-  /** The parsed body, or `undefined` when it is not JSON. */
-  readonly body: any
-}
-
-/** A plain `fetch`, as any non-Effect client would call the API. */
-export const call = (
-  server: LiveServer,
-  method: string,
-  path: string,
-  options: { readonly body?: unknown; readonly raw?: string; readonly headers?: Record<string, string>; readonly key?: string | null } = {}
-): Effect.Effect<Reply> =>
-  Effect.promise(async () => {
-    const headers: Record<string, string> = {}
-    const key = options.key === undefined ? server.key : options.key
-    if (key !== null) headers.authorization = `Bearer ${key}`
-    let body: string | undefined
-    if (options.body !== undefined) {
-      headers["content-type"] = "application/json"
-      body = JSON.stringify(options.body)
-    }
-    if (options.raw !== undefined) body = options.raw
-    const response = await fetch(`${server.url}${path}`, { method, headers: { ...headers, ...options.headers }, ...(body === undefined ? {} : { body }) })
-    const text = await response.text()
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text)
-    } catch {
-      parsed = undefined
-    }
-    return { status: response.status, headers: response.headers, text, body: parsed }
-  })

@@ -12,9 +12,9 @@ import {
   serverResource,
   sleep,
   startServer,
-  stopServer,
-  tempDirectory
+  stopServer
 } from "./reliability-support.js"
+import { tempDir } from "./databases.js"
 
 /**
  * SPEC §6 and §8: every write appends its event in the same transaction, and a commit survives
@@ -47,7 +47,7 @@ describe("crash safety (SQLite, SIGKILL under load)", () => {
     () =>
       Effect.scoped(
         Effect.gen(function* () {
-          const dir = yield* tempDirectory
+          const dir = yield* tempDir
           const filename = join(dir, "workflows.db")
           const databaseUrl = `sqlite:${filename}`
           const port = yield* Effect.promise(freePort)

@@ -9,9 +9,9 @@ import {
   readSqlite,
   requireBuiltCli,
   serverErrors,
-  serverResource,
-  tempDirectory
+  serverResource
 } from "./reliability-support.js"
+import { tempDir } from "./databases.js"
 
 /**
  * SPEC §3 (steps 1–3, "a failed request changes nothing"), §3 Errors and §11: generated hostile
@@ -368,7 +368,7 @@ describe("hostile input over real HTTP", () => {
     () =>
       Effect.scoped(
         Effect.gen(function* () {
-          const dir = yield* tempDirectory
+          const dir = yield* tempDir
           const filename = join(dir, "workflows.db")
           const server = yield* serverResource(`sqlite:${filename}`)
           const key = server.bootstrapKey!

@@ -11,9 +11,9 @@ import {
   serverErrors,
   serverResource,
   sleep,
-  stopServer,
-  tempDirectory
+  stopServer
 } from "./reliability-support.js"
+import { tempDir } from "./databases.js"
 
 /**
  * STACK-NOTES "SQL": two clients on one SQLite file used to fail with SQLITE_BUSY_SNAPSHOT. SPEC §7/§10:
@@ -61,7 +61,7 @@ describe("a second writer process on the server's SQLite file", () => {
     () =>
       Effect.scoped(
         Effect.gen(function* () {
-          const dir = yield* tempDirectory
+          const dir = yield* tempDir
           const filename = join(dir, "workflows.db")
           const databaseUrl = `sqlite:${filename}`
           const server = yield* serverResource(databaseUrl)

@@ -1,13 +1,13 @@
 import { expect } from "@effect/vitest"
 import { Sql } from "@workflows/http"
-import { Effect, Layer, type Scope } from "effect"
+import { Effect, Layer } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { createServer } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type EventRow, snapshot, type WorkflowRow } from "./support.js"
+
+export { call, type CallOptions, type Reply } from "./fetch-support.js"
 
 /**
  * Helpers of the reliability suite: real `workflows serve` processes on a temp SQLite file
@@ -36,12 +36,6 @@ export const freePort = () =>
       server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
     })
   })
-
-/** A temp directory for one test, removed (with the database in it) when the scope closes. */
-export const tempDirectory: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "workflows-reliability-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
 
 export interface ServerProcess {
   readonly child: ChildProcess
@@ -121,50 +115,6 @@ export const serverResource = (databaseUrl: string, port?: number) =>
     (server) => Effect.promise(() => stopServer(server))
   )
 
-export interface Reply {
-  readonly status: number
-  readonly headers: Headers
-  readonly text: string
-  readonly body: any
-  readonly ms: number
-}
-
-export interface CallOptions {
-  readonly key?: string | null
-  readonly json?: unknown
-  readonly raw?: string | Uint8Array
-  readonly headers?: Record<string, string>
-  readonly timeoutMs?: number
-}
-
-/** One request with a hard deadline: a hung request rejects with a TimeoutError instead of hanging the test. */
-export const call = async (base: string, method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
-  const headers: Record<string, string> = {}
-  if (options.key != null) headers.authorization = `Bearer ${options.key}`
-  let body: string | Uint8Array | undefined
-  if (options.json !== undefined) {
-    headers["content-type"] = "application/json"
-    body = JSON.stringify(options.json)
-  }
-  if (options.raw !== undefined) body = options.raw
-  const started = performance.now()
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...headers, ...options.headers },
-    signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
-    ...(body === undefined ? {} : { body })
-  })
-  const text = await response.text()
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    parsed = undefined
-  }
-  return { status: response.status, headers: response.headers, text, body: parsed, ms: performance.now() - started }
-}
-
-/** Runs `task(i)` for i in 0..count-1 with at most `concurrency` in flight. */
 export const pool = async <A>(count: number, concurrency: number, task: (i: number) => Promise<A>): Promise<Array<A>> => {
   const results: Array<A> = new Array(count)
   let next = 0
