@@ -13,11 +13,11 @@ import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
+import { freePort, sleep } from "./support.mjs"
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const OUR_SERVER = ["packages/cli/bin/workflows.js", "serve"] // exactly what `npm start` runs
@@ -100,8 +100,6 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   })
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
 /** Starts `node args…` (pinned to `cpu` when given) with stdout and stderr going to `logPath`. */
 const startNode = ({ args, env, logPath, cpu }) => {
   const fd = fs.openSync(logPath, "a")
@@ -150,16 +148,6 @@ const waitForLog = async ({ child, logPath }, pattern, timeoutMs = START_TIMEOUT
   }
   throw new Error(`no ${pattern} after ${timeoutMs} ms:\n${tail(logPath)}`)
 }
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
 
 // ------------------------------------------------------------------------------------------------
 // HTTP (loopback only)
