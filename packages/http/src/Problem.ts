@@ -1,6 +1,7 @@
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import {
   FieldError,
+  HttpLifecycleAction,
   IdempotencyKeyReused,
   RequestStatus,
   Unauthorized,
@@ -113,8 +114,7 @@ export const NotFoundProblem = problem(WorkflowNotFound, {
   fromProblem: () => new WorkflowNotFound({ id: "" })
 })
 
-/** The lifecycle actions that have a route: `complete` is internal and never offered over HTTP (SPEC §11). */
-const HttpLifecycleAction = Schema.Literal("activate", "pause", "resume", "cancel")
+// `complete` is internal and never offered over HTTP.
 const isHttpLifecycleAction = Schema.is(HttpLifecycleAction)
 
 export const StatusConflictProblem = problem(WorkflowStatusConflict, {

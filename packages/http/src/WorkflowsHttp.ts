@@ -8,7 +8,7 @@ import { internalProblem } from "./Problem.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
 import { type Database, databaseKind } from "./Sql.js"
-import type { WorkflowsService } from "./Workflows.js"
+import type { UncheckedWorkflows } from "./Workflows.js"
 import { WorkflowStore } from "./WorkflowStore.js"
 import { CurrentPrincipal, WorkflowEventPage, WorkflowPage, WorkflowsApi } from "./WorkflowsApi.js"
 
@@ -37,7 +37,7 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
     const page = jsonResponse(WorkflowPage)
     const eventPage = jsonResponse(WorkflowEventPage)
 
-    const workflows: Effect.Effect<WorkflowsService, never, CurrentPrincipal> = Effect.zipWith(
+    const workflows: Effect.Effect<UncheckedWorkflows, never, CurrentPrincipal> = Effect.zipWith(
       CurrentPrincipal,
       FiberRef.get(CurrentRequestId),
       (principal, request_id) =>
