@@ -1,10 +1,12 @@
 import { Either, Schema } from "effect"
 import { decodeBody, NOT_AN_OBJECT, optional, unknownField } from "./BodyFields.js"
 import type { WorkflowValidationError } from "./Errors.js"
-import { Reason } from "./WorkflowText.js"
+import { Reason, REASON_MAX } from "./WorkflowText.js"
 
 /** The optional body of a lifecycle call: `{ "reason": string }`, recorded on the audit event. */
-export const LifecycleRequest = Schema.Struct({ reason: optional(Reason) })
+export const LifecycleRequest = Schema.Struct({
+  reason: optional(Reason).annotations({ description: `Why, at most ${REASON_MAX} characters after trimming; recorded on the audit event.` })
+})
   .annotations({ message: () => NOT_AN_OBJECT })
   .annotations({
     identifier: "LifecycleRequest",

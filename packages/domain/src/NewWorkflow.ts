@@ -5,7 +5,7 @@ import { Workflow } from "./Workflow.js"
 import type { Changes } from "./WorkflowEvent.js"
 import type { OrganizationId, WorkflowId } from "./WorkflowId.js"
 import { READ_ONLY_FIELDS } from "./WorkflowPatch.js"
-import { Description, Title } from "./WorkflowText.js"
+import { Description, DESCRIPTION_DOC, Title } from "./WorkflowText.js"
 
 /** A workflow starts as a draft, or directly active when the caller says so. */
 export const InitialStatus = Schema.Literal("draft", "active").annotations({
@@ -26,15 +26,16 @@ const sent = (body: unknown, field: string): boolean =>
  * `name`) is required; when both are sent they must agree once trimmed.
  */
 const NewWorkflowBody = Schema.Struct({
-  title: optional(Title),
-  name: optional(Title.annotations({ description: "Alias of `title`." })),
-  description: optional(Description),
-  status: optional(InitialStatus.annotations({ description: "Initial status, `draft` by default." }))
+  title: optional(Title).annotations({ description: "Display name, 1–200 characters after trimming, no control characters." }),
+  name: optional(Title).annotations({ description: "Alias of `title`." }),
+  description: optional(Description).annotations({ description: DESCRIPTION_DOC }),
+  status: optional(InitialStatus).annotations({ description: "Initial status, `draft` by default." })
 }).annotations({ message: () => NOT_AN_OBJECT }).pipe(
   // Checked on the body as sent even when another field failed, so a typo and the missing title come together.
   Schema.filter((body) => sent(body, "title") || sent(body, "name") || { path: ["title"], message: "is required" }, {
     ...checkedAlongsideFields,
-    jsonSchema: { anyOf: [{ required: ["title"] }, { required: ["name"] }] }
+    // Inside allOf: a top-level anyOf would replace the object's own schema in the generated document.
+    jsonSchema: { allOf: [{ anyOf: [{ required: ["title"] }, { required: ["name"] }] }] }
   }),
   Schema.filter((body) =>
     body.title === undefined || body.name === undefined || body.title === body.name ||

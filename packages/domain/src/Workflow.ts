@@ -17,7 +17,7 @@ export const Count = integerFrom(0).annotations({ description: "Read-only here; 
 export const Version = integerFrom(1).annotations({ description: "Bumped by every change; the ETag is `\"<version>\"`." })
 
 /** An ISO-8601 UTC timestamp with milliseconds, as every response carries it. */
-const Timestamp = Schema.DateTimeUtc.annotations({ jsonSchema: { type: "string", format: "date-time" } })
+export const Timestamp = Schema.DateTimeUtc.annotations({ jsonSchema: { type: "string", format: "date-time" } })
 
 /** The workflow record (SPEC §2), as the service stores and returns it. */
 export class Workflow extends Schema.Class<Workflow>("Workflow")({

@@ -1,12 +1,12 @@
 import { Data, DateTime, Either, Option, ParseResult, Schema } from "effect"
-import { decodeBody, type JsonObject, NOT_AN_OBJECT, optional, unknownField } from "./BodyFields.js"
+import { checkedAlongsideFields, decodeBody, type JsonObject, NOT_AN_OBJECT, optional, unknownField } from "./BodyFields.js"
 import { type FieldError, validationError, type WorkflowStatusConflict, type WorkflowValidationError } from "./Errors.js"
 import { statusConflict } from "./Lifecycle.js"
 import { integerFrom, Workflow } from "./Workflow.js"
 import type { Changes } from "./WorkflowEvent.js"
 import { ORGANIZATION_ID_PATTERN, WORKFLOW_ID_PATTERN } from "./WorkflowId.js"
 import { RequestStatus, sameStatus } from "./WorkflowStatus.js"
-import { Description, Title } from "./WorkflowText.js"
+import { Description, DESCRIPTION_DOC, Title } from "./WorkflowText.js"
 
 export const READ_ONLY_FIELDS = [
   "id",
@@ -33,7 +33,7 @@ export const RequestedStatus = RequestStatus.annotations({
 })
 
 const pattern = (regex: RegExp, message: string) =>
-  Schema.String.annotations({ message: () => message }).pipe(Schema.pattern(regex, { message: () => message }))
+  Schema.String.annotations({ message: () => message }).pipe(Schema.pattern(regex, { message: () => message, description: message.replace(/^must be /, "") }))
 
 /**
  * An echoed timestamp: the instant to the millisecond (the precision of stored timestamps), and
@@ -73,7 +73,7 @@ const EchoedTimestamp = Schema.transformOrFail(
 )
 
 const echoed = <A, I>(schema: Schema.Schema<A, I>) =>
-  optional(schema.annotations({ description: "Read-only: accepted when equal to the stored value (GET → edit → PATCH)." }))
+  optional(schema).annotations({ description: "Read-only: accepted when equal to the stored value (GET → edit → PATCH)." })
 
 /**
  * The body of `PATCH /v1/workflows/{id}`, checked on its own (step 3 of the contract's evaluation
@@ -81,12 +81,12 @@ const echoed = <A, I>(schema: Schema.Schema<A, I>) =>
  * compared with the stored record by `applyPatch`.
  */
 export const WorkflowPatch = Schema.Struct({
-  title: optional(Title.annotations({ description: "New display name, 1–200 characters after trimming." })),
-  name: optional(Title.annotations({ description: "Alias of `title`." })),
-  description: optional(Description),
-  status: optional(RequestedStatus.annotations({
+  title: optional(Title).annotations({ description: "New display name, 1–200 characters after trimming, no control characters." }),
+  name: optional(Title).annotations({ description: "Alias of `title`." }),
+  description: optional(Description).annotations({ description: DESCRIPTION_DOC }),
+  status: optional(RequestedStatus).annotations({
     description: "Accepted only when equal to the current status; change it through the lifecycle routes."
-  })),
+  }),
   id: echoed(pattern(WORKFLOW_ID_PATTERN, "must be a workflow id (wfl_ followed by letters and digits)")),
   organization_id: echoed(pattern(ORGANIZATION_ID_PATTERN, "must be an organization id (org_ followed by letters, digits or _)")),
   created_at: echoed(EchoedTimestamp),
@@ -97,6 +97,7 @@ export const WorkflowPatch = Schema.Struct({
   enrolled_leads: echoed(integerFrom(0))
 }).annotations({ message: () => NOT_AN_OBJECT }).pipe(
   Schema.filter((patch) => Object.keys(patch).length > 0, {
+    ...checkedAlongsideFields,
     message: () => `the body has no fields; ${EDITABLE_HINT}`,
     jsonSchema: { minProperties: 1 }
   })

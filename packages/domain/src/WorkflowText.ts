@@ -35,21 +35,24 @@ export const Title = Schema.transform(
     Schema.filter((s) => s.trim().length > 0, { message: () => "must not be blank", jsonSchema: { minLength: 1, pattern: "\\S" } }),
     Schema.filter((s) => codePoints(s.trim()) <= TITLE_MAX, atMost(TITLE_MAX)),
     Schema.filter((s) => !CONTROL.test(s.trim()), { message: () => "must not contain control characters" }),
-    Schema.filter((s) => !LONE_SURROGATE.test(s), { message: () => NOT_TEXT })
+    Schema.filter((s) => !LONE_SURROGATE.test(s), {
+      message: () => NOT_TEXT,
+      description: `Display name, 1–${TITLE_MAX} characters after trimming, no control characters.`
+    })
   ),
   Schema.String,
   { strict: true, decode: (s) => s.trim(), encode: (s) => s }
-).annotations({ description: `Display name, 1–${TITLE_MAX} characters after trimming, no control characters.` })
+)
 
 /** Prose: `null` or a blank string means none (stored as `null`); newlines and tabs allowed. */
-const prose = (max: number, typeMessage: string) =>
+const prose = (max: number, typeMessage: string, description: string) =>
   Schema.transform(
     Schema.NullOr(Schema.String).annotations({ message: () => ({ message: typeMessage, override: true }) }).pipe(
       Schema.filter((s) => s === null || codePoints(s.trim()) <= max, atMost(max)),
       Schema.filter((s) => s === null || !CONTROL_EXCEPT_WHITESPACE.test(s.trim()), {
         message: () => "must not contain control characters other than newline, carriage return and tab"
       }),
-      Schema.filter((s) => s === null || !LONE_SURROGATE.test(s), { message: () => NOT_TEXT })
+      Schema.filter((s) => s === null || !LONE_SURROGATE.test(s), { message: () => NOT_TEXT, description })
     ),
     Schema.NullOr(Schema.String),
     {
@@ -59,13 +62,8 @@ const prose = (max: number, typeMessage: string) =>
     }
   )
 
-export const Description = prose(DESCRIPTION_MAX, "must be a string or null").annotations({
-  identifier: "Description",
-  description: `At most ${DESCRIPTION_MAX} characters after trimming; \`null\` or blank clears it. Newlines and tabs allowed.`
-})
+export const DESCRIPTION_DOC = `At most ${DESCRIPTION_MAX} characters after trimming; \`null\` or blank clears it. Newlines and tabs allowed.`
+export const Description = prose(DESCRIPTION_MAX, "must be a string or null", DESCRIPTION_DOC)
 
 /** A lifecycle call's reason is prose like a description, with a shorter bound; it is recorded on the audit event. */
-export const Reason = prose(REASON_MAX, "must be a string").annotations({
-  identifier: "Reason",
-  description: `Why, at most ${REASON_MAX} characters after trimming.`
-})
+export const Reason = prose(REASON_MAX, "must be a string", `Why, at most ${REASON_MAX} characters after trimming; recorded on the audit event.`)

@@ -95,7 +95,8 @@ export const SystemHttpLive = (database: Database) =>
             Effect.catchAll(() =>
               HttpServerResponse.json(internalProblem(503, "The database does not answer."), {
                 status: 503,
-                contentType: "application/problem+json"
+                contentType: "application/problem+json",
+                headers: { "retry-after": "1" }
               })
             ),
             Effect.orDie
