@@ -12,6 +12,7 @@ interface SchemaRef {
 type Content = { [mediaType: string]: { schema?: SchemaRef } | undefined }
 interface Header {
   readonly description: string
+  readonly required?: true
   readonly schema: { readonly type: "string" }
 }
 interface Response {
@@ -20,6 +21,8 @@ interface Response {
   content?: Content
 }
 interface Operation {
+  parameters?: ReadonlyArray<unknown>
+  security?: ReadonlyArray<unknown>
   requestBody?: { content?: Content; required?: boolean }
   responses?: { [status: string]: Response | undefined }
 }
@@ -29,12 +32,14 @@ interface Document {
 }
 type Json = Record<string, unknown>
 
-const header = (description: string): Header => ({ description, schema: { type: "string" } })
+/** `always`: every response it is documented on carries it. */
+const header = (description: string, always = false): Header =>
+  always ? { description, required: true, schema: { type: "string" } } : { description, schema: { type: "string" } }
 const addHeaders = (response: Response | undefined, headers: { readonly [name: string]: Header }) => {
   if (response !== undefined) response.headers = { ...response.headers, ...headers }
 }
 
-const ETAG = header('The workflow\'s version as a strong tag, `"<version>"`: send it back in `If-Match`.')
+const ETAG = header('The workflow\'s version as a strong tag, `"<version>"`: send it back in `If-Match`.', true)
 
 /** PATCH bodies may also be sent as `application/merge-patch+json`. */
 export function mergePatchToo(input: Json): Json {
@@ -64,22 +69,22 @@ export function createdResponse(input: Json): Json {
   const created = (input as Operation).responses?.["201"]
   const json = created?.content?.["application/json"]
   if (json !== undefined) json.schema = { $ref: "#/components/schemas/Workflow" }
-  addHeaders(created, { ETag: ETAG, Location: header("The new workflow's URL.") })
+  addHeaders(created, { ETag: ETAG, Location: header("The new workflow's URL.", true) })
   return input
 }
 
 /** Headers the edge sets on every response, or on every response of one status. */
 const HEADERS_BY_STATUS: { readonly [status: string]: { readonly [name: string]: Header } } = {
-  "401": { "WWW-Authenticate": header("`Bearer`: the scheme to authenticate with.") },
+  "401": { "WWW-Authenticate": header("`Bearer`: the scheme to authenticate with.", true) },
   "415": {
-    "Accept-Patch": header("The media types a body may be sent as: `application/json, application/merge-patch+json`."),
+    "Accept-Patch": header("When the media type is the problem: the ones a body may be sent as, `application/json, application/merge-patch+json`."),
     "Accept-Encoding": header("`identity`, when the body came compressed (only uncompressed bodies are accepted).")
   },
-  "503": { "Retry-After": header("Seconds to wait before retrying: the database is down, overloaded or locked.") }
+  "503": { "Retry-After": header("Seconds to wait before retrying: the database is down, overloaded or locked.", true) }
 }
 
 export function documentHeaders(input: Json): Json {
-  const requestId = header("The request's id: the caller's `X-Request-Id` when it is sane, else a generated one.")
+  const requestId = header("The request's id: the caller's `X-Request-Id` when it is sane, else a generated one.", true)
   for (const path of Object.values((input as Document).paths ?? {})) {
     for (const operation of Object.values(path)) {
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
@@ -92,7 +97,8 @@ export function documentHeaders(input: Json): Json {
 
 /**
  * The framework documents its own decode error on every 400; this server never sends that shape
- * (the edge rewrites it into a validation problem), so the document shows ours alone.
+ * (the edge rewrites it into a validation problem), so the document shows ours alone, and only
+ * where there is something to validate.
  */
 export function onlyOurProblems(input: Json): Json {
   const spec = input as Document
@@ -101,6 +107,11 @@ export function onlyOurProblems(input: Json): Json {
     for (const operation of Object.values(path)) {
       const badRequest = operation.responses?.["400"]
       if (badRequest === undefined) continue
+      // Nothing to decode (no parameter, body or key): the probes never answer 400.
+      if (!operation.parameters?.length && operation.requestBody === undefined && !operation.security?.length) {
+        delete operation.responses?.["400"]
+        continue
+      }
       const schema = badRequest.content?.["application/json"]?.schema ?? badRequest.content?.["application/problem+json"]?.schema
       const ours = (schema?.anyOf ?? (schema === undefined ? [] : [schema])).filter(
         (s) => s.$ref !== "#/components/schemas/HttpApiDecodeError"

@@ -185,6 +185,7 @@ export class WorkflowsApi extends HttpApi.make("workflows")
   .annotate(OpenApi.Title, "Workflows")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(OpenApi.Description, "The workflow record of the outbound-calling platform: create, read, update, lifecycle and audit trail.")
-  .annotate(OpenApi.License, { name: "Proprietary" })
+  // OpenAPI 3.1 names a license by SPDX identifier; the framework's type predates that field.
+  .annotate(OpenApi.License, { name: "Proprietary", identifier: "LicenseRef-Proprietary" } as OpenApi.OpenAPISpecLicense)
   .annotate(OpenApi.Servers, [{ url: "/", description: "The server that serves this document" }])
   .annotate(OpenApi.Transform, (document) => documentHeaders(onlyOurProblems(document))) {}
