@@ -96,6 +96,37 @@ export function documentHeaders(input: Json): Json {
 }
 
 /**
+ * Oversized request headers are refused by Node's parser before any route is chosen (the edge
+ * writes the problem document), so every operation can answer 431.
+ */
+export function headersTooLarge(input: Json): Json {
+  const response = {
+    description: "Request headers too large",
+    headers: { "X-Request-Id": header("A generated request id.", true) },
+    content: {
+      "application/problem+json": {
+        schema: {
+          type: "object",
+          required: ["type", "title", "status", "detail", "code", "errors"],
+          properties: {
+            type: { type: "string" },
+            title: { type: "string" },
+            status: { const: 431 },
+            detail: { type: "string" },
+            code: { const: "validation_failed" },
+            errors: { type: "array", items: { $ref: "#/components/schemas/FieldError" } }
+          }
+        }
+      }
+    }
+  }
+  for (const path of Object.values((input as Document).paths ?? {})) {
+    for (const operation of Object.values(path)) operation.responses = { ...operation.responses, "431": structuredClone(response) as Response }
+  }
+  return input
+}
+
+/**
  * The framework documents its own decode error on every 400; this server never sends that shape
  * (the edge rewrites it into a validation problem), so the document shows ours alone, and only
  * where there is something to validate.

@@ -18,6 +18,7 @@ import type { Principal } from "../storage/ApiKeys.js"
 import {
   createdResponse,
   documentHeaders,
+  headersTooLarge,
   lifecycleBodyOptional,
   mergePatchToo,
   onlyOurProblems,
@@ -188,4 +189,4 @@ export class WorkflowsApi extends HttpApi.make("workflows")
   // OpenAPI 3.1 names a license by SPDX identifier; the framework's type predates that field.
   .annotate(OpenApi.License, { name: "Proprietary", identifier: "LicenseRef-Proprietary" } as OpenApi.OpenAPISpecLicense)
   .annotate(OpenApi.Servers, [{ url: "/", description: "The server that serves this document" }])
-  .annotate(OpenApi.Transform, (document) => documentHeaders(onlyOurProblems(document))) {}
+  .annotate(OpenApi.Transform, (document) => documentHeaders(headersTooLarge(onlyOurProblems(document)))) {}
