@@ -65,6 +65,9 @@ for (const db of databases) {
         expect(text).not.toMatch(/greaterThanOrEqualTo|lessThanOrEqualTo|"title":"(int|Int)"/)
         const examples = (name: string) => (spec.components.schemas[name].examples ?? []) as ReadonlyArray<Json>
         expect(examples("WorkflowPatch").length).toBeGreaterThan(0)
+        // The docs page prefills a request body from its media type's example.
+        const patch = spec.paths["/v1/workflows/{id}"].patch.requestBody.content
+        for (const media of ["application/json", "application/merge-patch+json"]) expect(patch[media].example).toEqual(examples("WorkflowPatch")[0])
         // "Try it out" sends the first example as is: each must be accepted.
         const created = yield* send("POST", "/v1/workflows", { json: examples("NewWorkflow")[0] })
         expect(created.status, created.text).toBe(201)

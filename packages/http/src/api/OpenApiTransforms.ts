@@ -9,7 +9,7 @@ interface SchemaRef {
   readonly $ref?: string
   readonly anyOf?: ReadonlyArray<SchemaRef>
 }
-type Content = { [mediaType: string]: { schema?: SchemaRef } | undefined }
+type Content = { [mediaType: string]: { schema?: SchemaRef; example?: unknown } | undefined }
 interface Header {
   readonly description: string
   readonly required?: true
@@ -89,6 +89,24 @@ export function documentHeaders(input: Json): Json {
     for (const operation of Object.values(path)) {
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         addHeaders(response, { "X-Request-Id": requestId, ...HEADERS_BY_STATUS[status] })
+      }
+    }
+  }
+  return input
+}
+
+/**
+ * The docs page prefills "Try it out" from the media type's `example` (else it builds a body with
+ * every field, read-only ones included, which the server refuses): use the schema's first example.
+ */
+export function requestExamples(input: Json): Json {
+  const spec = input as Document
+  for (const path of Object.values(spec.paths ?? {})) {
+    for (const operation of Object.values(path)) {
+      for (const media of Object.values(operation.requestBody?.content ?? {})) {
+        const name = media?.schema?.$ref?.replace("#/components/schemas/", "")
+        const examples = (spec.components?.schemas?.[name ?? ""] as { examples?: ReadonlyArray<unknown> } | undefined)?.examples
+        if (media !== undefined && examples !== undefined && examples.length > 0) media.example = examples[0]
       }
     }
   }

@@ -22,6 +22,7 @@ import {
   lifecycleBodyOptional,
   mergePatchToo,
   onlyOurProblems,
+  requestExamples,
   workflowResponse
 } from "./OpenApiTransforms.js"
 import {
@@ -189,4 +190,4 @@ export class WorkflowsApi extends HttpApi.make("workflows")
   // OpenAPI 3.1 names a license by SPDX identifier; the framework's type predates that field.
   .annotate(OpenApi.License, { name: "Proprietary", identifier: "LicenseRef-Proprietary" } as OpenApi.OpenAPISpecLicense)
   .annotate(OpenApi.Servers, [{ url: "/", description: "The server that serves this document" }])
-  .annotate(OpenApi.Transform, (document) => documentHeaders(headersTooLarge(onlyOurProblems(document)))) {}
+  .annotate(OpenApi.Transform, (document) => documentHeaders(headersTooLarge(requestExamples(onlyOurProblems(document))))) {}
