@@ -7,7 +7,7 @@ import type { Reply } from "./fetch-support.js"
 import { eventsOf } from "./support.js"
 
 /**
- * STACK-NOTES "HttpApi defaults that break the contract", over HTTP: every response the framework
+ * The HttpApi defaults that break the contract (docs/CONTRACT.md §5), over HTTP: every response the framework
  * would write in its own shape (empty 404s, empty 400s, 400 for a server bug, echoed input) is a
  * problem document here, and every response carries a sane `X-Request-Id`.
  */
