@@ -1,4 +1,7 @@
-/** Operator commands: they act on the database directly (loaded only when one of them runs). */
+/**
+ * Operator handlers (`serve`, `migrate`, `keys …`): they act on the database directly. Loaded only
+ * when one of them runs; `keys` and `migrate` load the storage layer, only `serve` the server stack.
+ */
 import { isOrganizationId, type OrganizationId } from "@workflows/domain"
 import type { ApiKeys, Sql } from "@workflows/http"
 import * as Console from "effect/Console"
@@ -10,8 +13,13 @@ import * as Option from "effect/Option"
 import { existsSync } from "node:fs"
 import { NotFound, UsageError } from "./Failure.js"
 import { tuneHeapForServing } from "./HeapTuning.js"
-import { server, storage } from "./HttpModules.js"
 import * as Output from "./Output.js"
+
+/** The database layer (migrations included) and the API key store. */
+const storage = Effect.promise(() => import("@workflows/http/storage"))
+
+/** Everything `serve` runs: the HTTP server and its docs assets, which no other command needs. */
+const server = Effect.promise(() => import("@workflows/http"))
 
 type SqlModule = Effect.Effect.Success<typeof storage>["Sql"]
 
