@@ -3,7 +3,7 @@
  * when one of them runs; `keys` and `migrate` load the storage layer, only `serve` the server stack.
  */
 import { isOrganizationId, type OrganizationId } from "@workflows/domain"
-import type { ApiKeys, Sql } from "@workflows/http"
+import type { ApiKeys, Sql } from "@workflows/http/storage"
 import * as Console from "effect/Console"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -19,7 +19,7 @@ import * as Output from "./Output.js"
 const storage = Effect.promise(() => import("@workflows/http/storage"))
 
 /** Everything `serve` runs: the HTTP server and its docs assets, which no other command needs. */
-const server = Effect.promise(() => import("@workflows/http"))
+const server = Effect.promise(() => import("@workflows/http/server"))
 
 type SqlModule = Effect.Effect.Success<typeof storage>["Sql"]
 
@@ -33,9 +33,9 @@ const resolveDatabase = (sql: SqlModule, flag: Option.Option<string>): Effect.Ef
 export const serve = (input: { readonly port: number; readonly host: string; readonly database: Option.Option<string> }) =>
   Effect.gen(function* () {
     yield* tuneHeapForServing
-    const http = yield* server
-    const database = yield* resolveDatabase(http.Sql, input.database)
-    return yield* Layer.launch(http.ServerLive({ port: input.port, host: input.host, database }))
+    const [{ Sql }, { ServerLive }] = yield* Effect.all([storage, server])
+    const database = yield* resolveDatabase(Sql, input.database)
+    return yield* Layer.launch(ServerLive({ port: input.port, host: input.host, database }))
   })
 
 export const migrate = (input: { readonly database: Option.Option<string> }) =>
