@@ -15,9 +15,18 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { exitCodeTable } from "./Failure.js"
+import { forHandlers } from "./HelpText.js"
 
-const remote = Effect.promise(() => import("./Remote.js"))
-const operator = Effect.promise(() => import("./Operator.js"))
+type RemoteHandlers = typeof import("./Remote.js")
+type OperatorHandlers = typeof import("./Operator.js")
+
+/** Loads the remote handlers and runs one. */
+const remote = <A, E>(handle: (handlers: RemoteHandlers) => Effect.Effect<A, E>) =>
+  forHandlers(Effect.flatMap(Effect.promise(() => import("./Remote.js")), handle))
+
+/** Loads the operator handlers and runs one. */
+const operator = <A, E>(handle: (handlers: OperatorHandlers) => Effect.Effect<A, E>) =>
+  forHandlers(Effect.flatMap(Effect.promise(() => import("./Operator.js")), handle))
 
 // ---------------------------------------------------------------------------------------------
 // Shared options
@@ -105,10 +114,10 @@ const create = Command.make(
       Options.optional
     )
   },
-  (input) => Effect.flatMap(remote, (r) => r.create(input))
+  (input) => remote((r) => r.create(input))
 ).pipe(Command.withDescription("Create a workflow (status draft)."))
 
-const get = Command.make("get", { ...connection, json, id: workflowId }, (input) => Effect.flatMap(remote, (r) => r.get(input))).pipe(
+const get = Command.make("get", { ...connection, json, id: workflowId }, (input) => remote((r) => r.get(input))).pipe(
   Command.withDescription("Show one workflow.")
 )
 
@@ -123,7 +132,7 @@ const list = Command.make(
       Options.optional
     )
   },
-  (input) => Effect.flatMap(remote, (r) => r.list(input))
+  (input) => remote((r) => r.list(input))
 ).pipe(Command.withDescription("List the organization's workflows, newest first."))
 
 const update = Command.make(
@@ -137,7 +146,7 @@ const update = Command.make(
     clearDescription: Options.boolean("clear-description").pipe(Options.withDescription("Remove the description")),
     ifMatch
   },
-  (input) => Effect.flatMap(remote, (r) => r.update(input))
+  (input) => remote((r) => r.update(input))
 ).pipe(Command.withDescription("Change a workflow's title or description (in any status)."))
 
 const lifecycleHelp = {
@@ -161,11 +170,11 @@ const lifecycle = (action: keyof typeof lifecycleHelp) =>
       ),
       ifMatch
     },
-    (input) => Effect.flatMap(remote, (r) => r.lifecycle(action, input))
+    (input) => remote((r) => r.lifecycle(action, input))
   ).pipe(Command.withDescription(lifecycleHelp[action]))
 
 const events = Command.make("events", { ...connection, json, ...paging, id: workflowId }, (input) =>
-  Effect.flatMap(remote, (r) => r.events(input))
+  remote((r) => r.events(input))
 ).pipe(Command.withDescription("Show a workflow's audit trail, newest first."))
 
 // ---------------------------------------------------------------------------------------------
@@ -194,10 +203,10 @@ const serve = Command.make(
     ),
     database
   },
-  (input) => Effect.flatMap(operator, (o) => o.serve(input))
+  (input) => operator((o) => o.serve(input))
 ).pipe(Command.withDescription("Migrate the database, then serve the HTTP API until SIGINT/SIGTERM."))
 
-const migrate = Command.make("migrate", { database }, (input) => Effect.flatMap(operator, (o) => o.migrate(input))).pipe(
+const migrate = Command.make("migrate", { database }, (input) => operator((o) => o.migrate(input))).pipe(
   Command.withDescription("Apply the database migrations, then exit.")
 )
 
@@ -209,7 +218,7 @@ const keysCreate = Command.make(
     org: Options.text("org").pipe(Options.withPseudoName("ORG"), Options.withDescription("The organization, org_… (created if new)")),
     name: Options.text("name").pipe(Options.withPseudoName("TEXT"), Options.withDescription("A label for the key"), Options.withDefault(""))
   },
-  (input) => Effect.flatMap(operator, (o) => o.keysCreate(input))
+  (input) => operator((o) => o.keysCreate(input))
 ).pipe(Command.withDescription("Create an API key and print it (it is shown only this once)."))
 
 const keysList = Command.make(
@@ -219,13 +228,13 @@ const keysList = Command.make(
     json,
     org: Options.text("org").pipe(Options.withPseudoName("ORG"), Options.withDescription("Only this organization's keys"), Options.optional)
   },
-  (input) => Effect.flatMap(operator, (o) => o.keysList(input))
+  (input) => operator((o) => o.keysList(input))
 ).pipe(Command.withDescription("List API keys (never their secrets)."))
 
 const keysRevoke = Command.make(
   "revoke",
   { database, id: Args.text({ name: "KEY_ID" }).pipe(Args.withDescription("The key's id (key_…)")) },
-  (input) => Effect.flatMap(operator, (o) => o.keysRevoke(input))
+  (input) => operator((o) => o.keysRevoke(input))
 ).pipe(Command.withDescription("Revoke an API key: it is refused at once."))
 
 const keys = Command.make("keys").pipe(

@@ -79,13 +79,18 @@ export const tidyHelp = (text: string, args: ReadonlyArray<string>, name: string
 
 const bold = (line: string) => `\x1b[1m${line}\x1b[0m`
 
+/** Where the silenced console keeps the real `error`, for the handlers. */
+const RealError = Symbol.for("workflows/cli/RealError")
+type CliConsole = Console.Console & { readonly [RealError]?: Console.Console["error"] }
+
 /**
  * The console the CLI runs with. `log` carries help and command output: help is tidied, and colour
- * is kept (as bold section headings) only when wanted. `error` carries only the framework's own
- * report of a command-line mistake, which `Failure` prints instead as the usual `error: …` line.
+ * is kept (as bold section headings) only when wanted. `error` is silenced while the command line
+ * is parsed: the framework prints its own report of a mistake there, and `Failure` prints it
+ * instead as the usual `error: …` line. Handlers get the real `error` back (`forHandlers`).
  */
 export const cliConsole = (args: ReadonlyArray<string>, name: string, colour: boolean) =>
-  Effect.map(Effect.console, (base): Console.Console => ({
+  Effect.map(Effect.console, (base): CliConsole => ({
     ...base,
     log: (...items: ReadonlyArray<unknown>) => {
       if (items.length !== 1 || typeof items[0] !== "string") return base.log(...items)
@@ -94,5 +99,13 @@ export const cliConsole = (args: ReadonlyArray<string>, name: string, colour: bo
       const tidy = tidyHelp(text, args, name)
       return base.log(colour ? tidy.replace(/^[A-Z]+$/gm, bold) : tidy)
     },
-    error: () => Effect.void
+    error: () => Effect.void,
+    [RealError]: base.error
   }))
+
+/** Runs a command's handler with `Console.error` writing to stderr again. */
+export const forHandlers = <A, E, R>(handler: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.console, (console: CliConsole) => {
+    const error = console[RealError]
+    return error === undefined ? handler : Effect.withConsole(handler, { ...console, error })
+  })

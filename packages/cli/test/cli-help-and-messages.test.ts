@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { colourWanted, tidyHelp } from "../src/HelpText.js"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import { cliConsole, colourWanted, forHandlers, tidyHelp } from "../src/HelpText.js"
 import { cli, type Result } from "./support.js"
 
 // Each test spawns the real binary (a few seconds on a busy machine).
@@ -108,4 +110,18 @@ describe("HelpText", () => {
     expect(tidyHelp(help, ["create", "--help"], "workflows")).toContain("$ workflows create [--json]")
     expect(tidyHelp("USAGE\n\n$ get <ID>\n", ["get", "wfl_x", "--help"], "workflows")).toContain("$ workflows get <ID>")
   })
+
+  it.effect("only the parser's own report is silenced: a handler's Console.error reaches stderr", () =>
+    Effect.gen(function* () {
+      const written: Array<string> = []
+      const base = yield* Effect.console
+      const recording: Console.Console = {
+        ...base,
+        error: (...items: ReadonlyArray<unknown>) => Effect.sync(() => void written.push(items.join(" ")))
+      }
+      const console = yield* Effect.withConsole(cliConsole([], "workflows", false), recording)
+      yield* Effect.withConsole(Console.error("the parser's report"), console)
+      yield* Effect.withConsole(forHandlers(Console.error("a handler's report")), console)
+      expect(written).toEqual(["a handler's report"])
+    }))
 })
