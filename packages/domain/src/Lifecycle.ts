@@ -7,7 +7,7 @@ import { type RequestStatus, sameStatus, type WorkflowStatus } from "./WorkflowS
 
 export type LifecycleAction = LifecycleActionName
 
-/** The contract's state machine, read row by row: each action, the statuses it leaves from, and where it lands. */
+/** docs/CONTRACT.md §3, read row by row: each action, the statuses it leaves from, and where it lands. */
 export const machine: { readonly [A in LifecycleAction]: { readonly from: ReadonlyArray<WorkflowStatus>; readonly to: RequestStatus } } = {
   activate: { from: ["draft"], to: actionTargets.activate },
   pause: { from: ["active", "running"], to: actionTargets.pause },

@@ -19,7 +19,7 @@ export const Version = integerFrom(1).annotations({ description: "Bumped by ever
 /** An ISO-8601 UTC timestamp with milliseconds, as every response carries it. */
 export const Timestamp = Schema.DateTimeUtc.annotations({ jsonSchema: { type: "string", format: "date-time" } })
 
-/** The workflow record (SPEC §2), as the service stores and returns it. */
+/** The workflow record (docs/CONTRACT.md §1), as the service stores and returns it. */
 export class Workflow extends Schema.Class<Workflow>("Workflow")({
   id: WorkflowId,
   organization_id: OrganizationId,

@@ -76,7 +76,7 @@ const echoed = <A, I>(schema: Schema.Schema<A, I>) =>
   optional(schema).annotations({ description: "Read-only: accepted when equal to the stored value (GET → edit → PATCH)." })
 
 /**
- * The body of `PATCH /v1/workflows/{id}`, checked on its own (step 3 of the contract's evaluation
+ * The body of `PATCH /v1/workflows/{id}`, checked on its own (docs/CONTRACT.md §2, step 3 of the evaluation
  * order): editable fields, an echoed status, and echoed read-only fields, type-checked here and
  * compared with the stored record by `applyPatch`.
  */
@@ -148,7 +148,7 @@ const resolveTitle = (current: Workflow, patch: WorkflowPatch): Either.Either<st
 }
 
 /**
- * SPEC §3 steps 6–8 against the stored record: a status conflict, the checks that need the
+ * docs/CONTRACT.md §2 steps 6–8 against the stored record: a status conflict, the checks that need the
  * stored values, then a no-op or the new record (version + 1, `updated_at` = now) with its changes.
  */
 export const applyPatch = (

@@ -209,7 +209,7 @@ export const UnavailableProblem = problem(ServiceUnavailable, {
   fromProblem: (p) => new ServiceUnavailable({ detail: p.detail })
 })
 
-/** Code `not_found` as SPEC lists, but its own `type`: no route is not the same problem as no workflow. */
+/** Code `not_found` as the contract (docs/CONTRACT.md §5) lists, but its own `type`: no route is not the same problem as no workflow. */
 export const routeNotFoundProblem: ProblemBody = {
   ...problemBody(404, "not_found", "Not found", "No route matches this method and path."),
   type: "urn:workflows:problem:no_route"
