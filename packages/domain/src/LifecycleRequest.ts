@@ -1,7 +1,8 @@
 import { Either, Schema } from "effect"
 import { decodeBody, NOT_AN_OBJECT, optional, unknownField } from "./BodyFields.js"
 import type { WorkflowValidationError } from "./Errors.js"
-import { Reason, REASON_MAX } from "./WorkflowText.js"
+import { REASON_MAX } from "./Constants.js"
+import { Reason } from "./WorkflowText.js"
 
 /** The optional body of a lifecycle call: `{ "reason": string }`, recorded on the audit event. */
 export const LifecycleRequest = Schema.Struct({

@@ -1,10 +1,9 @@
 import { Either, Schema } from "effect"
 import { decodeBody, optional } from "./BodyFields.js"
+import { LIMIT_DEFAULT, LIMIT_MAX } from "./Constants.js"
 import { validationError, type WorkflowValidationError } from "./Errors.js"
 import { WorkflowStatus } from "./WorkflowStatus.js"
 
-export const LIMIT_DEFAULT = 20
-export const LIMIT_MAX = 100
 
 const LIMIT_MESSAGE = `must be an integer from 1 to ${LIMIT_MAX}`
 

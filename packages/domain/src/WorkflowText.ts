@@ -1,13 +1,11 @@
 import { Schema } from "effect"
+import { DESCRIPTION_MAX, REASON_MAX, TITLE_MAX } from "./Constants.js"
 
 /**
  * The rules for the free-text fields, shared by create, update and lifecycle calls so all treat
  * text alike. Lengths count Unicode code points (as JSON Schema's `maxLength` does), every
  * comparison uses the trimmed value, and messages name the rule, never the rejected value.
  */
-export const TITLE_MAX = 200
-export const DESCRIPTION_MAX = 2000
-export const REASON_MAX = 500
 
 const codePoints = (s: string): number => {
   let n = 0
