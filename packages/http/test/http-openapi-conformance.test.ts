@@ -73,6 +73,11 @@ for (const db of databases) {
         expect(created.status, created.text).toBe(201)
         const patched = yield* send("PATCH", `/v1/workflows/${created.body.id}`, { json: examples("WorkflowPatch")[0] })
         expect(patched.status, patched.text).toBe(200)
+        // A PATCH asking a draft for another status is told the way there, not a contradiction.
+        const asked = yield* send("PATCH", `/v1/workflows/${created.body.id}`, { json: { status: "active" } })
+        expect(asked.status, asked.text).toBe(409)
+        expect(asked.body.detail).toMatch(/becomes active through the activate action/)
+        expect(asked.body.detail).not.toMatch(/cannot become active/)
         const activated = yield* send("POST", `/v1/workflows/${created.body.id}/activate`, { json: examples("LifecycleRequest")[0] })
         expect(activated.status, activated.text).toBe(200)
       }))
