@@ -1,8 +1,8 @@
 import type { Lifecycle, RequestStatus, WorkflowStatus } from "@workflows/domain"
 
 /**
- * The contract's state machine (§4), written out by hand cell by cell and never derived from
- * `Lifecycle.machine`, so a mistake there shows up. The domain suite checks `Lifecycle.transition`
+ * The state machine of the contract (docs/CONTRACT.md §3), written out by hand cell by cell and
+ * never derived from `Lifecycle.machine`, so a mistake there shows up. The domain suite checks `Lifecycle.transition`
  * against it and the service suite checks what each call stores, on both databases.
  */
 export type Action = Lifecycle.LifecycleAction
@@ -25,7 +25,7 @@ export const LIFECYCLE_TABLE: { readonly [S in WorkflowStatus]: { readonly [A in
   cancelled: { activate: conflict("active"), pause: conflict("paused"), resume: conflict("active"), cancel: unchanged, complete: conflict("completed") }
 }
 
-/** The HTTP actions that really move a workflow out of each status: what a 409 offers (§11). */
+/** The HTTP actions that really move a workflow out of each status: what a 409 offers (docs/CONTRACT.md §5). */
 export const ALLOWED_ACTIONS: { readonly [S in WorkflowStatus]: ReadonlyArray<Action> } = {
   draft: ["activate", "cancel"],
   active: ["pause", "cancel"],

@@ -7,7 +7,7 @@ const sorted = (actions: ReadonlyArray<string>) => [...actions].sort()
 
 const cases = STATUSES.flatMap((status) => ACTIONS.map((action) => ({ status, action, expected: LIFECYCLE_TABLE[status][action] })))
 
-describe("the status state machine (SPEC §4)", () => {
+describe("the status state machine (docs/CONTRACT.md §3)", () => {
   describe.each(cases)("$action from $status", ({ action, expected, status }) => {
     it(`is ${expected.kind === "moved" ? `a move to ${expected.to}` : expected.kind}`, () => {
       const result = Lifecycle.transition(status, action)
@@ -57,7 +57,7 @@ describe("the status state machine (SPEC §4)", () => {
     expect(sorted(Lifecycle.httpActions)).toEqual(sorted(["activate", "pause", "resume", "cancel"]))
   })
 
-  it.each(ACTIONS)("names the target of %s as in SPEC §4", (action) => {
+  it.each(ACTIONS)("names the target of %s as in docs/CONTRACT.md §3", (action) => {
     expect(Lifecycle.targetOf(action)).toBe(TARGET[action])
   })
 
