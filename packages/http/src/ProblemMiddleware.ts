@@ -6,14 +6,18 @@ import { type FieldError, validationError } from "@workflows/domain"
 import { Cause, Effect, Option } from "effect"
 import type { Duplex } from "node:stream"
 import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "./Problem.js"
+import { UNKNOWN_PARAMETER } from "./QueryParameters.js"
 import { requestIdFrom } from "./RequestId.js"
 import { WorkflowsApi } from "./WorkflowsApi.js"
 
 const problemResponse = (body: ProblemBody) =>
   HttpServerResponse.unsafeJson(body, { status: body.status, contentType: "application/problem+json" })
 
-/** Header names as clients write them, for field names in errors. */
-const HEADER_NAMES: Record<string, string> = { "if-match": "If-Match", "idempotency-key": "Idempotency-Key" }
+/**
+ * Header names as clients write them, for field names in errors. A `Map`: the field may be any
+ * query parameter name, and a plain object would answer `constructor` with `Object`.
+ */
+const HEADER_NAMES: ReadonlyMap<string, string> = new Map([["if-match", "If-Match"], ["idempotency-key", "Idempotency-Key"]])
 
 /**
  * The framework's decode messages quote the rejected input; ours name the field and the rule only.
@@ -23,7 +27,7 @@ const issueMessage = (issue: HttpApiDecodeError["issues"][number]): string => {
   const expected = /^Expected ([\s\S]{1,200}?), actual /.exec(issue.message)?.[1]
   if (expected === "string") return "must be given once" // a repeated query parameter arrives as an array
   if (issue._tag === "Missing") return "is required"
-  if (issue._tag === "Unexpected") return "is not a known parameter"
+  if (issue._tag === "Unexpected") return UNKNOWN_PARAMETER
   return expected === undefined ? "is invalid" : `must be ${expected}`
 }
 
@@ -31,7 +35,7 @@ const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
   const byField = new Map<string | null, FieldError>()
   for (const issue of error.issues) {
     const first = issue.path[0]
-    const field = first === undefined ? null : (HEADER_NAMES[String(first)] ?? String(first))
+    const field = first === undefined ? null : (HEADER_NAMES.get(String(first)) ?? String(first))
     // An optional value fails once per union member: report it once.
     if (!byField.has(field)) byField.set(field, { field, message: issueMessage(issue) })
   }
