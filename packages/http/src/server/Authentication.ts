@@ -4,8 +4,8 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Unauthorized } from "@workflows/domain"
 import { Effect, Layer } from "effect"
-import { ApiKeys } from "./ApiKeys.js"
-import { Authentication } from "./WorkflowsApi.js"
+import { ApiKeys } from "../storage/ApiKeys.js"
+import { Authentication } from "../api/WorkflowsApi.js"
 
 const challenge = HttpApp.appendPreResponseHandler((_request, response) =>
   Effect.succeed(HttpServerResponse.setHeader(response, "www-authenticate", "Bearer"))
