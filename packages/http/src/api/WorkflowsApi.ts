@@ -9,12 +9,12 @@ import {
   LifecycleRequest,
   ListQuery,
   NewWorkflow,
+  type Principal,
   WorkflowEvent,
   WorkflowJson,
   WorkflowPatch
 } from "@workflows/domain"
 import { Context, JSONSchema, Option, Schema, SchemaAST } from "effect"
-import type { Principal } from "../storage/ApiKeys.js"
 import {
   createdResponse,
   documentHeaders,
