@@ -1,7 +1,8 @@
 import { SqlClient } from "@effect/sql"
-import { OrganizationId, randomBase36, Unauthorized } from "@workflows/domain"
+import { OrganizationId, Unauthorized } from "@workflows/domain"
 import { DateTime, Effect, Option, Schema } from "effect"
 import { createHash, randomBytes } from "node:crypto"
+import { Ids } from "./Ids.js"
 import { lockName, makeWriteTransaction } from "./Sql.js"
 
 export const ApiKeyId = Schema.String.pipe(Schema.pattern(/^key_[a-z0-9]{1,64}$/), Schema.brand("ApiKeyId"))
@@ -54,6 +55,7 @@ export const DEFAULT_ORGANIZATION = OrganizationId.make("org_default")
 export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const ids = yield* Ids
     const writeTransaction = makeWriteTransaction(sql)
     const decodeKeys = Schema.decodeUnknown(Schema.Array(ApiKey))
     const nowIso = Effect.map(DateTime.now, DateTime.formatIso)
@@ -65,7 +67,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
 
     const insertKey = (organization: OrganizationId, name: string) =>
       Effect.gen(function* () {
-        const id = ApiKeyId.make(`key_${yield* randomBase36(16)}`)
+        const id = ApiKeyId.make(`key_${yield* ids.base36(16)}`)
         const key = `wfk_${randomBase62(SECRET_LENGTH)}`
         const created_at = yield* nowIso
         yield* ensureOrganization(organization)
@@ -118,5 +120,6 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
     ).pipe(Effect.orDie)
 
     return { create, list, revoke, authenticate, bootstrap } as const
-  })
+  }),
+  dependencies: [Ids.Default]
 }) {}

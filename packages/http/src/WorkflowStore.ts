@@ -12,9 +12,7 @@ import {
   IdempotencyKeyReused,
   isWorkflowId,
   Lifecycle,
-  makeEventId,
   makeWorkflow,
-  makeWorkflowId,
   type OrganizationId,
   systemActor,
   unknownCursor,
@@ -26,6 +24,7 @@ import {
 } from "@workflows/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
 import { IdempotencyKeys, requestHash } from "./IdempotencyKeys.js"
+import { Ids } from "./Ids.js"
 import { lockName, makeWriteTransaction } from "./Sql.js"
 import { WorkflowRepository } from "./WorkflowRepository.js"
 import { type Caller, type LifecycleCall, Workflows, type WorkflowsService } from "./Workflows.js"
@@ -46,13 +45,14 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
   effect: Effect.gen(function* () {
     const repository = yield* WorkflowRepository
     const idempotency = yield* IdempotencyKeys
+    const ids = yield* Ids
     const sql = yield* SqlClient.SqlClient
     const writeTransaction = makeWriteTransaction(sql)
     return {
-      forCaller: (caller: Caller): WorkflowsService => makeApi(caller, { repository, idempotency, sql, writeTransaction })
+      forCaller: (caller: Caller): WorkflowsService => makeApi(caller, { repository, idempotency, ids, sql, writeTransaction })
     }
   }),
-  dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default]
+  dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default, Ids.Default]
 }) {
   /**
    * `Workflows` in-process, for one organization: what another service provides to run programs
@@ -70,11 +70,12 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
 interface Storage {
   readonly repository: WorkflowRepository
   readonly idempotency: IdempotencyKeys
+  readonly ids: Ids
   readonly sql: SqlClient.SqlClient
   readonly writeTransaction: ReturnType<typeof makeWriteTransaction>
 }
 
-const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransaction }: Storage): WorkflowsService => {
+const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTransaction }: Storage): WorkflowsService => {
   const organization = caller.organization_id
 
   /** Ids outside the id pattern get the same answer as ids that do not exist. */
@@ -88,7 +89,7 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
     }))
 
   const event = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
-    Effect.map(makeEventId, (id) =>
+    Effect.map(ids.eventId, (id) =>
       new WorkflowEvent({
         id,
         workflow_id: workflow.id,
@@ -123,7 +124,7 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
           }
           const input = yield* decodeNewWorkflow(body)
           const now = yield* DateTime.now
-          const { changes, workflow } = makeWorkflow(input, { id: yield* makeWorkflowId, organization_id: organization, now })
+          const { changes, workflow } = makeWorkflow(input, { id: yield* ids.workflowId, organization_id: organization, now })
           yield* repository.insert(workflow)
           yield* Effect.flatMap(event(workflow, "workflow.created", changes, null), repository.appendEvent)
           if (retry !== undefined) yield* idempotency.remember(organization, retry.key, retry.hash, workflow)

@@ -1,5 +1,6 @@
 export * from "./ApiKeys.js"
 export * from "./IdempotencyKeys.js"
+export * from "./Ids.js"
 export * as Sql from "./Sql.js"
 export * from "./WorkflowRepository.js"
 export * from "./Workflows.js"
