@@ -103,10 +103,36 @@ const postgresLayer = (url: Redacted.Redacted) =>
     )
   )
 
-const migrate = Migrator.make({})({
+const migrator = Migrator.make({})({
   loader: Migrator.fromRecord({ "0001_initial": initial }),
   table: "workflows_migrations"
 })
+
+const MIGRATION_LOCK = "hashtextextended('workflows:migrations', 0)"
+
+/**
+ * Instances starting together on one empty PostgreSQL database would each create the migrations
+ * table and the schema at once, and all but one fail. A session advisory lock, held on one
+ * reserved connection while the migrator runs, makes them migrate one after the other; the later
+ * ones find nothing left to do. (Not a transaction lock: the migrator probes for its table with a
+ * statement that fails, which would abort a surrounding transaction.) The wait for it is bounded
+ * by the statement timeout, not by the short lock timeout meant for requests.
+ */
+const migrate = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql.onDialectOrElse({
+    pg: () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const connection = yield* sql.reserve
+          yield* Effect.acquireRelease(
+            connection.executeRaw(`SET lock_timeout = 0; SELECT pg_advisory_lock(${MIGRATION_LOCK})`, []),
+            () => Effect.ignore(connection.executeRaw(`SELECT pg_advisory_unlock(${MIGRATION_LOCK}); RESET lock_timeout`, []))
+          )
+          return yield* migrator
+        })
+      ),
+    orElse: () => migrator
+  }))
 
 /** How long one SQLite call may sleep waiting for another process's lock (it blocks the event loop). */
 const SQLITE_BUSY_TIMEOUT_MS = 50
