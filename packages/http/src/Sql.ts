@@ -87,15 +87,25 @@ const sqliteLayer = (filename: string) =>
     })
   )
 
+/**
+ * `url` with `settings` added to its `options` parameter, so every pooled connection starts with
+ * them. Options the operator put in `DATABASE_URL` (a `search_path`, say) are kept; ours come
+ * after them, so ours win where both set the same one.
+ */
+export const withSessionSettings = (url: string, settings: Readonly<Record<string, Duration.Duration>>): string => {
+  const parsed = new URL(url)
+  const ours = Object.entries(settings).map(([name, value]) => `-c ${name}=${Duration.toMillis(value)}`)
+  const theirs = parsed.searchParams.get("options")?.trim()
+  parsed.searchParams.set("options", [...(theirs ? [theirs] : []), ...ours].join(" "))
+  return parsed.toString()
+}
+
 const postgresLayer = (url: Redacted.Redacted) =>
   Layer.unwrapEffect(
     Effect.all([PoolConfig, Effect.promise(() => import("@effect/sql-pg/PgClient"))]).pipe(
       Effect.map(([{ maxConnections, statementTimeout }, PgClient]) => {
-        // The statement timeout travels as a connection option, so every pooled connection has it.
-        const withTimeout = new URL(Redacted.value(url))
-        withTimeout.searchParams.set("options", `-c statement_timeout=${Duration.toMillis(statementTimeout)}`)
         return PgClient.layer({
-          url: Redacted.make(withTimeout.toString()),
+          url: Redacted.make(withSessionSettings(Redacted.value(url), { statement_timeout: statementTimeout })),
           maxConnections,
           applicationName: "workflows"
         })
