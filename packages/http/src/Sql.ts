@@ -61,7 +61,12 @@ export const DatabaseConfig: Config.Config<Database> = Config.string("DATABASE_U
 /** PostgreSQL tuning; SQLite has one connection and needs none. */
 const PoolConfig = Config.all({
   maxConnections: Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10)),
-  statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+  statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  // A request waiting on a row (or advisory) lock holds a pooled connection meanwhile; a row held
+  // by a stuck transaction must not let such waiters use up the pool. Writers hold rows for milliseconds.
+  lockTimeout: Config.duration("DATABASE_LOCK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(2))),
+  // And a request that finds every connection busy gives up rather than queueing without end.
+  poolTimeout: Config.duration("DATABASE_POOL_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5)))
 })
 
 // Each driver is loaded when its layer is built: a SQLite deployment never loads pg, nor PostgreSQL better-sqlite3.
@@ -103,41 +108,46 @@ export const withSessionSettings = (url: string, settings: Readonly<Record<strin
 const postgresLayer = (url: Redacted.Redacted) =>
   Layer.unwrapEffect(
     Effect.all([PoolConfig, Effect.promise(() => import("@effect/sql-pg/PgClient"))]).pipe(
-      Effect.map(([{ maxConnections, statementTimeout }, PgClient]) => {
+      Effect.map(([{ lockTimeout, maxConnections, poolTimeout, statementTimeout }, PgClient]) => {
         return PgClient.layer({
-          url: Redacted.make(withSessionSettings(Redacted.value(url), { statement_timeout: statementTimeout })),
+          url: Redacted.make(withSessionSettings(Redacted.value(url), { statement_timeout: statementTimeout, lock_timeout: lockTimeout })),
           maxConnections,
+          // pg-pool's wait for a connection (queued or new); also bounds the first connection at start.
+          connectTimeout: poolTimeout,
           applicationName: "workflows"
         })
       })
     )
   )
 
+const MIGRATIONS_TABLE = "workflows_migrations"
+
 const migrator = Migrator.make({})({
   loader: Migrator.fromRecord({ "0001_initial": initial }),
-  table: "workflows_migrations"
+  table: MIGRATIONS_TABLE
 })
-
-const MIGRATION_LOCK = "hashtextextended('workflows:migrations', 0)"
 
 /**
  * Instances starting together on one empty PostgreSQL database would each create the migrations
- * table and the schema at once, and all but one fail. A session advisory lock, held on one
- * reserved connection while the migrator runs, makes them migrate one after the other; the later
- * ones find nothing left to do. (Not a transaction lock: the migrator probes for its table with a
- * statement that fails, which would abort a surrounding transaction.) The wait for it is bounded
- * by the statement timeout, not by the short lock timeout meant for requests.
+ * table and the schema at once, and all but one fail. One transaction holding an advisory lock
+ * makes them migrate one after the other, on one connection (a pool of one must be able to
+ * start); the later ones find nothing left to do. The migrator probes for its table with a
+ * statement that fails when it is missing, which would abort the transaction: the table is
+ * created first, as the migrator itself would. The wait is bounded by the statement timeout,
+ * not by the short lock timeout meant for requests.
  */
 const migrate = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql.onDialectOrElse({
     pg: () =>
-      Effect.scoped(
+      sql.withTransaction(
         Effect.gen(function* () {
-          const connection = yield* sql.reserve
-          yield* Effect.acquireRelease(
-            connection.executeRaw(`SET lock_timeout = 0; SELECT pg_advisory_lock(${MIGRATION_LOCK})`, []),
-            () => Effect.ignore(connection.executeRaw(`SELECT pg_advisory_unlock(${MIGRATION_LOCK}); RESET lock_timeout`, []))
-          )
+          yield* sql`SET LOCAL lock_timeout = 0`
+          yield* lockName(sql, "workflows:migrations")
+          yield* sql`CREATE TABLE IF NOT EXISTS ${sql(MIGRATIONS_TABLE)} (
+            migration_id integer primary key,
+            created_at timestamp with time zone not null default now(),
+            name text not null
+          )`
           return yield* migrator
         })
       ),
