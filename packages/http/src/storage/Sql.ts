@@ -6,6 +6,7 @@ import { Config, ConfigError, Context, Data, Duration, Effect, Either, Exit, Lay
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import initial from "./migrations/0001_initial.js"
+import idempotencyExpiry from "./migrations/0002_idempotency_expiry.js"
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server shared by many instances. */
 export type Database = Data.TaggedEnum<{
@@ -123,7 +124,7 @@ const postgresLayer = (url: Redacted.Redacted) =>
 const MIGRATIONS_TABLE = "workflows_migrations"
 
 const migrator = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_initial": initial }),
+  loader: Migrator.fromRecord({ "0001_initial": initial, "0002_idempotency_expiry": idempotencyExpiry }),
   table: MIGRATIONS_TABLE
 })
 
