@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { type OrganizationId, type Workflow, WorkflowJson } from "@workflows/domain"
 import { DateTime, Duration, Effect, Option, Schema } from "effect"
 import { createHash } from "node:crypto"
+import { executeInTransaction } from "./Sql.js"
 
 export const RETENTION = Duration.hours(24)
 
@@ -68,8 +69,8 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
     const find = (organization: OrganizationId, key: string) =>
       Effect.gen(function* () {
         const oldest = yield* cutoff
-        const rows = yield* sql<{ request_hash: string; response: string }>`SELECT request_hash, response
-          FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at >= ${oldest}`
+        const rows = yield* executeInTransaction(sql<{ request_hash: string; response: string }>`SELECT request_hash, response
+          FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at >= ${oldest}`)
         return yield* Option.match(Option.fromNullable(rows[0]), {
           onNone: () => Effect.succeed(Option.none<Remembered>()),
           onSome: (row) =>
@@ -86,9 +87,9 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
      * of keys, and a write never pays for a large backlog at once.
      */
     const purgeExpired = (oldest: string) =>
-      sql`DELETE FROM idempotency_keys WHERE (organization_id, key) IN (
+      executeInTransaction(sql`DELETE FROM idempotency_keys WHERE (organization_id, key) IN (
         SELECT organization_id, key FROM idempotency_keys WHERE created_at < ${oldest}
-        ORDER BY created_at LIMIT ${PURGE_BATCH} ${skipLocked})`
+        ORDER BY created_at LIMIT ${PURGE_BATCH} ${skipLocked})`)
 
     const remember = (organization: OrganizationId, key: string, hash: string, workflow: Workflow) =>
       Effect.gen(function* () {
@@ -96,16 +97,16 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
         const oldest = DateTime.formatIso(DateTime.subtractDuration(now, RETENTION))
         const body = yield* encodeResponse(workflow)
         // This key's own expired record, whatever the batch picked, makes way for the new one.
-        yield* sql`DELETE FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at < ${oldest}`
+        yield* executeInTransaction(sql`DELETE FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at < ${oldest}`)
         yield* purgeExpired(oldest)
-        yield* sql`INSERT INTO idempotency_keys ${sql.insert({
+        yield* executeInTransaction(sql`INSERT INTO idempotency_keys ${sql.insert({
           organization_id: organization,
           key,
           request_hash: hash,
           workflow_id: workflow.id,
           response: body,
           created_at: DateTime.formatIso(now)
-        })}`
+        })}`)
       }).pipe(Effect.orDie)
 
     return { find, remember } as const
