@@ -4,7 +4,7 @@ import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Duration, Effect, Either, Layer, Redacted } from "effect"
 import { databases } from "./databases.js"
 
-/** SPEC §8: `DATABASE_URL` picks the store; nothing secret ever reaches a log line or /readyz. */
+/** docs/CONTRACT.md §8: `DATABASE_URL` picks the store; nothing secret ever reaches a log line or /readyz. */
 describe("DATABASE_URL", () => {
   it("unset or blank means the embedded SQLite file", () => {
     for (const raw of [undefined, "", "  "]) {
