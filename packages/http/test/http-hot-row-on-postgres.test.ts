@@ -81,6 +81,10 @@ describe.skipIf(postgres === undefined)("a row held by an outside transaction (P
           // Both answered while the row is still held (it is released only below).
           for (const reply of unrelated) expect(reply.status, reply.text).toBe(200)
           for (const reply of blocked) expectUnavailable(reply)
+          // Logged as the database being busy (WARN), not as a server bug (ERROR).
+          const logs = server.logs()
+          expect(logs.filter((line) => line.includes("level=ERROR"))).toEqual([])
+          expect(logs.filter((line) => line.includes("level=WARN") && line.includes("lock timeout"))).toHaveLength(blocked.length)
 
           yield* release
           const after = yield* Effect.promise(() => call(server.url, "GET", `/v1/workflows/${hot!.body.id}`, { key: server.key }))
@@ -111,6 +115,7 @@ describe.skipIf(postgres === undefined)("a row held by an outside transaction (P
           yield* lockWaiters(outside, 1)
           const starved = yield* Effect.promise(() => call(server.url, "GET", `/v1/workflows/${hot.body.id}`, { key: server.key, timeoutMs: 30_000 }))
           expectUnavailable(starved)
+          expect(server.logs().filter((line) => line.includes("level=ERROR"))).toEqual([])
 
           yield* release
           const landed = yield* Effect.promise(() => waiter)
