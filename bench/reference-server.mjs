@@ -306,7 +306,10 @@ const readJsonObject = (req) =>
       } else chunks.push(chunk)
     })
     req.once("error", () => {
-      if (!settled) (settled = true), reject(tooLarge())
+      if (!settled) {
+        settled = true
+        reject(tooLarge())
+      }
     })
     req.once("end", () => {
       if (settled) return

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global document, WebSocket -- code passed to page.evaluate runs in the browser */
 // Real-browser check of the Swagger UI docs page (`npm run check:docs`; not part of `npm test`).
 //
 // Starts the server on a temporary SQLite database and a free loopback port, opens `/docs` in

@@ -17,10 +17,13 @@ import * as Redacted from "effect/Redacted"
 // The rules' plain values only: the help must not load the schemas.
 import { DESCRIPTION_MAX, LIMIT_DEFAULT, LIMIT_MAX, REASON_MAX, TITLE_MAX, WORKFLOW_STATUSES } from "@workflows/domain/constants"
 import { exitCodeTable } from "./Failure.js"
+// Types only: the handler modules themselves are loaded on demand, so `--help` never parses them.
+import type * as OperatorModule from "./Operator.js"
+import type * as RemoteModule from "./Remote.js"
 import { forHandlers } from "./HelpText.js"
 
-type RemoteHandlers = typeof import("./Remote.js")
-type OperatorHandlers = typeof import("./Operator.js")
+type RemoteHandlers = typeof RemoteModule
+type OperatorHandlers = typeof OperatorModule
 
 /** Loads the remote handlers and runs one. */
 const remote = <A, E>(handle: (handlers: RemoteHandlers) => Effect.Effect<A, E>) =>

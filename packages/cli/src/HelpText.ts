@@ -4,7 +4,7 @@
  * not `create`), and no line wider than WIDTH (the framework pads the command list to its longest
  * usage, which made it about 230 columns wide). @effect/cli offers no option for any of these.
  */
-import * as Console from "effect/Console"
+import type * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 
 const WIDTH = 100

@@ -100,6 +100,7 @@ export const startServer = async (directory: string): Promise<RunningServer> => 
 }
 
 /** Strips ANSI colours, which the help text carries. */
+// eslint-disable-next-line no-control-regex -- the ANSI escape character is what it removes
 export const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "")
 
 /** The value of `key` in a `key  value` block. */

@@ -1,4 +1,4 @@
-import { DateTime, Either, Schema } from "effect"
+import { type DateTime, Either, Schema } from "effect"
 import { checkedAlongsideFields, decodeBody, isJsonObject, NOT_AN_OBJECT, optional, unknownField } from "./BodyFields.js"
 import { type FieldError, validationError, type WorkflowValidationError } from "./Errors.js"
 import { Workflow } from "./Workflow.js"

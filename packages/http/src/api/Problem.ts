@@ -49,8 +49,8 @@ export const problemBody = (status: number, code: ProblemCode, title: string, de
   code
 })
 
-const problem = <Self, const Code extends ProblemCode, Extra extends Schema.Struct.Fields>(
-  error: Schema.Schema<Self, any, never>,
+const problem = <Self, Encoded, const Code extends ProblemCode, Extra extends Schema.Struct.Fields>(
+  error: Schema.Schema<Self, Encoded, never>,
   options: {
     readonly status: number
     readonly code: Code

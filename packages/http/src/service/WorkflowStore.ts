@@ -16,7 +16,7 @@ import {
   type OrganizationId,
   systemActor,
   unknownCursor,
-  Workflow,
+  type Workflow,
   WorkflowEvent,
   type WorkflowEventType,
   type WorkflowId,
