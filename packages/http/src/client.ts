@@ -2,3 +2,5 @@
 export { Workflows } from "./Workflows.js"
 export type { Caller, CreateOptions, LifecycleOptions, Page, WorkflowsService, WriteOptions } from "./Workflows.js"
 export * as WorkflowsClient from "./WorkflowsClient.js"
+export * as BulkFile from "./BulkFile.js"
+export * as BulkUpdate from "./BulkUpdate.js"

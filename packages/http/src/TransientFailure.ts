@@ -1,0 +1,27 @@
+/**
+ * Failures that say "not now" rather than "bug", wherever they surface: the server answers them
+ * with 503 + Retry-After, and a bulk update retries them with backoff.
+ */
+const field = (u: unknown, key: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
+
+// Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots or
+// cancelling a statement at its timeout; SQLite still locked when busy_timeout ran out.
+const TRANSIENT_CODES = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE",
+  "57P01", "57P02", "57P03", "53300", "57014",
+  "SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED"
+])
+
+/**
+ * A failure that says "not now" rather than "bug": some error in the chain carries a code of a
+ * database that is down, overloaded or locked (PostgreSQL class 08 is "connection exception").
+ */
+export const isTransientFailure = (defect: unknown): boolean => {
+  let current = defect
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const code = field(current, "code")
+    if (typeof code === "string" && (TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true
+    current = field(current, "cause")
+  }
+  return false
+}
