@@ -17,9 +17,9 @@ import {
   type WorkflowValidationError
 } from "@workflows/domain"
 import { Cause, Chunk, DateTime, Effect, Either, Option, Schedule, Stream } from "effect"
+import { type ProblemCode, problemOf } from "../api/Problem.js"
+import { isTransientFailure } from "../storage/TransientFailure.js"
 import type { BulkRow } from "./BulkFile.js"
-import { type ProblemCode, problemOf } from "./Problem.js"
-import { isTransientFailure } from "./TransientFailure.js"
 import { Workflows, type WorkflowsService } from "./Workflows.js"
 
 export type BulkOutcomeKind = "updated" | "unchanged" | "failed" | "would_update" | "would_fail"
