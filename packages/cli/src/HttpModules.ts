@@ -14,6 +14,9 @@ export const client: Effect.Effect<{
   return { layer: remote.WorkflowsClient.layer, Workflows: remote.Workflows }
 })
 
+/** The bulk update (file reading and the runner) and the service tag it runs over. */
+export const bulk = Effect.promise(() => import("@workflows/http/client"))
+
 /** The database layer (migrations included) and the API key store. */
 export const storage = Effect.promise(() => import("@workflows/http/storage"))
 

@@ -37,11 +37,11 @@ export interface BulkOutcome {
 
 export interface BulkOptions {
   /** Read and judge each row, write nothing. */
-  readonly dryRun?: boolean
+  readonly dryRun?: boolean | undefined
   /** Rows in flight at once (default 8). */
-  readonly concurrency?: number
+  readonly concurrency?: number | undefined
   /** When to retry a call that failed transiently (503, transport, database unavailable). */
-  readonly retry?: Schedule.Schedule<unknown, Cause.Cause<unknown>>
+  readonly retry?: Schedule.Schedule<unknown, Cause.Cause<unknown>> | undefined
 }
 
 export const DEFAULT_CONCURRENCY = 8
