@@ -198,6 +198,46 @@ describe.concurrent("workflows update --from FILE", () => {
     }
   }, SLOW)
 
+  it("503s and dropped connections are retried: every row still lands once", async () => {
+    const ids = await Promise.all(["One", "Two", "Three", "Four"].map((title) => create(title)))
+    let unavailable = 3
+    let dropped = 2
+    // In front of the real server: the first PATCHes answer 503, the first GETs lose their connection.
+    const flaky = createServer(async (request, response) => {
+      if (request.method === "GET" && dropped > 0) {
+        dropped--
+        return request.socket.destroy()
+      }
+      const chunks: Array<Buffer> = []
+      for await (const chunk of request) chunks.push(chunk as Buffer)
+      if (request.method === "PATCH" && unavailable > 0) {
+        unavailable--
+        return response.writeHead(503, { "content-type": "application/problem+json", "retry-after": "1" }).end(
+          JSON.stringify({ type: "urn:workflows:problem:internal", title: "Service unavailable", status: 503, detail: "retry", code: "internal" })
+        )
+      }
+      const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !["host", "connection", "content-length"].includes(name))) as Record<string, string>
+      const upstream = await fetch(`${server.url}${request.url}`, {
+        method: request.method!,
+        headers,
+        ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {})
+      })
+      response.writeHead(upstream.status, Object.fromEntries([...upstream.headers].filter(([name]) => name !== "content-encoding" && name !== "content-length")))
+      response.end(Buffer.from(await upstream.arrayBuffer()))
+    })
+    await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve))
+    try {
+      const csv = file("flaky.csv", ["id,title", ...ids.map((id, i) => `${id},Renamed ${i}`)].join("\n"))
+      const result = await cli(["update", "--from", csv, "--json", "--url", `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`, "--api-key", server.apiKey])
+      expect(result.code).toBe(0)
+      expect(result.stdout.trimEnd().split("\n").map((line) => JSON.parse(line).outcome)).toEqual(["updated", "updated", "updated", "updated"])
+      expect({ unavailable, dropped }).toEqual({ unavailable: 0, dropped: 0 })
+      expect(stored(ids)).toEqual(ids.map((_, i) => ({ title: `Renamed ${i}`, description: null, version: 2, events: 2 })))
+    } finally {
+      flaky.close()
+    }
+  }, SLOW)
+
   it("a refused key stops the run with the usual exit code", async () => {
     const id = await create("Keyless")
     const result = await cli(["update", "--from", file("key.csv", `id,title\n${id},Renamed\n`), "--url", server.url, "--api-key", "wfk_0000000000000000000000"])
