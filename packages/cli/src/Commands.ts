@@ -114,7 +114,7 @@ const update = Command.make(
     )
   },
   (input) => Effect.flatMap(remote, (r) => r.updateCommand(input))
-).pipe(Command.withDescription("Change a workflow's title or description (in any status), or many workflows' from a file (--from)."))
+).pipe(Command.withDescription("Change a workflow's title or description (in any status), or those of many workflows from a file (--from FILE)."))
 
 const lifecycleHelp = {
   activate: "Activate a draft workflow.",
