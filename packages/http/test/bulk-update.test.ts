@@ -95,6 +95,22 @@ for (const db of databases) {
         })
       ))
 
+    it.live("a change between the read and the write is the service's to judge: a versioned row then fails, unwritten", () =>
+      withService(db)(
+        Effect.gen(function* () {
+          const service = yield* apiFor()
+          const w = yield* service.create({ title: "Renewals" })
+          // Another writer renames the workflow right after the bulk update has read it.
+          const racing: WorkflowsService = {
+            ...service,
+            get: (id) => Effect.tap(service.get(id), () => service.update(id, { title: "Renewals (theirs)" }).pipe(Effect.orDie))
+          }
+          const [result] = yield* BulkUpdate.run([row(2, w.id, { title: "EMEA: Renewals" }, 1)]).pipe(Effect.provideService(Workflows, racing))
+          expect(result).toMatchObject({ outcome: "failed", code: "precondition_failed", version: 2 })
+          expect(yield* rowOf(w.id)).toMatchObject({ title: "Renewals (theirs)", version: 2 })
+        })
+      ))
+
     it.live("rows run at most `concurrency` at a time; transient failures are retried, a refused key stops the run", () =>
       withService(db)(
         Effect.gen(function* () {

@@ -1,7 +1,8 @@
 /**
  * A bulk update: many rows (id, optional version, fields to change) through `Workflows`, in-process
  * or over HTTP alike, with bounded concurrency, retries of transient failures, and one outcome per
- * row in input order. A dry run reads each workflow and judges the row with the domain's own rules.
+ * row in input order. Each row's workflow is read and the row judged with the domain's own rules
+ * (`decodePatch`, `applyPatch`); a dry run stops there, a run sends the rows that change something.
  */
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import {
@@ -133,18 +134,13 @@ const processRow = (
     const retry = retrying(options.retry)
     const current = yield* retry(workflows.get(row.id)).pipe(Effect.option)
     const local = evaluateRow(row, current, yield* DateTime.now)
-    if (Either.isLeft(local)) {
-      // Nothing the server could answer differently: a dry run, a missing workflow, or a row that sends nothing.
-      if (options.dryRun || Option.isNone(current) || Object.keys(row.patch).length === 0) {
-        return failure(row, options.dryRun ? "would_fail" : "failed", local.left, current)
-      }
-    } else if (local.right._tag === "Unchanged") {
-      return success(row, "unchanged", versionOf(current))
-    } else if (options.dryRun) {
-      return success(row, "would_update", versionOf(current))
-    }
-    // The service stays the judge of every write; the version before tells a no-op from a change,
-    // also when a retried PATCH had already landed.
+    // A dry run and a run decide alike: only a row the domain's rules say changes the workflow
+    // just read is sent. The service still judges that write (a change since the read makes it a
+    // 412, or a no-op), and the version before tells a no-op from a change, also when a retried
+    // PATCH had already landed.
+    if (Either.isLeft(local)) return failure(row, options.dryRun ? "would_fail" : "failed", local.left, current)
+    if (local.right._tag === "Unchanged") return success(row, "unchanged", versionOf(current))
+    if (options.dryRun) return success(row, "would_update", versionOf(current))
     return yield* retry(workflows.update(row.id, row.patch, { if_match: ifMatchOf(row) })).pipe(
       Effect.map((after) =>
         success(row, Option.exists(current, (before) => before.version === after.version) ? "unchanged" : "updated", after.version)
