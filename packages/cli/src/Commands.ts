@@ -92,6 +92,7 @@ const update = Command.make(
     clearDescription: Options.boolean("clear-description").pipe(Options.withDescription("Remove the description")),
     ifMatch,
     from: Options.text("from").pipe(
+      Options.withPseudoName("FILE"),
       Options.withDescription(
         "Update many workflows from a file instead of one ID: CSV with a header row (id, and any of version, title, name, " +
           "description; an empty cell leaves its field alone) or JSON Lines (.jsonl/.ndjson; null clears a description); " +
@@ -105,10 +106,12 @@ const update = Command.make(
     ),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("With --from: read each workflow and judge its row, write nothing")),
     concurrency: Options.integer("concurrency").pipe(
+      Options.withPseudoName("N"),
       Options.withDescription("With --from: rows in flight at once, 1–64 (default 8)"),
       Options.optional
     ),
     report: Options.text("report").pipe(
+      Options.withPseudoName("FILE"),
       Options.withDescription("With --from: write one JSON line per row to this file ({line, id, outcome, version, code?, message?})"),
       Options.optional
     )
