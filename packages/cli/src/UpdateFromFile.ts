@@ -4,13 +4,12 @@
  * and checked whole before the first request.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import type { BulkFile, BulkUpdate } from "@workflows/http/client"
+import { BulkFile, BulkUpdate, Workflows } from "@workflows/http/client"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { RowsFailed, UsageError } from "./Failure.js"
-import { bulk } from "./HttpModules.js"
 import * as Output from "./Output.js"
 import { call, type Connection } from "./Remote.js"
 
@@ -66,7 +65,6 @@ export const updateFromFile = (input: UpdateFromFileInput) =>
     if (concurrency !== undefined && (concurrency < 1 || concurrency > MAX_CONCURRENCY)) {
       return yield* usage(`--concurrency must be between 1 and ${MAX_CONCURRENCY}`)
     }
-    const { BulkFile, BulkUpdate, Workflows } = yield* bulk
     const format = Option.orElse(input.format, () => Option.fromNullable(BulkFile.formatOfPath(input.from)))
     if (Option.isNone(format)) {
       return yield* usage(
