@@ -4,13 +4,16 @@
  */
 const field = (u: unknown, key: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
 
-// Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots or
-// cancelling a statement at its timeout; SQLite still locked when busy_timeout ran out.
+// Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots,
+// cancelling a statement at its timeout or giving up on a lock at lock_timeout; SQLite still
+// locked when busy_timeout ran out.
 const TRANSIENT_CODES = new Set([
   "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE",
-  "57P01", "57P02", "57P03", "53300", "57014",
+  "57P01", "57P02", "57P03", "53300", "57014", "55P03",
   "SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED"
 ])
+
+const POOL_TIMEOUT_MESSAGE = "timeout exceeded when trying to connect"
 
 /**
  * A failure that says "not now" rather than "bug": some error in the chain carries a code of a
@@ -21,6 +24,8 @@ export const isTransientFailure = (defect: unknown): boolean => {
   for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
     const code = field(current, "code")
     if (typeof code === "string" && (TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true
+    // pg-pool's error when no connection came free in time carries no code, only this message.
+    if (field(current, "message") === POOL_TIMEOUT_MESSAGE) return true
     current = field(current, "cause")
   }
   return false
