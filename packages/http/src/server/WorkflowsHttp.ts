@@ -9,7 +9,7 @@ import { refusePrototypeParameter } from "./QueryParameters.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
 import { type Database, databaseKind } from "../storage/Sql.js"
-import type { WorkflowsService } from "../service/Workflows.js"
+import type { UncheckedWorkflows } from "../service/Workflows.js"
 import { WorkflowStore } from "../service/WorkflowStore.js"
 import { CurrentPrincipal, WorkflowEventPage, WorkflowPage, WorkflowsApi } from "../api/WorkflowsApi.js"
 
@@ -38,7 +38,7 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
     const page = jsonResponse(WorkflowPage)
     const eventPage = jsonResponse(WorkflowEventPage)
 
-    const workflows: Effect.Effect<WorkflowsService, never, CurrentPrincipal> = Effect.zipWith(
+    const workflows: Effect.Effect<UncheckedWorkflows, never, CurrentPrincipal> = Effect.zipWith(
       CurrentPrincipal,
       FiberRef.get(CurrentRequestId),
       (principal, request_id) =>
@@ -97,7 +97,8 @@ export const SystemHttpLive = (database: Database) =>
             Effect.catchAll(() =>
               HttpServerResponse.json(internalProblem(503, "The database does not answer."), {
                 status: 503,
-                contentType: "application/problem+json"
+                contentType: "application/problem+json",
+                headers: { "retry-after": "1" }
               })
             ),
             Effect.orDie

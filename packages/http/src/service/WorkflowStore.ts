@@ -27,19 +27,11 @@ import { IdempotencyKeys, requestHash } from "../storage/IdempotencyKeys.js"
 import { Ids } from "../storage/Ids.js"
 import { lockName, makeWriteTransaction } from "../storage/Sql.js"
 import { WorkflowRepository } from "../storage/WorkflowRepository.js"
-import { type Caller, type LifecycleCall, Workflows, type WorkflowsService } from "./Workflows.js"
-
-const eventTypes: { readonly [A in Lifecycle.LifecycleAction]: WorkflowEventType } = {
-  activate: "workflow.activated",
-  pause: "workflow.paused",
-  resume: "workflow.resumed",
-  cancel: "workflow.cancelled",
-  complete: "workflow.completed"
-}
+import { type Caller, type LifecycleCall, type UncheckedWorkflows, Workflows } from "./Workflows.js"
 
 /**
  * The in-process implementation over the database, serving any caller. The HTTP server asks it
- * for one `WorkflowsService` per request (`forCaller`); a library user gets one through `WorkflowStore.layer`.
+ * for one `UncheckedWorkflows` per request (`forCaller`); a library user gets one through `WorkflowStore.layer`.
  */
 export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/WorkflowStore", {
   effect: Effect.gen(function* () {
@@ -49,7 +41,7 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
     const sql = yield* SqlClient.SqlClient
     const writeTransaction = makeWriteTransaction(sql)
     return {
-      forCaller: (caller: Caller): WorkflowsService => makeApi(caller, { repository, idempotency, ids, sql, writeTransaction })
+      forCaller: (caller: Caller): UncheckedWorkflows => makeApi(caller, { repository, idempotency, ids, sql, writeTransaction })
     }
   }),
   dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default, Ids.Default]
@@ -75,7 +67,7 @@ interface Storage {
   readonly writeTransaction: ReturnType<typeof makeWriteTransaction>
 }
 
-const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTransaction }: Storage): WorkflowsService => {
+const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTransaction }: Storage): UncheckedWorkflows => {
   const organization = caller.organization_id
 
   /** Ids outside the id pattern get the same answer as ids that do not exist. */
@@ -107,7 +99,7 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
   const save = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
     Effect.zipRight(repository.replace(workflow), Effect.flatMap(event(workflow, type, changes, reason), repository.appendEvent))
 
-  const create: WorkflowsService["create"] = (body, options = {}) =>
+  const create: UncheckedWorkflows["create"] = (body, options = {}) =>
     Effect.gen(function* () {
       const key = yield* decodeIdempotencyKey(options.idempotency_key, body)
       const retry = key === undefined ? undefined : { key, hash: requestHash(body) }
@@ -146,7 +138,7 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
       )
     })
 
-  const get: WorkflowsService["get"] = (id) =>
+  const get: UncheckedWorkflows["get"] = (id) =>
     Effect.flatMap(asId(id), (wid) =>
       Effect.flatMap(repository.find(organization, wid), Option.match({
         onNone: () => Effect.fail(new WorkflowNotFound({ id })),
@@ -154,14 +146,14 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
       }))
     )
 
-  const list: WorkflowsService["list"] = (input = {}) =>
+  const list: UncheckedWorkflows["list"] = (input = {}) =>
     Effect.gen(function* () {
       const query = yield* decodeListQuery(input, { status: true })
       const page = yield* repository.list(organization, query)
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
-  const update: WorkflowsService["update"] = (id, body, options = {}) =>
+  const update: UncheckedWorkflows["update"] = (id, body, options = {}) =>
     Effect.gen(function* () {
       const patch = yield* decodePatch(body)
       const wid = yield* asId(id)
@@ -177,7 +169,7 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
       )
     })
 
-  const lifecycle = (action: Lifecycle.LifecycleAction): LifecycleCall => (id, options = {}) =>
+  const lifecycle = (action: Lifecycle.LifecycleAction): LifecycleCall<unknown> => (id, options = {}) =>
     Effect.gen(function* () {
       const { reason } = yield* decodeLifecycleRequest(options.body)
       const wid = yield* asId(id)
@@ -185,22 +177,15 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
         Effect.gen(function* () {
           const current = yield* loadForWrite(wid)
           yield* checkIfMatch(options.if_match, current.version)
-          const transition = yield* Lifecycle.transition(current.status, action)
-          if (transition._tag === "Unchanged") return current
-          // Valid by construction; validated again when encoded for storage.
-          const workflow = new Workflow({
-            ...current,
-            status: transition.to,
-            version: current.version + 1,
-            updated_at: yield* DateTime.now
-          }, true)
-          yield* save(workflow, eventTypes[action], { status: { from: current.status, to: transition.to } }, reason)
-          return workflow
+          const outcome = yield* Lifecycle.apply(current, action, yield* DateTime.now)
+          if (outcome._tag === "Unchanged") return current
+          yield* save(outcome.workflow, outcome.type, outcome.changes, reason)
+          return outcome.workflow
         })
       )
     })
 
-  const events: WorkflowsService["events"] = (id, input = {}) =>
+  const events: UncheckedWorkflows["events"] = (id, input = {}) =>
     Effect.gen(function* () {
       const query = yield* decodeListQuery(input, { status: false })
       const workflow = yield* get(id)
