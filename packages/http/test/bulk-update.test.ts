@@ -3,7 +3,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import { Unauthorized } from "@workflows/domain"
-import { type BulkFile, BulkUpdate, Workflows, type WorkflowsService } from "@workflows/http"
+import { type BulkFile, BulkUpdate, ServiceUnavailable, Workflows, type WorkflowsService } from "@workflows/http"
 import { Cause, Effect, Ref, Schedule } from "effect"
 import { databases, withService } from "./databases.js"
 import { apiFor, eventsOf, insertWorkflow, ORG_B, rowOf, snapshot } from "./support.js"
@@ -155,7 +155,8 @@ describe("which failures are retried", () => {
   const response = (status: number) =>
     new HttpClientError.ResponseError({ request, response: HttpClientResponse.fromWeb(request, new Response("", { status })), reason: "StatusCode" })
 
-  it("503, a request that got no answer, and a database that is unavailable; nothing else", () => {
+  it("503 (the server's problem or a bare one), a request that got no answer, and a database that is unavailable; nothing else", () => {
+    expect(BulkUpdate.isTransient(new ServiceUnavailable({ detail: "The database is unavailable right now; retry shortly." }))).toBe(true)
     expect(BulkUpdate.isTransient(response(503))).toBe(true)
     expect(BulkUpdate.isTransient(new HttpClientError.RequestError({ request, reason: "Transport" }))).toBe(true)
     expect(BulkUpdate.isTransient(Object.assign(new Error("locked"), { code: "SQLITE_BUSY" }))).toBe(true)

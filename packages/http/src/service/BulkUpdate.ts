@@ -13,12 +13,13 @@ import {
   PatchOutcome,
   type Workflow,
   WorkflowNotFound,
+  WorkflowPatch,
   type WorkflowPreconditionFailed,
   type WorkflowStatusConflict,
   type WorkflowValidationError
 } from "@workflows/domain"
-import { Cause, Chunk, DateTime, Effect, Either, Option, Schedule, Stream } from "effect"
-import { type ProblemCode, problemOf } from "../api/Problem.js"
+import { Cause, Chunk, DateTime, Effect, Either, Option, Schedule, Schema, Stream } from "effect"
+import { type ProblemCode, problemOf, ServiceUnavailable } from "../api/Problem.js"
 import { isTransientFailure } from "../storage/TransientFailure.js"
 import type { BulkRow } from "./BulkFile.js"
 import { Workflows, type WorkflowsService } from "./Workflows.js"
@@ -56,13 +57,14 @@ export const defaultRetry: Schedule.Schedule<unknown, Cause.Cause<unknown>> = Sc
 type RowError = WorkflowNotFound | WorkflowValidationError | WorkflowStatusConflict | WorkflowPreconditionFailed
 
 /**
- * "Not now" rather than "no": the server said 503, the request never got an answer, or (in-process)
- * the database is unavailable. Anything else, a refused API key included, stops the run.
+ * "Not now" rather than "no": the server said 503 (its problem document, or a bare 503 from a proxy),
+ * the request never got an answer, or (in-process) the database is unavailable. Anything else, a refused API key included, stops the run.
  */
 export const isTransient = (defect: unknown): boolean =>
-  HttpClientError.isHttpClientError(defect)
+  defect instanceof ServiceUnavailable ||
+  (HttpClientError.isHttpClientError(defect)
     ? defect._tag === "RequestError" ? defect.reason === "Transport" : defect.response.status === 503
-    : isTransientFailure(defect)
+    : isTransientFailure(defect))
 
 // Calls fail transiently only as defects (the typed errors are answers); those are retried, the rest pass through.
 const retrying = (schedule: Schedule.Schedule<unknown, Cause.Cause<unknown>>) => <A, E>(call: Effect.Effect<A, E>): Effect.Effect<A, E> =>
@@ -74,6 +76,8 @@ const retrying = (schedule: Schedule.Schedule<unknown, Cause.Cause<unknown>>) =>
     }),
     Effect.unsandbox
   )
+
+const decodePatchInput = Schema.decodeUnknown(Schema.encodedSchema(WorkflowPatch))
 
 const ifMatchOf = (row: BulkRow): string | undefined => (row.version === undefined ? undefined : etagOf(row.version))
 
@@ -141,7 +145,9 @@ const processRow = (
     if (Either.isLeft(local)) return failure(row, options.dryRun ? "would_fail" : "failed", local.left, current)
     if (local.right._tag === "Unchanged") return success(row, "unchanged", versionOf(current))
     if (options.dryRun) return success(row, "would_update", versionOf(current))
-    return yield* retry(workflows.update(row.id, row.patch, { if_match: ifMatchOf(row) })).pipe(
+    // The row passed decodePatch above: this only gives its fields the type the service takes.
+    const patch = yield* Effect.orDie(decodePatchInput(row.patch))
+    return yield* retry(workflows.update(row.id, patch, { if_match: ifMatchOf(row) })).pipe(
       Effect.map((after) =>
         success(row, Option.exists(current, (before) => before.version === after.version) ? "unchanged" : "updated", after.version)
       ),
