@@ -5,6 +5,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type FieldError, validationError } from "@workflows/domain"
 import { Cause, Effect, Option } from "effect"
 import type { Duplex } from "node:stream"
+import { recordDatabaseError } from "./HttpMetrics.js"
 import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "./Problem.js"
 import { requestIdFrom } from "./RequestId.js"
 import { WorkflowsApi } from "./WorkflowsApi.js"
@@ -48,19 +49,23 @@ const TRANSIENT_CODES = new Set([
   "SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED"
 ])
 
+/** The driver codes along a defect's chain of causes (an error, its `cause`, …), outermost first. */
+const codesOf = (defect: unknown): ReadonlyArray<string> => {
+  const codes: Array<string> = []
+  let current = defect
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const code = field(current, "code")
+    if (typeof code === "string") codes.push(code)
+    current = field(current, "cause")
+  }
+  return codes
+}
+
 /**
  * A failure that says "not now" rather than "bug": some error in the chain carries a code of a
  * database that is down, overloaded or locked (PostgreSQL class 08 is "connection exception").
  */
-const isTransientFailure = (defect: unknown): boolean => {
-  let current = defect
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
-    const code = field(current, "code")
-    if (typeof code === "string" && (TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true
-    current = field(current, "cause")
-  }
-  return false
-}
+const isTransientCode = (code: string): boolean => TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code)
 
 const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpServerResponse.setHeader(response, "retry-after", "1")
 
@@ -85,10 +90,15 @@ export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =
         return yield* Effect.failCause(cause)
       }
       if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
-      if (isTransientFailure(Cause.squash(cause))) {
+      const defect = Cause.squash(cause)
+      const codes = codesOf(defect)
+      const transient = codes.find(isTransientCode)
+      if (transient !== undefined) {
+        recordDatabaseError("transient", transient)
         yield* Effect.logWarning("request failed: the database is unavailable", cause)
         return unavailable(problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly.")))
       }
+      if (field(defect, "_tag") === "SqlError") recordDatabaseError("other", codes[0])
       yield* Effect.logError("request failed with a defect", cause)
       return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
     })

@@ -2,7 +2,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
-import { Config, ConfigError, Context, Data, Duration, Effect, Either, Exit, Layer, Option, Redacted, Schedule } from "effect"
+import { Config, ConfigError, Context, Data, Duration, Effect, Either, Exit, FiberRef, Layer, Option, Redacted, Schedule } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import initial from "./migrations/0001_initial.js"
@@ -209,11 +209,13 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
  * scope and connection acquisition (about 20–30 µs each, several times the SQLite work) buy
  * nothing: its compiled text goes straight to the connection, through the driver's
  * prepared-statement cache. The text and parameters are those `sql` compiles; row transforms
- * are not applied (our clients configure none), nor are statement spans recorded.
+ * are not applied (our clients configure none). When tracing is on, the statement runs as usual,
+ * so it gets its span.
  */
 export const executeInTransaction = <A extends object>(statement: Statement.Statement<A>): Effect.Effect<ReadonlyArray<A>, SqlError> =>
-  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) => {
-    if (Option.isNone(transaction)) return statement
+  Effect.withFiberRuntime((fiber) => {
+    const transaction = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
+    if (Option.isNone(transaction) || fiber.getFiberRef(FiberRef.currentTracerEnabled)) return statement
     const [text, params] = statement.compile()
     return transaction.value[0].execute(text, params, undefined) as Effect.Effect<ReadonlyArray<A>, SqlError>
   })

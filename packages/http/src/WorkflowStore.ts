@@ -26,6 +26,7 @@ import {
 } from "@workflows/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
 import { IdempotencyKeys, requestHash } from "./IdempotencyKeys.js"
+import { withOperationSpan } from "./OperationSpan.js"
 import { lockName, makeWriteTransaction } from "./Sql.js"
 import { WorkflowRepository } from "./WorkflowRepository.js"
 import { type Caller, type LifecycleCall, Workflows, type WorkflowsService } from "./Workflows.js"
@@ -193,16 +194,23 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
+  const span = (operation: string, id?: string) =>
+    withOperationSpan(`Workflows.${operation}`, id === undefined ? { "organization.id": organization } : { "organization.id": organization, "workflow.id": id })
+  const traced = (action: Lifecycle.LifecycleAction): LifecycleCall => {
+    const call = lifecycle(action)
+    return (id, options) => span(action, id)(call(id, options))
+  }
+
   return {
-    create,
-    get,
-    list,
-    update,
-    activate: lifecycle("activate"),
-    pause: lifecycle("pause"),
-    resume: lifecycle("resume"),
-    cancel: lifecycle("cancel"),
-    complete: lifecycle("complete"),
-    events
+    create: (body, options) => span("create")(create(body, options)),
+    get: (id) => span("get", id)(get(id)),
+    list: (query) => span("list")(list(query)),
+    update: (id, patch, options) => span("update", id)(update(id, patch, options)),
+    activate: traced("activate"),
+    pause: traced("pause"),
+    resume: traced("resume"),
+    cancel: traced("cancel"),
+    complete: traced("complete"),
+    events: (id, query) => span("events", id)(events(id, query))
   }
 }

@@ -2,6 +2,7 @@ import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { LIMIT_MAX, READ_ONLY_FIELDS, RequestStatus, WorkflowEvent, WorkflowJson, WorkflowStatus } from "@workflows/domain"
@@ -191,6 +192,15 @@ export class SystemGroup extends HttpApiGroup.make("system")
       .addSuccess(Readiness)
       .addError(UnavailableProblem)
       .annotate(OpenApi.Summary, "Readiness: the database answers")
+  )
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" }).annotations({ description: "Prometheus text exposition format" }))
+      .annotate(OpenApi.Summary, "Metrics for Prometheus")
+      .annotate(
+        OpenApi.Description,
+        "Request counts and durations by method, route template and status; database failures by kind; pool use on PostgreSQL; process memory, CPU and event-loop delay. Labels never carry ids or organizations. No key needed, like `/healthz`."
+      )
   ) {}
 
 /** The few parts of an OpenAPI document the transforms below touch. */

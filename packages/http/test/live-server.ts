@@ -1,8 +1,8 @@
 import * as HttpServer from "@effect/platform/HttpServer"
 import { SqlClient } from "@effect/sql"
 import { OrganizationId } from "@workflows/domain"
-import { ApiKeys, HttpAppLive, NodeServerLive, Sql, WorkflowStore } from "@workflows/http"
-import { Effect, Layer, Logger, LogLevel, type Scope } from "effect"
+import { ApiKeys, HttpAppLive, NodeServerLive, Sql, type TracingOptions, WorkflowStore } from "@workflows/http"
+import { Effect, Layer, Logger, LogLevel, Option, type Scope } from "effect"
 import type { TestDatabase } from "./databases.js"
 
 /** A real server on a random loopback port over a fresh database, with keys for two organizations. */
@@ -22,11 +22,15 @@ export interface LiveServer {
 export const ORG_ALPHA = OrganizationId.make("org_alpha")
 export const ORG_BETA = OrganizationId.make("org_beta")
 
-export const liveServer = (db: TestDatabase): Effect.Effect<LiveServer, never, Scope.Scope> =>
+/** `tracing`: where the server exports its spans (none by default, as in production without OTEL variables). */
+export const liveServer = (
+  db: TestDatabase,
+  tracing: Option.Option<TracingOptions> = Option.none()
+): Effect.Effect<LiveServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const database = yield* db.fresh
     const context = yield* Layer.build(
-      Layer.mergeAll(HttpAppLive(database), Layer.empty).pipe(
+      Layer.mergeAll(HttpAppLive(database, tracing), Layer.empty).pipe(
         Layer.provideMerge(NodeServerLive({ port: 0, host: "127.0.0.1" })),
         Layer.provideMerge(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
         Layer.provideMerge(Sql.layer(database)),
