@@ -10,7 +10,7 @@ export const project = (name: string, options: { readonly timeoutMs?: number } =
       alias: [
         { find: /^@workflows\/domain$/, replacement: source("domain") },
         { find: /^@workflows\/http$/, replacement: source("http") },
-        { find: /^@workflows\/http\/(client|storage)$/, replacement: source("http", "$1") }
+        { find: /^@workflows\/http\/(client|storage|server)$/, replacement: source("http", "$1") }
       ]
     },
     test: {

@@ -5,10 +5,10 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type FieldError, validationError } from "@workflows/domain"
 import { Cause, Effect, Option } from "effect"
 import type { Duplex } from "node:stream"
+import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "../api/Problem.js"
 import { recordDatabaseError } from "./HttpMetrics.js"
-import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "./Problem.js"
 import { requestIdFrom } from "./RequestId.js"
-import { WorkflowsApi } from "./WorkflowsApi.js"
+import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
 const problemResponse = (body: ProblemBody) =>
   HttpServerResponse.unsafeJson(body, { status: body.status, contentType: "application/problem+json" })

@@ -4,7 +4,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { isJsonObject, type JsonObject, notAnObject, validationError, type WorkflowValidationError } from "@workflows/domain"
 import { Effect } from "effect"
-import { PayloadTooLarge, UnsupportedMediaType } from "./Problem.js"
+import { PayloadTooLarge, UnsupportedMediaType } from "../api/Problem.js"
 
 export const BODY_LIMIT = 64 * 1024
 export const JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+json"] as const

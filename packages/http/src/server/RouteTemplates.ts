@@ -1,6 +1,6 @@
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as FindMyWay from "find-my-way-ts"
-import { WorkflowsApi } from "./WorkflowsApi.js"
+import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
 /** The label of a request that matches no route: a fixed value, so a scan of random paths adds no series. */
 export const UNMATCHED_ROUTE = "unmatched"

@@ -4,7 +4,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Config, Context, Duration, Effect, Layer, Option, Tracer } from "effect"
 import { CurrentRequestId } from "./RequestId.js"
 import { methodLabel, routeTemplate, UNMATCHED_ROUTE } from "./RouteTemplates.js"
-import { WorkflowsApi } from "./WorkflowsApi.js"
+import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
 /** Where and how spans are exported: the OpenTelemetry SDK's standard variables, read by `TracingConfig`. */
 export interface TracingOptions {

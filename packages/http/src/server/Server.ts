@@ -1,0 +1,106 @@
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Console, Effect, Layer, Option, Scope } from "effect"
+import { createServer } from "node:http"
+import { ApiKeys } from "../storage/ApiKeys.js"
+import { AuthenticationLive } from "./Authentication.js"
+import { answerMalformedRequest, ProblemMiddleware } from "./ProblemMiddleware.js"
+import { requestLog } from "./RequestLog.js"
+import { literalBrokenEscapes } from "./RequestPath.js"
+import { MAX_PARAM_LENGTH } from "./RouteTemplates.js"
+import { ServerLog } from "./ServerLog.js"
+import { type Database, describeDatabase, layer } from "../storage/Sql.js"
+import { TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
+import { WorkflowStore } from "../service/WorkflowStore.js"
+import { WorkflowsApi } from "../api/WorkflowsApi.js"
+import { SystemHttpLive, WorkflowsHttpLive } from "./WorkflowsHttp.js"
+
+/** `/docs`, whose page is built on its first request rather than at start-up. */
+const DocsRoute = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const page = yield* Effect.cached(
+      Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
+    )
+    yield* router.get("/docs", Effect.flatten(page))
+  })
+)
+
+const ApiLive = (database: Database) =>
+  HttpApiBuilder.api(WorkflowsApi).pipe(
+    Layer.provide([WorkflowsHttpLive, SystemHttpLive(database)]),
+    Layer.provide(AuthenticationLive)
+  )
+
+/**
+ * The whole HTTP application over a database client: routes, problem bodies, request log and
+ * metrics, `/openapi.json` and `/docs` (Swagger UI with its assets inlined, so it works offline).
+ * `database` is what the client was made for; `/readyz` names only its kind. Spans are exported
+ * only when `tracing` says where to.
+ */
+export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOptions> = Option.none()) =>
+  HttpApiBuilder.serve((app) => requestLog(literalBrokenEscapes(app))).pipe(
+    Layer.provide(DocsRoute),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(ProblemMiddleware),
+    Layer.provide(ApiLive(database)),
+    // Off unless an exporter is configured: a span per request and per SQL statement costs more
+    // than the statements, and nothing would read them.
+    withTracing(tracing),
+    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: MAX_PARAM_LENGTH }))
+  )
+
+export interface ListenOptions {
+  readonly port: number
+  readonly host: string
+}
+
+/**
+ * A Node HTTP server with timeouts that bound slow or stalled clients; closing its layer stops
+ * accepting connections and lets in-flight requests finish.
+ */
+export const NodeServerLive = (options: ListenOptions) =>
+  NodeHttpServer.layer(() => {
+    const server = createServer()
+    server.requestTimeout = 30_000
+    server.headersTimeout = 15_000
+    server.keepAliveTimeout = 5_000
+    // Requests Node's parser rejects get a problem document too, not Node's bare 400.
+    server.on("clientError", answerMalformedRequest)
+    return server
+  }, { port: options.port, host: options.host })
+
+/**
+ * First start: an organization and a key so the server is usable at once (printed once, never
+ * stored in plaintext). Then the one line that says where everything is.
+ */
+const announce = (options: ListenOptions & { readonly database: string }) =>
+  Effect.gen(function* () {
+    const bootstrapped = yield* Effect.flatMap(ApiKeys, (keys) => keys.bootstrap)
+    if (Option.isSome(bootstrapped)) {
+      const key = bootstrapped.value
+      yield* Console.log(
+        `No API keys yet: created organization ${key.organization_id} and key ${key.id}. Store it now, it is shown only once:\n\n  ${key.key}\n`
+      )
+    }
+    const address = yield* HttpServer.addressFormattedWith((url) => Effect.succeed(url))
+    yield* Console.log(`workflows listening on ${address}  docs: ${address}/docs  database: ${options.database}`)
+  })
+
+/**
+ * Everything `workflows serve` runs: migrate, bootstrap, listen, log in batches, export spans when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` is set; closing it shuts down gracefully (and writes the last log
+ * lines and spans).
+ */
+export const ServerLive = (options: ListenOptions & { readonly database: Database }) => {
+  const display = describeDatabase(options.database)
+  const app = Layer.unwrapEffect(Effect.map(TracingConfig, (tracing) => HttpAppLive(options.database, tracing)))
+  return Layer.mergeAll(app, Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
+    Layer.provide(NodeServerLive(options)),
+    Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
+    Layer.provide(layer(options.database)),
+    Layer.provide(ServerLog)
+  )
+}
