@@ -201,10 +201,10 @@ const samples = (page: string, name: string) =>
     return [{ labels, value: Number(match[3]) }]
   })
 
-describe("GET /metrics", () => {
+for (const db of databases) describe(`GET /metrics (${db.name})`, () => {
   it.scopedLive("counts a PATCH by method, route template and status, with its duration, and no label holds an id", () =>
     Effect.gen(function* () {
-      const server = yield* liveServer(sqlite)
+      const server = yield* liveServer(db)
       const scrape = Effect.promise(() => call(server.url, "GET", "/metrics", { key: null }))
       const created = yield* Effect.promise(() => call(server.url, "POST", "/v1/workflows", { key: server.key, json: { title: "Counted" } }))
       const patchCount = (page: string) =>
@@ -240,6 +240,16 @@ describe("GET /metrics", () => {
 
       for (const name of ["nodejs_heap_size_used_bytes", "nodejs_eventloop_lag_p99_seconds", "process_resident_memory_bytes"]) {
         expect(samples(reply.text, name).length, name).toBe(1)
+      }
+      // Pool use on PostgreSQL (the default pool of 10); SQLite has one connection and no pool.
+      if (db.name === "postgres") {
+        expect(samples(reply.text, "db_client_connection_max")).toEqual([{ labels: {}, value: 10 }])
+        const states = samples(reply.text, "db_client_connection_count")
+        expect(states.map((s) => s.labels.state).sort()).toEqual(["idle", "used"])
+        expect(states.reduce((sum, s) => sum + s.value, 0)).toBeGreaterThanOrEqual(1)
+        expect(samples(reply.text, "db_client_connection_pending_requests")).toHaveLength(1)
+      } else {
+        expect(reply.text).not.toContain("db_client_connection")
       }
       const labelValues = reply.text.split("\n").filter((line) => !line.startsWith("#")).flatMap((line) =>
         [...line.matchAll(/="((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!)

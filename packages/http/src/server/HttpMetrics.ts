@@ -1,5 +1,6 @@
-import { Effect, Metric, MetricBoundaries, MetricKey, MetricLabel } from "effect"
+import { Effect, Metric, MetricBoundaries, MetricKey, MetricLabel, Option } from "effect"
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks"
+import { poolUse } from "../storage/Sql.js"
 import { type Family, render } from "./PrometheusText.js"
 import { methodLabel, routeTemplate } from "./RouteTemplates.js"
 
@@ -117,10 +118,27 @@ const processFamilies = (eventLoop: IntervalHistogram): ReadonlyArray<Family> =>
   ]
 }
 
+/** PostgreSQL pool use, named after the database-client semantic conventions' metrics. */
+const poolFamilies = (): ReadonlyArray<Family> =>
+  Option.match(poolUse(), {
+    onNone: () => [],
+    onSome: (use) => [
+      {
+        name: "db_client_connection_count",
+        help: "Connections the PostgreSQL pool holds, by state.",
+        type: "gauge",
+        samples: [[[["state", "idle"]], use.idle], [[["state", "used"]], use.total - use.idle]]
+      },
+      gauge("db_client_connection_max", "Connections the PostgreSQL pool may open.", use.max),
+      gauge("db_client_connection_pending_requests", "Callers waiting for a PostgreSQL connection.", use.waiting)
+    ]
+  })
+
 /**
  * The `/metrics` page: every Effect metric of the process (the request and database series above,
- * and any an embedding program defines) plus process figures. The event-loop monitor samples from
- * the moment the handler is built until the server stops; each scrape reads and resets it.
+ * and any an embedding program defines), PostgreSQL pool use and process figures. The event-loop
+ * monitor samples from the moment the handler is built until the server stops; each scrape reads
+ * and resets it.
  */
 export const makeScrape = Effect.map(
   Effect.acquireRelease(
@@ -132,10 +150,9 @@ export const makeScrape = Effect.map(
     (histogram) => Effect.sync(() => histogram.disable())
   ),
   (eventLoop) =>
-    (extra: ReadonlyArray<Family> = []) =>
-      Effect.map(Metric.snapshot, (pairs) => {
-        const text = render(pairs, [...processFamilies(eventLoop), ...extra])
-        eventLoop.reset()
-        return text
-      })
+    Effect.map(Metric.snapshot, (pairs) => {
+      const text = render(pairs, [...poolFamilies(), ...processFamilies(eventLoop)])
+      eventLoop.reset()
+      return text
+    })
 )

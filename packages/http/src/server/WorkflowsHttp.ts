@@ -91,7 +91,7 @@ export const SystemHttpLive = (database: Database) =>
       return handlers
         .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
         .handleRaw("metrics", () =>
-          Effect.map(scrape(), (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })))
+          Effect.map(scrape, (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })))
         .handleRaw("readyz", () =>
           sql`SELECT 1 AS ok`.pipe(
             Effect.timeout("2 seconds"),

@@ -1,9 +1,10 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import { Config, ConfigError, Context, Data, Duration, Effect, Either, Exit, FiberRef, Layer, Option, Redacted, Schedule } from "effect"
 import { mkdirSync } from "node:fs"
+import type * as Pg from "pg"
 import { dirname } from "node:path"
 import initial from "./migrations/0001_initial.js"
 
@@ -87,16 +88,68 @@ const sqliteLayer = (filename: string) =>
     })
   )
 
+/** The PostgreSQL pools open in this process, for `poolUse`. */
+const openPools = new Set<Pg.Pool>()
+
+/** How many connections the open PostgreSQL pools hold, use and may open, and how many callers wait for one. */
+export interface PoolUse {
+  readonly max: number
+  readonly total: number
+  readonly idle: number
+  readonly waiting: number
+}
+
+/** The use of the process's PostgreSQL pools, summed (none on SQLite): read when metrics are scraped. */
+export const poolUse = (): Option.Option<PoolUse> => {
+  if (openPools.size === 0) return Option.none()
+  const use = { max: 0, total: 0, idle: 0, waiting: 0 }
+  for (const pool of openPools) {
+    use.max += pool.options.max ?? 10
+    use.total += pool.totalCount
+    use.idle += pool.idleCount
+    use.waiting += pool.waitingCount
+  }
+  return Option.some(use)
+}
+
+/**
+ * The pool is made here rather than by `PgClient.layer`, which keeps it to itself: its use is
+ * what `/metrics` reports. As `PgClient.layer` does, the first connection is checked within five
+ * seconds, so an unreachable server fails the layer, and closing the layer ends the pool.
+ */
+const openPool = (Pool: typeof Pg.Pool, config: Pg.PoolConfig) =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const pool = new Pool(config)
+      // An idle connection's error (the server restarting) is the next query's problem, not a crash.
+      pool.on("error", () => {})
+      return Effect.tryPromise({
+        try: () => pool.query("SELECT 1"),
+        catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+      }).pipe(
+        Effect.timeoutFail({
+          duration: Duration.seconds(5),
+          onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
+        }),
+        Effect.tapError(() => Effect.promise(() => pool.end())),
+        Effect.as(pool)
+      )
+    }),
+    (pool) =>
+      Effect.sync(() => openPools.delete(pool)).pipe(
+        Effect.zipRight(Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000)))
+      )
+  ).pipe(Effect.tap((pool) => Effect.sync(() => openPools.add(pool))))
+
 const postgresLayer = (url: Redacted.Redacted) =>
   Layer.unwrapEffect(
-    Effect.all([PoolConfig, Effect.promise(() => import("@effect/sql-pg/PgClient"))]).pipe(
-      Effect.map(([{ maxConnections, statementTimeout }, PgClient]) => {
+    Effect.all([PoolConfig, Effect.promise(() => import("@effect/sql-pg/PgClient")), Effect.promise(() => import("pg"))]).pipe(
+      Effect.map(([{ maxConnections, statementTimeout }, PgClient, pg]) => {
         // The statement timeout travels as a connection option, so every pooled connection has it.
         const withTimeout = new URL(Redacted.value(url))
         withTimeout.searchParams.set("options", `-c statement_timeout=${Duration.toMillis(statementTimeout)}`)
-        return PgClient.layer({
-          url: Redacted.make(withTimeout.toString()),
-          maxConnections,
+        return PgClient.layerFromPool({
+          acquire: openPool(pg.default.Pool, { connectionString: withTimeout.toString(), max: maxConnections, application_name: "workflows" }),
           applicationName: "workflows"
         })
       })
