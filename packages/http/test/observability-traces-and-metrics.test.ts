@@ -236,6 +236,7 @@ for (const db of databases) describe(`GET /metrics (${db.name})`, () => {
       )).toBe(true)
       // An unknown path is counted under one fixed label, whatever its segments.
       expect(samples(reply.text, "http_server_requests_total").some((s) => s.labels.route === "unmatched" && s.labels.status === "404")).toBe(true)
+      expect(reply.text).toContain("# TYPE http_server_requests_total counter")
       expect(reply.text).toContain("# TYPE http_server_request_duration_seconds histogram")
 
       for (const name of ["nodejs_heap_size_used_bytes", "nodejs_eventloop_lag_p99_seconds", "process_resident_memory_bytes"]) {

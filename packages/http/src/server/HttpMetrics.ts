@@ -46,7 +46,7 @@ const seriesOf = (method: string, route: string, status: number): RequestSeries 
   if (found === undefined) {
     found = {
       count: Metric.fromMetricKey(
-        MetricKey.counter(REQUESTS, { description: "Requests answered, by method, route template and status." }).pipe(
+        MetricKey.counter(REQUESTS, { description: "Requests answered, by method, route template and status.", incremental: true }).pipe(
           MetricKey.taggedWithLabels(labels([["method", method], ["route", route], ["status", String(status)]]))
         )
       ),
@@ -84,7 +84,10 @@ export const recordDatabaseError = (kind: "transient" | "other", code: string | 
   let found = databaseErrors.get(key)
   if (found === undefined) {
     found = Metric.fromMetricKey(
-      MetricKey.counter(DATABASE_ERRORS, { description: "Database failures that reached a request: transient (answered 503) or other (500), by driver code." }).pipe(
+      MetricKey.counter(DATABASE_ERRORS, {
+        description: "Database failures that reached a request: transient (answered 503) or other (500), by driver code.",
+        incremental: true
+      }).pipe(
         MetricKey.taggedWithLabels(labels([["kind", kind], ["code", label]]))
       )
     )
@@ -98,7 +101,11 @@ const counter = (name: string, help: string, value: number): Family => ({ name, 
 
 const startTime = Date.now() / 1000 - process.uptime()
 
-/** Process figures read at scrape time, named as Node exporters name them so dashboards for them fit. */
+/**
+ * Process figures read at scrape time, named and measured as prom-client's default metrics are, so
+ * dashboards made for those fit. The event-loop figures are sampled every 10 ms: an idle loop reads
+ * about 0.010 s.
+ */
 const processFamilies = (eventLoop: IntervalHistogram): ReadonlyArray<Family> => {
   const memory = process.memoryUsage()
   const cpu = process.cpuUsage()

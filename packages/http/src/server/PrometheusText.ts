@@ -1,4 +1,4 @@
-import { MetricState, Option } from "effect"
+import { MetricKeyType, MetricState, Option } from "effect"
 import type { MetricPair } from "effect"
 
 /** One sample line's labels, in order. */
@@ -33,7 +33,8 @@ interface Group {
 /**
  * Effect's metric registry (and the `extra` families) in the Prometheus text exposition format
  * (version 0.0.4): counters, gauges, histograms, summaries, and frequencies as one counter per
- * value. Series of one metric are grouped under one `# HELP` / `# TYPE` header.
+ * value. Series of one metric are grouped under one `# HELP` / `# TYPE` header. No maintained
+ * exporter renders Effect's metrics: OpenTelemetry's Prometheus exporter needs its SDK.
  */
 export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, extra: ReadonlyArray<Family> = []): string => {
   const groups = new Map<string, Group>()
@@ -50,7 +51,9 @@ export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, extr
     const help = Option.getOrElse(metricKey.description, () => name)
     const labels: Labels = metricKey.tags.map((tag) => [tag.key, tag.value] as const)
     if (MetricState.isCounterState(metricState)) {
-      group(name, "counter", help).lines.push(sample(name, labels, metricState.count))
+      // A counter that is not `incremental` may go down (Effect's `effect_fiber_active`): a gauge to Prometheus.
+      const monotonic = MetricKeyType.isCounterKey(metricKey.keyType) && metricKey.keyType.incremental
+      group(name, monotonic ? "counter" : "gauge", help).lines.push(sample(name, labels, metricState.count))
     } else if (MetricState.isGaugeState(metricState)) {
       group(name, "gauge", help).lines.push(sample(name, labels, metricState.value))
     } else if (MetricState.isHistogramState(metricState)) {

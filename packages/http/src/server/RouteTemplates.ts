@@ -16,10 +16,12 @@ export const MAX_PARAM_LENGTH = 8 * 1024
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 export const methodLabel = (method: string): string => (KNOWN_METHODS.has(method) ? method : "_OTHER")
 
-/** The routes served beside the API's endpoints (see `server.ts`). */
+/** The routes served beside the API's endpoints (`Server.ts`): the API document and its page. */
+export const OPENAPI_PATH = "/openapi.json"
+export const DOCS_PATH = "/docs"
 const OTHER_ROUTES: ReadonlyArray<readonly [method: string, path: `/${string}`]> = [
-  ["GET", "/openapi.json"],
-  ["GET", "/docs"]
+  ["GET", OPENAPI_PATH],
+  ["GET", DOCS_PATH]
 ]
 
 /**

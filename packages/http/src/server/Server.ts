@@ -9,7 +9,7 @@ import { AuthenticationLive } from "./Authentication.js"
 import { answerMalformedRequest, ProblemMiddleware } from "./ProblemMiddleware.js"
 import { requestLog } from "./RequestLog.js"
 import { literalBrokenEscapes } from "./RequestPath.js"
-import { MAX_PARAM_LENGTH } from "./RouteTemplates.js"
+import { DOCS_PATH, MAX_PARAM_LENGTH, OPENAPI_PATH } from "./RouteTemplates.js"
 import { ServerLog } from "./ServerLog.js"
 import { type Database, describeDatabase, layer } from "../storage/Sql.js"
 import { TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
@@ -24,7 +24,7 @@ const DocsRoute = HttpApiBuilder.Router.use((router) =>
     const page = yield* Effect.cached(
       Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
     )
-    yield* router.get("/docs", Effect.flatten(page))
+    yield* router.get(DOCS_PATH, Effect.flatten(page))
   })
 )
 
@@ -43,7 +43,7 @@ const ApiLive = (database: Database) =>
 export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOptions> = Option.none()) =>
   HttpApiBuilder.serve((app) => requestLog(literalBrokenEscapes(app))).pipe(
     Layer.provide(DocsRoute),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH })),
     Layer.provide(ProblemMiddleware),
     Layer.provide(ApiLive(database)),
     // Off unless an exporter is configured: a span per request and per SQL statement costs more

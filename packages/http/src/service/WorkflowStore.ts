@@ -194,23 +194,25 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
-  const span = (operation: string, id?: string) =>
-    withOperationSpan(`Workflows.${operation}`, id === undefined ? { "organization.id": organization } : { "organization.id": organization, "workflow.id": id })
+  /** Each call is a span named after its operation (`Workflows.update`) when a tracer is on. */
+  const span = <A, E>(effect: Effect.Effect<A, E>, operation: string, id?: string) =>
+    withOperationSpan(effect, `Workflows.${operation}`, () =>
+      id === undefined ? { "organization.id": organization } : { "organization.id": organization, "workflow.id": id })
   const traced = (action: Lifecycle.LifecycleAction): LifecycleCall => {
     const call = lifecycle(action)
-    return (id, options) => span(action, id)(call(id, options))
+    return (id, options) => span(call(id, options), action, id)
   }
 
   return {
-    create: (body, options) => span("create")(create(body, options)),
-    get: (id) => span("get", id)(get(id)),
-    list: (query) => span("list")(list(query)),
-    update: (id, patch, options) => span("update", id)(update(id, patch, options)),
+    create: (body, options) => span(create(body, options), "create"),
+    get: (id) => span(get(id), "get", id),
+    list: (query) => span(list(query), "list"),
+    update: (id, patch, options) => span(update(id, patch, options), "update", id),
     activate: traced("activate"),
     pause: traced("pause"),
     resume: traced("resume"),
     cancel: traced("cancel"),
     complete: traced("complete"),
-    events: (id, query) => span("events", id)(events(id, query))
+    events: (id, query) => span(events(id, query), "events", id)
   }
 }
