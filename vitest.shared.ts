@@ -4,7 +4,7 @@ import { defineProject } from "vitest/config"
 const source = (pkg: string, entry = "index") => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url))
 
 // Tests run against the packages' TypeScript sources, so `npm test` never depends on a stale build.
-export const project = (name: string, options: { readonly timeoutMs?: number } = {}) =>
+export const project = (name: string, options: { readonly timeoutMs?: number; readonly globalSetup?: string } = {}) =>
   defineProject({
     resolve: {
       alias: [
@@ -17,6 +17,7 @@ export const project = (name: string, options: { readonly timeoutMs?: number } =
       name,
       include: ["test/**/*.test.ts"],
       testTimeout: options.timeoutMs ?? 15_000,
-      hookTimeout: 60_000
+      hookTimeout: 60_000,
+      ...(options.globalSetup === undefined ? {} : { globalSetup: [options.globalSetup] })
     }
   })

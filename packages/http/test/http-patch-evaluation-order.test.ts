@@ -19,7 +19,7 @@ import type { Reply } from "./fetch-support.js"
 import { eventsOf, ORG_B, rowOf } from "./support.js"
 
 /**
- * SPEC §3 over HTTP: every row of the PATCH evaluation order (401, 415, 413, 400 body, 400
+ * docs/CONTRACT.md §2 over HTTP: every row of the PATCH evaluation order (401, 415, 413, 400 body, 400
  * validation, 404, 412, 409, 400 read-only, 200, no-op), which failure wins when several apply,
  * and after each failure the whole database (rows, events, idempotency keys) is unchanged.
  */
@@ -250,6 +250,19 @@ for (const db of databases) {
         const star = yield* send("PATCH", path, { json: { title: "With star" }, headers: { "if-match": "*" } })
         expect(star.status, star.text).toBe(200)
         expect(star.headers.get("etag")).toBe('"5"')
+      }))
+
+    it.effect("5. a long If-Match is still a 412, and the answer quotes only its start", () =>
+      Effect.gen(function* () {
+        const { id } = yield* fixture
+        const ifMatch = `"${"7".repeat(15_000)}"`
+        for (const [method, path] of [["PATCH", `/v1/workflows/${id}`], ["POST", `/v1/workflows/${id}/pause`]] as const) {
+          const reply = yield* writesNothing(send(method, path, { json: method === "PATCH" ? { title: "x" } : {}, headers: { "if-match": ifMatch } }))
+          const body = expectProblem(reply, 412, "precondition_failed")
+          expect(body.current_etag).toBe('"3"')
+          expect(reply.text.length, method).toBeLessThan(1_000)
+          expect(body.detail).toContain(`If-Match "${"7".repeat(63)}…`)
+        }
       }))
 
     it.effect("6. 409 for a status change, before the read-only check", () =>

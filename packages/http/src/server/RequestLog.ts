@@ -5,6 +5,9 @@ import { Effect, FiberRef, HashMap } from "effect"
 import { recordRequest } from "./HttpMetrics.js"
 import { CurrentRequestId, requestIdFrom } from "./RequestId.js"
 
+/** The status the framework gives a request whose client hung up before it was answered (nginx's convention). */
+const CLIENT_ABORT = 499
+
 const annotate = (annotations: ReadonlyArray<readonly [string, unknown]>) =>
   FiberRef.update(FiberRef.currentLogAnnotations, (current) =>
     annotations.reduce((map, [key, value]) => HashMap.set(map, key, value), current))
@@ -33,7 +36,7 @@ export const requestLog = (app: HttpApp.Default): HttpApp.Default =>
       recordRequest(request.method, request.url, status, elapsed / 1000)
       return Effect.zipRight(
         annotate([["status", status], ["duration_ms", Math.round(elapsed * 10) / 10]]),
-        Effect.logInfo(`${request.method} ${request.url} ${status}`)
+        Effect.logInfo(`${request.method} ${request.url} ${status}${status === CLIENT_ABORT ? " (client abort, no response)" : ""}`)
       )
     })
     return Effect.zipRight(

@@ -6,6 +6,7 @@ import { type Workflow, WorkflowJson } from "@workflows/domain"
 import { Effect, FiberRef, Schema } from "effect"
 import { internalProblem } from "../api/Problem.js"
 import { makeScrape } from "./HttpMetrics.js"
+import { refusePrototypeParameter } from "./QueryParameters.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
 import { type Database, databaseKind } from "../storage/Sql.js"
@@ -64,7 +65,8 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
           const workflow = yield* (yield* workflows).create(body ?? {}, { idempotency_key: headers["idempotency-key"] })
           return yield* workflowResponse(workflow, 201, { location: `/v1/workflows/${workflow.id}` })
         }))
-      .handleRaw("list", ({ urlParams }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.list(urlParams), page)))
+      .handleRaw("list", ({ urlParams }) =>
+        Effect.zipRight(refusePrototypeParameter, Effect.flatMap(workflows, (w) => Effect.flatMap(w.list(urlParams), page))))
       .handleRaw("get", ({ path }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.get(path.id), (wf) => workflowResponse(wf))))
       .handleRaw("update", ({ headers, path, request }) =>
         Effect.flatMap(readJsonObject(request, { optional: false }), (body) =>
@@ -75,7 +77,7 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(WorkflowsApi, "workflows",
       .handleRaw("resume", lifecycle("resume"))
       .handleRaw("cancel", lifecycle("cancel"))
       .handleRaw("events", ({ path, urlParams }) =>
-        Effect.flatMap(workflows, (w) => Effect.flatMap(w.events(path.id, urlParams), eventPage)))
+        Effect.zipRight(refusePrototypeParameter, Effect.flatMap(workflows, (w) => Effect.flatMap(w.events(path.id, urlParams), eventPage))))
   })
 )
 

@@ -1,11 +1,11 @@
 import { SqlClient } from "@effect/sql"
-import { OrganizationId, randomBase36, Unauthorized } from "@workflows/domain"
+import { ApiKeyId, OrganizationId, type Principal, randomBase36, Unauthorized } from "@workflows/domain"
 import { DateTime, Effect, Option, Schema } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { lockName, makeWriteTransaction } from "./Sql.js"
 
-export const ApiKeyId = Schema.String.pipe(Schema.pattern(/^key_[a-z0-9]{1,64}$/), Schema.brand("ApiKeyId"))
-export type ApiKeyId = typeof ApiKeyId.Type
+// Key ids and the caller behind a key are the domain's, so the HTTP contract needs no storage module.
+export { ApiKeyId, type Principal } from "@workflows/domain"
 
 /** What anyone may see of a key: never the secret, which exists only in the create response. */
 export class ApiKey extends Schema.Class<ApiKey>("ApiKey")({
@@ -22,12 +22,6 @@ export interface CreatedApiKey {
   readonly name: string
   readonly key: string
   readonly created_at: string
-}
-
-/** The caller behind a valid key: its organization and the key's id (the audit trail's actor). */
-export interface Principal {
-  readonly organization_id: OrganizationId
-  readonly key_id: ApiKeyId
 }
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
