@@ -109,11 +109,12 @@ const announce = (options: ListenOptions & { readonly database: string }) =>
  */
 export const ServerLive = (options: ListenOptions & { readonly database: Database }) => {
   const display = describeDatabase(options.database)
-  const app = Layer.unwrapEffect(Effect.map(TracingConfig, (tracing) => HttpAppLive(options.database, tracing)))
-  return Layer.mergeAll(app, Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
-    Layer.provide(NodeServerLive(options)),
-    Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
-    Layer.provide(layer(options.database)),
-    Layer.provide(ServerLog)
-  )
+  // The tracing variables are read first: a mistake in them stops the start before anything listens.
+  return Layer.unwrapEffect(Effect.map(TracingConfig, (tracing) =>
+    Layer.mergeAll(HttpAppLive(options.database, tracing), Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
+      Layer.provide(NodeServerLive(options)),
+      Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
+      Layer.provide(layer(options.database)),
+      Layer.provide(ServerLog)
+    )))
 }

@@ -32,6 +32,7 @@ const keyValues = (raw: string): Record<string, string> => {
 }
 
 const optional = (name: string) => Config.option(Config.nonEmptyString(name))
+const protocol = Config.literal("http/protobuf", "http/json")
 
 /**
  * Tracing is on when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set.
@@ -42,9 +43,8 @@ const optional = (name: string) => Config.option(Config.nonEmptyString(name))
 export const TracingConfig: Config.Config<Option.Option<TracingOptions>> = Config.all({
   endpoint: optional("OTEL_EXPORTER_OTLP_ENDPOINT"),
   tracesEndpoint: optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-  protocol: Config.literal("http/protobuf", "http/json")("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").pipe(
-    Config.orElse(() => Config.literal("http/protobuf", "http/json")("OTEL_EXPORTER_OTLP_PROTOCOL")),
-    Config.withDefault("http/protobuf" as const)
+  protocol: Config.all([Config.option(protocol("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")), Config.option(protocol("OTEL_EXPORTER_OTLP_PROTOCOL"))]).pipe(
+    Config.map(([traces, general]) => Option.getOrElse(Option.orElse(traces, () => general), () => "http/protobuf" as const))
   ),
   headers: Config.map(optional("OTEL_EXPORTER_OTLP_HEADERS"), Option.match({ onNone: () => ({}), onSome: keyValues })),
   serviceName: optional("OTEL_SERVICE_NAME"),
