@@ -1,8 +1,8 @@
 import * as HttpServer from "@effect/platform/HttpServer"
 import { SqlClient } from "@effect/sql"
 import { OrganizationId } from "@workflows/domain"
-import { ApiKeys, HttpAppLive, NodeServerLive, Sql, type TracingOptions, WorkflowStore } from "@workflows/http"
-import { Effect, Layer, Logger, LogLevel, Option, type Scope } from "effect"
+import { ApiKeys, HttpAppLive, NodeServerLive, Sql, TracingConfig, WorkflowStore } from "@workflows/http"
+import { ConfigProvider, Effect, Layer, Logger, LogLevel, type Scope } from "effect"
 import type { TestDatabase } from "./databases.js"
 
 /** A real server on a random loopback port over a fresh database, with keys for two organizations. */
@@ -24,11 +24,11 @@ export interface LiveServer {
 export const ORG_ALPHA = OrganizationId.make("org_alpha")
 export const ORG_BETA = OrganizationId.make("org_beta")
 
-/** `tracing`: where the server exports its spans (none by default, as in production without OTEL variables). */
-export const liveServer = (
-  db: TestDatabase,
-  tracing: Option.Option<TracingOptions> = Option.none()
-): Effect.Effect<LiveServer, never, Scope.Scope> =>
+/**
+ * `env`: configuration read while the stack is built (e.g. `DATABASE_POOL_SIZE`, or the `OTEL_*`
+ * variables that switch tracing on), as the environment would give it.
+ */
+export const liveServer = (db: TestDatabase, env: Record<string, string> = {}): Effect.Effect<LiveServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const database = yield* db.fresh
     // Tests that provoke a server bug or an outage on purpose would print its ERROR line and cause
@@ -38,7 +38,7 @@ export const liveServer = (
       lines.push(Logger.logfmtLogger.log(entry))
     })
     const context = yield* Layer.build(
-      Layer.mergeAll(HttpAppLive(database, tracing), Layer.empty).pipe(
+      Layer.unwrapEffect(Effect.map(TracingConfig, (tracing) => HttpAppLive(database, tracing))).pipe(
         Layer.provideMerge(NodeServerLive({ port: 0, host: "127.0.0.1" })),
         Layer.provideMerge(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
         Layer.provideMerge(Sql.layer(database)),
@@ -47,7 +47,7 @@ export const liveServer = (
         Layer.provide(Logger.replace(Logger.defaultLogger, captured)),
         Layer.orDie
       )
-    )
+    ).pipe(Effect.withConfigProvider(ConfigProvider.fromJson(env).pipe(ConfigProvider.orElse(ConfigProvider.fromEnv))))
     return yield* Effect.gen(function* () {
       const keys = yield* ApiKeys
       const alpha = yield* keys.create(ORG_ALPHA, "test")

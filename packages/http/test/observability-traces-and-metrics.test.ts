@@ -78,13 +78,12 @@ describe("traces over OTLP/HTTP", () => {
   it.scopedLive("a PATCH carrying a traceparent arrives as spans of that trace: the server span, the operation and its statements", () =>
     Effect.gen(function* () {
       const receiver = yield* otlpReceiver
-      const tracing = yield* tracingFrom({
+      const server = yield* liveServer(sqlite, {
         OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.url}/`,
         OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
         OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=test",
         OTEL_BSP_SCHEDULE_DELAY: "50"
       })
-      const server = yield* liveServer(sqlite, tracing)
       const created = yield* Effect.promise(() => call(server.url, "POST", "/v1/workflows", { key: server.key, json: { title: "Traced" } }))
       expect(created.status).toBe(201)
 
@@ -146,8 +145,7 @@ describe("traces over OTLP/HTTP", () => {
   it.scopedLive("with the default protocol the spans arrive as protobuf", () =>
     Effect.gen(function* () {
       const receiver = yield* otlpReceiver
-      const tracing = yield* tracingFrom({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "50" })
-      const server = yield* liveServer(sqlite, tracing)
+      const server = yield* liveServer(sqlite, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "50" })
       const traceId = randomBytes(16).toString("hex")
       const reply = yield* Effect.promise(() =>
         call(server.url, "GET", "/v1/workflows", { key: server.key, headers: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` } }))

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Sql } from "@workflows/http"
+import { Effect, Layer, Redacted } from "effect"
 import { databases } from "./databases.js"
-import { requireBuiltCli, serverResource } from "./reliability-support.js"
+import { freePort, requireBuiltCli, serverResource, startServer, stopServer } from "./reliability-support.js"
 
 /**
- * docs/CONTRACT.md §8: server instances are stateless, so several run against one PostgreSQL database.
- * Two real `workflows serve` processes share one database while 2 × 200 concurrent PATCH and
- * lifecycle requests for the same workflows are split across them.
+ * docs/CONTRACT.md §8: server instances are stateless, so several run against one PostgreSQL database,
+ * and may start together on an empty one. Two real `workflows serve` processes share one database
+ * while 2 × 200 concurrent PATCH and lifecycle requests for the same workflows are split across them.
  */
 const postgres = databases.find((db) => db.name === "postgres")
 const freshPostgres = postgres?.fresh ?? Effect.dieMessage("set WORKFLOWS_TEST_PG_URL to run this suite")
@@ -35,6 +36,54 @@ const allEvents = async (base: string, key: string, id: string) => {
 }
 
 describe.skipIf(postgres === undefined)("two instances on one PostgreSQL database", () => {
+  it.live(
+    "four database clients migrating one empty database at the same moment all succeed (10 rounds)",
+    () =>
+      Effect.gen(function* () {
+        for (let round = 0; round < 10; round++) {
+          const outcomes = yield* Effect.scoped(
+            Effect.gen(function* () {
+              const database = yield* freshPostgres
+              // Each build is a separate pool that migrates before it is ready, as an instance starting.
+              const start = Effect.exit(Effect.scoped(Layer.build(Sql.layer(database))))
+              return yield* Effect.all([start, start, start, start], { concurrency: "unbounded" })
+            })
+          )
+          expect(outcomes.filter((exit) => exit._tag === "Failure").map(String), `round ${round}`).toEqual([])
+        }
+      }),
+    120_000
+  )
+
+  it.live(
+    "two instances started at the same moment on an empty database both migrate and start, and one bootstraps a key (3 rounds)",
+    () =>
+      Effect.gen(function* () {
+        requireBuiltCli()
+        for (let round = 0; round < 3; round++) {
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              const database = yield* freshPostgres
+              if (database._tag !== "Postgres") throw new Error("expected a PostgreSQL database")
+              const url = Redacted.value(database.url)
+              const ports = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
+              const starts = yield* Effect.promise(() => Promise.allSettled(ports.map((port) => startServer(url, port))))
+              yield* Effect.promise(() =>
+                Promise.all(starts.map((start) => (start.status === "fulfilled" ? stopServer(start.value) : undefined)))
+              )
+              const failures = starts.flatMap((start) => (start.status === "rejected" ? [String(start.reason)] : []))
+              expect(failures, `round ${round}`).toEqual([])
+              const keys = starts.flatMap((start) =>
+                start.status === "fulfilled" && start.value.bootstrapKey !== undefined ? [start.value.bootstrapKey] : []
+              )
+              expect(keys, `round ${round}: one bootstrap key`).toHaveLength(1)
+            })
+          )
+        }
+      }),
+    180_000
+  )
+
   it.live(
     "2 × 200 concurrent writes: no 5xx, unbroken event chains, version = 1 + changing writes",
     () =>

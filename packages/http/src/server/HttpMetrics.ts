@@ -72,7 +72,7 @@ const databaseErrors = new Map<string, Metric.Metric.Counter<number>>()
 
 /** A driver's error code as a label: only the shapes drivers use (SQLSTATE, SQLITE_*, errno), else `other`. */
 const codeLabel = (code: string | undefined): string =>
-  code !== undefined && /^(?:[0-9A-Z]{5}|SQLITE_[A-Z_]{1,40}|E[A-Z]{2,20})$/.test(code) ? code : "other"
+  code !== undefined && /^(?:[0-9A-Z]{5}|SQLITE_[A-Z_]{1,40}|E[A-Z]{2,20}|POOL_TIMEOUT)$/.test(code) ? code : "other"
 
 /**
  * Counts a database failure that reached the edge: `transient` ones (the database down, overloaded

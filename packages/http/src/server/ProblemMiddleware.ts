@@ -46,31 +46,44 @@ const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
 
 const field = (u: unknown, key: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
 
-// Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots or
-// cancelling a statement at its timeout; SQLite still locked when busy_timeout ran out.
+// Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots,
+// cancelling a statement at its timeout or giving up on a lock at lock_timeout; SQLite still
+// locked when busy_timeout ran out.
 const TRANSIENT_CODES = new Set([
   "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE",
-  "57P01", "57P02", "57P03", "53300", "57014",
+  "57P01", "57P02", "57P03", "53300", "57014", "55P03",
   "SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED"
 ])
 
-/** The driver codes along a defect's chain of causes (an error, its `cause`, …), outermost first. */
-const codesOf = (defect: unknown): ReadonlyArray<string> => {
-  const codes: Array<string> = []
-  let current = defect
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
-    const code = field(current, "code")
-    if (typeof code === "string") codes.push(code)
-    current = field(current, "cause")
-  }
-  return codes
-}
+const POOL_TIMEOUT_MESSAGE = "timeout exceeded when trying to connect"
 
 /**
  * A failure that says "not now" rather than "bug": some error in the chain carries a code of a
  * database that is down, overloaded or locked (PostgreSQL class 08 is "connection exception").
+ * The code is returned for the metrics (`POOL_TIMEOUT` when no pooled connection came free).
  */
-const isTransientCode = (code: string): boolean => TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code)
+const transientCode = (defect: unknown): string | undefined => {
+  let current = defect
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const code = field(current, "code")
+    if (typeof code === "string" && (TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return code
+    // pg-pool's error when no connection came free in time carries no code, only this message.
+    if (field(current, "message") === POOL_TIMEOUT_MESSAGE) return "POOL_TIMEOUT"
+    current = field(current, "cause")
+  }
+  return undefined
+}
+
+/** The first driver code along a defect's chain of causes, for the metrics of other database failures. */
+const firstCode = (defect: unknown): string | undefined => {
+  let current = defect
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const code = field(current, "code")
+    if (typeof code === "string") return code
+    current = field(current, "cause")
+  }
+  return undefined
+}
 
 const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpServerResponse.setHeader(response, "retry-after", "1")
 
@@ -96,14 +109,13 @@ export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =
       }
       if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
       const defect = Cause.squash(cause)
-      const codes = codesOf(defect)
-      const transient = codes.find(isTransientCode)
+      const transient = transientCode(defect)
       if (transient !== undefined) {
         recordDatabaseError("transient", transient)
         yield* Effect.logWarning("request failed: the database is unavailable", cause)
         return unavailable(problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly.")))
       }
-      if (field(defect, "_tag") === "SqlError") recordDatabaseError("other", codes[0])
+      if (field(defect, "_tag") === "SqlError") recordDatabaseError("other", firstCode(defect))
       yield* Effect.logError("request failed with a defect", cause)
       return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
     })

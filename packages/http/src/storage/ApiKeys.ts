@@ -1,7 +1,8 @@
 import { SqlClient } from "@effect/sql"
-import { ApiKeyId, OrganizationId, type Principal, randomBase36, Unauthorized } from "@workflows/domain"
+import { ApiKeyId, OrganizationId, type Principal, Unauthorized } from "@workflows/domain"
 import { DateTime, Effect, Option, Schema } from "effect"
 import { createHash, randomBytes } from "node:crypto"
+import { Ids } from "./Ids.js"
 import { lockName, makeWriteTransaction } from "./Sql.js"
 
 // Key ids and the caller behind a key are the domain's, so the HTTP contract needs no storage module.
@@ -48,6 +49,7 @@ export const DEFAULT_ORGANIZATION = OrganizationId.make("org_default")
 export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const ids = yield* Ids
     const writeTransaction = makeWriteTransaction(sql)
     const decodeKeys = Schema.decodeUnknown(Schema.Array(ApiKey))
     const nowIso = Effect.map(DateTime.now, DateTime.formatIso)
@@ -59,7 +61,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
 
     const insertKey = (organization: OrganizationId, name: string) =>
       Effect.gen(function* () {
-        const id = ApiKeyId.make(`key_${yield* randomBase36(16)}`)
+        const id = ApiKeyId.make(`key_${yield* ids.base36(16)}`)
         const key = `wfk_${randomBase62(SECRET_LENGTH)}`
         const created_at = yield* nowIso
         yield* ensureOrganization(organization)
@@ -112,5 +114,6 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
     ).pipe(Effect.orDie)
 
     return { create, list, revoke, authenticate, bootstrap } as const
-  })
+  }),
+  dependencies: [Ids.Default]
 }) {}

@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs"
 import type * as Pg from "pg"
 import { dirname } from "node:path"
 import initial from "./migrations/0001_initial.js"
+import idempotencyExpiry from "./migrations/0002_idempotency_expiry.js"
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server shared by many instances. */
 export type Database = Data.TaggedEnum<{
@@ -62,7 +63,12 @@ export const DatabaseConfig: Config.Config<Database> = Config.string("DATABASE_U
 /** PostgreSQL tuning; SQLite has one connection and needs none. */
 const PoolConfig = Config.all({
   maxConnections: Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10)),
-  statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+  statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  // A request waiting on a row (or advisory) lock holds a pooled connection meanwhile; a row held
+  // by a stuck transaction must not let such waiters use up the pool. Writers hold rows for milliseconds.
+  lockTimeout: Config.duration("DATABASE_LOCK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(2))),
+  // And a request that finds every connection busy gives up rather than queueing without end.
+  poolTimeout: Config.duration("DATABASE_POOL_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5)))
 })
 
 // Each driver is loaded when its layer is built: a SQLite deployment never loads pg, nor PostgreSQL better-sqlite3.
@@ -87,6 +93,19 @@ const sqliteLayer = (filename: string) =>
       ], { discard: true })
     })
   )
+
+/**
+ * `url` with `settings` added to its `options` parameter, so every pooled connection starts with
+ * them. Options the operator put in `DATABASE_URL` (a `search_path`, say) are kept; ours come
+ * after them, so ours win where both set the same one.
+ */
+export const withSessionSettings = (url: string, settings: Readonly<Record<string, Duration.Duration>>): string => {
+  const parsed = new URL(url)
+  const ours = Object.entries(settings).map(([name, value]) => `-c ${name}=${Duration.toMillis(value)}`)
+  const theirs = parsed.searchParams.get("options")?.trim()
+  parsed.searchParams.set("options", [...(theirs ? [theirs] : []), ...ours].join(" "))
+  return parsed.toString()
+}
 
 /** The PostgreSQL pools open in this process, for `poolUse`. */
 const openPools = new Set<Pg.Pool>()
@@ -114,10 +133,11 @@ export const poolUse = (): Option.Option<PoolUse> => {
 
 /**
  * The pool is made here rather than by `PgClient.layer`, which keeps it to itself: its use is
- * what `/metrics` reports. As `PgClient.layer` does, the first connection is checked within five
- * seconds, so an unreachable server fails the layer, and closing the layer ends the pool.
+ * what `/metrics` reports. As `PgClient.layer` does, the first connection is checked within the
+ * pool's connection timeout, so an unreachable server fails the layer, and closing the layer ends
+ * the pool.
  */
-const openPool = (Pool: typeof Pg.Pool, config: Pg.PoolConfig) =>
+const openPool = (Pool: typeof Pg.Pool, config: Pg.PoolConfig, connectTimeout: Duration.Duration) =>
   Effect.acquireRelease(
     Effect.suspend(() => {
       const pool = new Pool(config)
@@ -128,7 +148,7 @@ const openPool = (Pool: typeof Pg.Pool, config: Pg.PoolConfig) =>
         catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
       }).pipe(
         Effect.timeoutFail({
-          duration: Duration.seconds(5),
+          duration: connectTimeout,
           onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
         }),
         Effect.tapError(() => Effect.promise(() => pool.end())),
@@ -144,22 +164,54 @@ const openPool = (Pool: typeof Pg.Pool, config: Pg.PoolConfig) =>
 const postgresLayer = (url: Redacted.Redacted) =>
   Layer.unwrapEffect(
     Effect.all([PoolConfig, Effect.promise(() => import("@effect/sql-pg/PgClient")), Effect.promise(() => import("pg"))]).pipe(
-      Effect.map(([{ maxConnections, statementTimeout }, PgClient, pg]) => {
-        // The statement timeout travels as a connection option, so every pooled connection has it.
-        const withTimeout = new URL(Redacted.value(url))
-        withTimeout.searchParams.set("options", `-c statement_timeout=${Duration.toMillis(statementTimeout)}`)
-        return PgClient.layerFromPool({
-          acquire: openPool(pg.default.Pool, { connectionString: withTimeout.toString(), max: maxConnections, application_name: "workflows" }),
+      Effect.map(([{ lockTimeout, maxConnections, poolTimeout, statementTimeout }, PgClient, pg]) =>
+        PgClient.layerFromPool({
+          acquire: openPool(pg.default.Pool, {
+            connectionString: withSessionSettings(Redacted.value(url), { statement_timeout: statementTimeout, lock_timeout: lockTimeout }),
+            max: maxConnections,
+            // pg-pool's wait for a connection (queued or new); also bounds the first connection at start.
+            connectionTimeoutMillis: Duration.toMillis(poolTimeout),
+            application_name: "workflows"
+          }, poolTimeout),
           applicationName: "workflows"
         })
-      })
+      )
     )
   )
 
-const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_initial": initial }),
-  table: "workflows_migrations"
+const MIGRATIONS_TABLE = "workflows_migrations"
+
+const migrator = Migrator.make({})({
+  loader: Migrator.fromRecord({ "0001_initial": initial, "0002_idempotency_expiry": idempotencyExpiry }),
+  table: MIGRATIONS_TABLE
 })
+
+/**
+ * Instances starting together on one empty PostgreSQL database would each create the migrations
+ * table and the schema at once, and all but one fail. One transaction holding an advisory lock
+ * makes them migrate one after the other, on one connection (a pool of one must be able to
+ * start); the later ones find nothing left to do. The migrator probes for its table with a
+ * statement that fails when it is missing, which would abort the transaction: the table is
+ * created first, as the migrator itself would. The wait is bounded by the statement timeout,
+ * not by the short lock timeout meant for requests.
+ */
+const migrate = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql.onDialectOrElse({
+    pg: () =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`SET LOCAL lock_timeout = 0`
+          yield* lockName(sql, "workflows:migrations")
+          yield* sql`CREATE TABLE IF NOT EXISTS ${sql(MIGRATIONS_TABLE)} (
+            migration_id integer primary key,
+            created_at timestamp with time zone not null default now(),
+            name text not null
+          )`
+          return yield* migrator
+        })
+      ),
+    orElse: () => migrator
+  }))
 
 /** How long one SQLite call may sleep waiting for another process's lock (it blocks the event loop). */
 const SQLITE_BUSY_TIMEOUT_MS = 50
