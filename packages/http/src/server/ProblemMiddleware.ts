@@ -7,9 +7,10 @@ import { Cause, Effect, Option } from "effect"
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "../api/Problem.js"
+import { recordDatabaseError } from "./HttpMetrics.js"
 import { UNKNOWN_PARAMETER } from "./QueryParameters.js"
 import { requestIdFrom } from "./RequestId.js"
-import { isTransientFailure } from "../storage/TransientFailure.js"
+import { firstCode, transientCode } from "../storage/TransientFailure.js"
 import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
 const problemResponse = (body: ProblemBody) =>
@@ -44,6 +45,8 @@ const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
   return [...byField.values()]
 }
 
+const field = (u: unknown, key: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
+
 const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpServerResponse.setHeader(response, "retry-after", "1")
 
 /**
@@ -67,10 +70,14 @@ export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =
         return yield* Effect.failCause(cause)
       }
       if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
-      if (isTransientFailure(Cause.squash(cause))) {
+      const defect = Cause.squash(cause)
+      const transient = transientCode(defect)
+      if (transient !== undefined) {
+        recordDatabaseError("transient", transient)
         yield* Effect.logWarning("request failed: the database is unavailable", cause)
         return unavailable(problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly.")))
       }
+      if (field(defect, "_tag") === "SqlError") recordDatabaseError("other", firstCode(defect))
       yield* Effect.logError("request failed with a defect", cause)
       return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
     })
