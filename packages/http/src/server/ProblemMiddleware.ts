@@ -10,7 +10,7 @@ import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } 
 import { recordDatabaseError } from "./HttpMetrics.js"
 import { UNKNOWN_PARAMETER } from "./QueryParameters.js"
 import { requestIdFrom } from "./RequestId.js"
-import { firstCode, transientCode } from "../storage/TransientFailure.js"
+import { firstCode, transientCode } from "../service/TransientFailure.js"
 import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
 const problemResponse = (body: ProblemBody) =>

@@ -20,7 +20,7 @@ import {
 } from "@workflows/domain"
 import { Cause, Chunk, DateTime, Effect, Either, Option, Schedule, Schema, Stream } from "effect"
 import { type ProblemCode, problemOf, ServiceUnavailable } from "../api/Problem.js"
-import { isTransientFailure } from "../storage/TransientFailure.js"
+import { isTransientFailure } from "./TransientFailure.js"
 import type { BulkRow } from "./BulkFile.js"
 import { Workflows, type WorkflowsService } from "./Workflows.js"
 
