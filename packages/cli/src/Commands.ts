@@ -26,7 +26,7 @@ type RemoteHandlers = typeof RemoteModule
 type OperatorHandlers = typeof OperatorModule
 
 /** Loads the remote handlers and runs one. */
-const remote = <A, E>(handle: (handlers: RemoteHandlers) => Effect.Effect<A, E>) =>
+const remote = <A, E, R>(handle: (handlers: RemoteHandlers) => Effect.Effect<A, E, R>) =>
   forHandlers(Effect.flatMap(Effect.promise(() => import("./Remote.js")), handle))
 
 /** Loads the operator handlers and runs one. */
@@ -144,14 +144,39 @@ const update = Command.make(
   {
     ...connection,
     json,
-    id: workflowId,
+    id: workflowId.pipe(Args.optional),
     title: Options.text("title").pipe(Options.withPseudoName("TEXT"), Options.withDescription("New title"), Options.optional),
     description: Options.text("description").pipe(Options.withPseudoName("TEXT"), Options.withDescription("New description"), Options.optional),
     clearDescription: Options.boolean("clear-description").pipe(Options.withDescription("Remove the description")),
-    ifMatch
+    ifMatch,
+    from: Options.text("from").pipe(
+      Options.withPseudoName("FILE"),
+      Options.withDescription(
+        "Update many workflows from a file instead of one ID: CSV with a header row (id, and any of version, title, name, " +
+          "description; an empty cell leaves its field alone) or JSON Lines (.jsonl/.ndjson; null clears a description); " +
+          "- reads standard input. A version is sent as If-Match. Exit 7 when some row failed."
+      ),
+      Options.optional
+    ),
+    format: Options.choice("format", ["csv", "jsonl"] as const).pipe(
+      Options.withDescription("The format of --from when its name does not say (.csv, .jsonl, .ndjson), e.g. for -"),
+      Options.optional
+    ),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("With --from: read each workflow and judge its row, write nothing")),
+    concurrency: Options.text("concurrency").pipe(
+      Options.withPseudoName("N"),
+      Options.mapEffect(wholeNumber("--concurrency")),
+      Options.withDescription("With --from: rows in flight at once, 1–64 (default 8)"),
+      Options.optional
+    ),
+    report: Options.text("report").pipe(
+      Options.withPseudoName("FILE"),
+      Options.withDescription("With --from: write one JSON line per row to this file ({line, id, outcome, version, code?, message?})"),
+      Options.optional
+    )
   },
-  (input) => remote((r) => r.update(input))
-).pipe(Command.withDescription("Change a workflow's title or description (in any status)."))
+  (input) => remote((r) => r.updateCommand(input))
+).pipe(Command.withDescription("Change a workflow's title or description (in any status), or those of many workflows from a file (--from FILE)."))
 
 const lifecycleHelp = {
   activate: "Activate a draft workflow.",

@@ -19,17 +19,19 @@ export const ExitCode = {
   notFound: 3,
   conflict: 4,
   authentication: 5,
-  unreachable: 6
+  unreachable: 6,
+  rowsFailed: 7
 } as const
 
 export const exitCodeTable: ReadonlyArray<readonly [code: number, meaning: string]> = [
   [ExitCode.ok, "success"],
   [ExitCode.internal, "internal error, or anything not listed below (e.g. the server cannot bind its port)"],
-  [ExitCode.usage, "usage or validation error: a bad or missing option or argument (--api-key included), or the server rejected the request as invalid"],
+  [ExitCode.usage, "usage or validation error: a bad or missing option or argument (--api-key included), an unusable --from file, or the server rejected the request as invalid"],
   [ExitCode.notFound, "not found (workflow or API key)"],
   [ExitCode.conflict, "conflict: the status does not allow the action, or --if-match is not the current version"],
   [ExitCode.authentication, "authentication failed: the API key is unknown, revoked or malformed"],
-  [ExitCode.unreachable, "the server could not be reached (check --url / WORKFLOWS_URL), or is temporarily unavailable (HTTP 503)"]
+  [ExitCode.unreachable, "the server could not be reached (check --url / WORKFLOWS_URL), or is temporarily unavailable (HTTP 503)"],
+  [ExitCode.rowsFailed, "update --from: some rows failed (or would fail, with --dry-run); the others were applied, each row is reported"]
 ]
 
 /** A mistake on the command line that the parser cannot see (e.g. an ORG that is not an organization id). */
@@ -37,6 +39,16 @@ export class UsageError extends Data.TaggedError("UsageError")<{ readonly messag
 
 /** Something the command was asked to act on does not exist (e.g. an API key id). */
 export class NotFound extends Data.TaggedError("NotFound")<{ readonly message: string }> {}
+
+/** `update --from`: the run went through, but some rows failed (or would); the lines are those rows'. */
+export class RowsFailed extends Data.TaggedError("RowsFailed")<{
+  readonly dryRun: boolean
+  readonly total: number
+  readonly lines: ReadonlyArray<number>
+}> {}
+
+const listLines = (lines: ReadonlyArray<number>): string =>
+  lines.length <= 10 ? lines.join(", ") : `${lines.slice(0, 10).join(", ")} and ${lines.length - 10} more`
 
 export interface Failure {
   readonly code: number
@@ -104,6 +116,11 @@ const fromError = (error: unknown): Failure => {
   switch (tagOf(error)) {
     case "UsageError":
       return failure(ExitCode.usage, String(field(error, "message")))
+    case "RowsFailed": {
+      const { dryRun, total, lines } = error as RowsFailed
+      const verb = dryRun ? "would fail" : "failed"
+      return failure(ExitCode.rowsFailed, `${lines.length} of ${total} rows ${verb} (line${lines.length === 1 ? "" : "s"} ${listLines(lines)})`)
+    }
     case "NotFound":
       return failure(ExitCode.notFound, `not found — ${String(field(error, "message"))}`)
     case "WorkflowValidationError": {

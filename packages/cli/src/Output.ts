@@ -111,3 +111,32 @@ export const keyJson = (key: ApiKey) => ({
   created_at: key.created_at,
   revoked_at: key.revoked_at
 })
+
+/** `update --from`: the end-of-run line, `30 updated, 0 unchanged, 2 failed`. */
+export const bulkSummary = (
+  s: { readonly updated: number; readonly unchanged: number; readonly failed: number; readonly would_update: number; readonly would_fail: number },
+  dryRun: boolean
+): string =>
+  dryRun
+    ? `${s.would_update} would update, ${s.unchanged} unchanged, ${s.would_fail} would fail (dry run: nothing was written)`
+    : `${s.updated} updated, ${s.unchanged} unchanged, ${s.failed} failed`
+
+/** A row that failed (or would): where it is in the file, which workflow, the problem's code and detail. */
+export const bulkFailure = (o: { readonly line: number; readonly id: string; readonly outcome: string; readonly code?: string; readonly message?: string }): string =>
+  printable(`line ${o.line}  ${o.id}  ${o.outcome.replace("_", " ")}  ${o.code ?? ""}: ${o.message ?? ""}`)
+
+const clock = (seconds: number): string => {
+  const s = Math.max(0, Math.round(seconds))
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`
+    : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`
+}
+
+/** The progress line on a terminal: a bar, rows done of all, the rate so far and the time left at that rate. */
+export const bulkProgress = (done: number, total: number, elapsedMs: number): string => {
+  const width = 24
+  const filled = total === 0 ? width : Math.floor((done / total) * width)
+  const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0
+  const eta = rate > 0 ? clock((total - done) / rate) : "–"
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} rows  ${rate.toFixed(1)}/s  ETA ${eta}`
+}

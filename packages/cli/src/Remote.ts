@@ -10,14 +10,14 @@ import type * as Redacted from "effect/Redacted"
 import { UsageError } from "./Failure.js"
 import * as Output from "./Output.js"
 
-interface Connection {
+export interface Connection {
   readonly url: string
   readonly apiKey: Option.Option<Redacted.Redacted>
   readonly json: boolean
 }
 
 /** Runs `use` against the server named by the connection options. */
-const call = <A, E>(connection: Connection, use: (workflows: WorkflowsService) => Effect.Effect<A, E>): Effect.Effect<A, E | UsageError> =>
+export const call = <A, E>(connection: Connection, use: (workflows: WorkflowsService) => Effect.Effect<A, E>): Effect.Effect<A, E | UsageError> =>
   Option.match(connection.apiKey, {
     onNone: () => Effect.fail(new UsageError({ message: "no API key: pass --api-key or set WORKFLOWS_API_KEY" })),
     onSome: (apiKey) =>
@@ -100,6 +100,49 @@ export const update = (
     }
     const workflow = yield* call(input, (workflows) => workflows.update(input.id, patch, { if_match: ifMatch(input.ifMatch) }))
     yield* printWorkflow(input.json)(workflow)
+  })
+
+/** `update ID …` or `update --from FILE`: the options of one cannot be mixed with the other. */
+export const updateCommand = (
+  input: Connection & {
+    readonly id: Option.Option<string>
+    readonly title: Option.Option<string>
+    readonly description: Option.Option<string>
+    readonly clearDescription: boolean
+    readonly ifMatch: Option.Option<number>
+    readonly from: Option.Option<string>
+    readonly format: Option.Option<"csv" | "jsonl">
+    readonly dryRun: boolean
+    readonly concurrency: Option.Option<number>
+    readonly report: Option.Option<string>
+  }
+) =>
+  Effect.gen(function* () {
+    if (Option.isSome(input.from)) {
+      const single = [
+        Option.isSome(input.id) && "ID",
+        Option.isSome(input.title) && "--title",
+        Option.isSome(input.description) && "--description",
+        input.clearDescription && "--clear-description",
+        Option.isSome(input.ifMatch) && "--if-match"
+      ].filter((name) => name !== false)
+      if (single.length > 0) {
+        return yield* new UsageError({ message: `--from takes every change from the file (its version column does what --if-match does): drop ${single.join(", ")}` })
+      }
+      const { updateFromFile } = yield* Effect.promise(() => import("./UpdateFromFile.js"))
+      return yield* updateFromFile({ ...input, from: input.from.value })
+    }
+    const bulkOnly = [
+      Option.isSome(input.format) && "--format",
+      input.dryRun && "--dry-run",
+      Option.isSome(input.report) && "--report",
+      Option.isSome(input.concurrency) && "--concurrency"
+    ].filter((name) => name !== false)
+    if (bulkOnly.length > 0) {
+      return yield* new UsageError({ message: `${bulkOnly.join(", ")} ${bulkOnly.length === 1 ? "applies" : "apply"} only with --from FILE` })
+    }
+    if (Option.isNone(input.id)) return yield* new UsageError({ message: "update needs a workflow ID, or --from FILE" })
+    return yield* update({ ...input, id: input.id.value })
   })
 
 export const lifecycle = (

@@ -59,10 +59,11 @@ describe.concurrent("workflows CLI", () => {
     const result = await cli(["--help"])
     expect(result.code).toBe(0)
     const help = plain(result.stdout)
-    for (const code of ["0", "1", "2", "3", "4", "5", "6"]) expect(help).toMatch(new RegExp(`^ {2}${code} {2}\\S`, "m"))
+    for (const code of ["0", "1", "2", "3", "4", "5", "6", "7"]) expect(help).toMatch(new RegExp(`^ {2}${code} {2}\\S`, "m"))
     expect(help).toMatch(/2 {2}usage or validation/)
     expect(help).toMatch(/5 {2}authentication/)
     expect(help).toMatch(/6 {2}the server could not be reached/)
+    expect(help).toMatch(/7 {2}update --from: some rows failed/)
   }, SLOW)
 
   it("create → update → get → activate → pause → events, in both output modes", async () => {

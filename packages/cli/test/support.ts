@@ -21,14 +21,18 @@ const cleanEnv = (): NodeJS.ProcessEnv => {
   return { ...env, NO_COLOR: "1" }
 }
 
-/** Runs `workflows ARGS…` to completion. */
-export const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Result> =>
+/** Runs `workflows ARGS…` to completion, with `input` on its standard input when given. */
+export const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}, input?: string): Promise<Result> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...cleanEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...cleanEnv(), ...env },
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"]
+    })
+    if (input !== undefined) child.stdin!.end(input)
     let stdout = ""
     let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d))
     child.on("error", reject)
     child.on("close", (code) => resolve({ code, stdout, stderr }))
   })

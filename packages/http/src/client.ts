@@ -2,3 +2,5 @@
 export { Workflows } from "./service/Workflows.js"
 export type { Caller, CreateOptions, LifecycleOptions, Page, WorkflowsService, WriteOptions } from "./service/Workflows.js"
 export * as WorkflowsClient from "./client/WorkflowsClient.js"
+export * as BulkFile from "./service/BulkFile.js"
+export * as BulkUpdate from "./service/BulkUpdate.js"

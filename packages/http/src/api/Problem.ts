@@ -214,3 +214,13 @@ export const routeNotFoundProblem: ProblemBody = {
   ...problemBody(404, "not_found", "Not found", "No route matches this method and path."),
   type: "urn:workflows:problem:no_route"
 }
+
+const DomainProblem = Schema.Union(ValidationProblem, NotFoundProblem, StatusConflictProblem, PreconditionProblem, IdempotencyProblem)
+
+/**
+ * The problem document the server answers for a domain error, for reports that are not HTTP
+ * responses (a bulk update's rows): the same `code` and `detail` a client would have read.
+ */
+export const problemOf: (
+  error: WorkflowValidationError | WorkflowNotFound | WorkflowStatusConflict | WorkflowPreconditionFailed | IdempotencyKeyReused
+) => ProblemBody = Schema.encodeSync(DomainProblem)

@@ -2,6 +2,7 @@ import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
 import {
@@ -178,7 +179,16 @@ export class SystemGroup extends HttpApiGroup.make("system")
       .addError(UnavailableProblem)
       .annotate(OpenApi.Summary, "Readiness: the database answers")
   )
-  .annotate(OpenApi.Description, "Liveness and readiness probes; no key needed.") {}
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/plain" }).annotations({ description: "Prometheus text exposition format, version 0.0.4" }))
+      .annotate(OpenApi.Summary, "Metrics for Prometheus")
+      .annotate(
+        OpenApi.Description,
+        "Request counts and durations by method, route template and status; database failures by kind; pool use on PostgreSQL; process memory, CPU and event-loop delay. Labels never carry ids or organizations. No key needed, like `/healthz`."
+      )
+  )
+  .annotate(OpenApi.Description, "Liveness, readiness and metrics; no key needed.") {}
 
 export class WorkflowsApi extends HttpApi.make("workflows")
   .add(SystemGroup)

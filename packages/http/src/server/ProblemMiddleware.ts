@@ -7,8 +7,10 @@ import { Cause, Effect, Option } from "effect"
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "../api/Problem.js"
+import { recordDatabaseError } from "./HttpMetrics.js"
 import { UNKNOWN_PARAMETER } from "./QueryParameters.js"
 import { requestIdFrom } from "./RequestId.js"
+import { firstCode, transientCode } from "../service/TransientFailure.js"
 import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
 const problemResponse = (body: ProblemBody) =>
@@ -45,33 +47,6 @@ const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
 
 const field = (u: unknown, key: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
 
-// Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots,
-// cancelling a statement at its timeout or giving up on a lock at lock_timeout; SQLite still
-// locked when busy_timeout ran out.
-const TRANSIENT_CODES = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE",
-  "57P01", "57P02", "57P03", "53300", "57014", "55P03",
-  "SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED"
-])
-
-const POOL_TIMEOUT_MESSAGE = "timeout exceeded when trying to connect"
-
-/**
- * A failure that says "not now" rather than "bug": some error in the chain carries a code of a
- * database that is down, overloaded or locked (PostgreSQL class 08 is "connection exception").
- */
-const isTransientFailure = (defect: unknown): boolean => {
-  let current = defect
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
-    const code = field(current, "code")
-    if (typeof code === "string" && (TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true
-    // pg-pool's error when no connection came free in time carries no code, only this message.
-    if (field(current, "message") === POOL_TIMEOUT_MESSAGE) return true
-    current = field(current, "cause")
-  }
-  return false
-}
-
 const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpServerResponse.setHeader(response, "retry-after", "1")
 
 /**
@@ -95,10 +70,14 @@ export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =
         return yield* Effect.failCause(cause)
       }
       if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
-      if (isTransientFailure(Cause.squash(cause))) {
+      const defect = Cause.squash(cause)
+      const transient = transientCode(defect)
+      if (transient !== undefined) {
+        recordDatabaseError("transient", transient)
         yield* Effect.logWarning("request failed: the database is unavailable", cause)
         return unavailable(problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly.")))
       }
+      if (field(defect, "_tag") === "SqlError") recordDatabaseError("other", firstCode(defect))
       yield* Effect.logError("request failed with a defect", cause)
       return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
     })

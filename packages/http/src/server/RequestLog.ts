@@ -2,6 +2,7 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, FiberRef, HashMap } from "effect"
+import { recordRequest } from "./HttpMetrics.js"
 import { CurrentRequestId, requestIdFrom } from "./RequestId.js"
 
 /** The status the framework gives a request whose client hung up before it was answered (nginx's convention). */
@@ -12,8 +13,9 @@ const annotate = (annotations: ReadonlyArray<readonly [string, unknown]>) =>
     annotations.reduce((map, [key, value]) => HashMap.set(map, key, value), current))
 
 /**
- * One log line per request (method, path, status, duration, request id) and `X-Request-Id` on
- * every response. The response is written by the time `app` returns, hence the pre-response hook.
+ * One log line per request (method, path, status, duration, request id), `X-Request-Id` on
+ * every response, and the request counted in the metrics. The response is written by the time
+ * `app` returns, hence the pre-response hook.
  *
  * The server runs each request on a fiber of its own that ends with it, so the request id and
  * log annotations are set on that fiber outright instead of scoped with `Effect.locally` /
@@ -29,12 +31,14 @@ export const requestLog = (app: HttpApp.Default): HttpApp.Default =>
       status = response.status
       return Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
     })
-    const logLine = Effect.suspend(() =>
-      Effect.zipRight(
-        annotate([["status", status], ["duration_ms", Math.round((performance.now() - started) * 10) / 10]]),
+    const logLine = Effect.suspend(() => {
+      const elapsed = performance.now() - started
+      recordRequest(request.method, request.url, status, elapsed / 1000)
+      return Effect.zipRight(
+        annotate([["status", status], ["duration_ms", Math.round(elapsed * 10) / 10]]),
         Effect.logInfo(`${request.method} ${request.url} ${status}${status === CLIENT_ABORT ? " (client abort, no response)" : ""}`)
       )
-    )
+    })
     return Effect.zipRight(
       Effect.all([tagResponse, FiberRef.set(CurrentRequestId, requestId), annotate([["request_id", requestId]])], { discard: true }),
       Effect.ensuring(app, logLine)

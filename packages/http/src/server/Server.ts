@@ -1,5 +1,4 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -11,8 +10,10 @@ import { AuthenticationLive } from "./Authentication.js"
 import { answerConnect, answerMalformedRequest, ProblemMiddleware } from "./ProblemMiddleware.js"
 import { requestLog } from "./RequestLog.js"
 import { literalBrokenEscapes } from "./RequestPath.js"
+import { DOCS_PATH, MAX_PARAM_LENGTH, OPENAPI_PATH } from "./RouteTemplates.js"
 import { ServerLog } from "./ServerLog.js"
 import { type Database, describeDatabase, layer } from "../storage/Sql.js"
+import { TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
 import { WorkflowStore } from "../service/WorkflowStore.js"
 import { WorkflowsApi } from "../api/WorkflowsApi.js"
 import { SystemHttpLive, WorkflowsHttpLive } from "./WorkflowsHttp.js"
@@ -24,7 +25,7 @@ const DocsRoute = HttpApiBuilder.Router.use((router) =>
     const page = yield* Effect.cached(
       Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
     )
-    yield* router.get("/docs", Effect.flatten(page))
+    yield* router.get(DOCS_PATH, Effect.flatten(page))
   })
 )
 
@@ -35,23 +36,21 @@ const ApiLive = (database: Database) =>
   )
 
 /**
- * The whole HTTP application over a database client: routes, problem bodies, request log,
- * `/openapi.json` and `/docs` (Swagger UI with its assets inlined, so it works offline).
- * `database` is what the client was made for; `/readyz` names only its kind.
+ * The whole HTTP application over a database client: routes, problem bodies, request log and
+ * metrics, `/openapi.json` and `/docs` (Swagger UI with its assets inlined, so it works offline).
+ * `database` is what the client was made for; `/readyz` names only its kind. Spans are exported
+ * only when `tracing` says where to.
  */
-export const HttpAppLive = (database: Database) =>
+export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOptions> = Option.none()) =>
   HttpApiBuilder.serve((app) => requestLog(literalBrokenEscapes(app))).pipe(
     Layer.provide(DocsRoute),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH })),
     Layer.provide(ProblemMiddleware),
     Layer.provide(ApiLive(database)),
-    // Nothing exports traces, and a span per request and per SQL statement costs more than the
-    // statements: tracing is off until a tracer is configured.
-    HttpMiddleware.withTracerDisabledWhen(() => true),
-    Layer.provide(Layer.setTracerEnabled(false)),
-    // The router's default 100-character limit on a path parameter would answer a long `{id}` with
-    // "no route" (and before authentication); let it through, so it gets the missing workflow's 404.
-    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 8 * 1024 }))
+    // Off unless an exporter is configured: a span per request and per SQL statement costs more
+    // than the statements, and nothing would read them.
+    withTracing(tracing),
+    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: MAX_PARAM_LENGTH }))
   )
 
 export interface ListenOptions {
@@ -104,15 +103,18 @@ const announce = (options: ListenOptions & { readonly database: string }) =>
   })
 
 /**
- * Everything `workflows serve` runs: migrate, bootstrap, listen, log in batches; closing it shuts
- * down gracefully (and writes the last log lines).
+ * Everything `workflows serve` runs: migrate, bootstrap, listen, log in batches, export spans when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` is set; closing it shuts down gracefully (and writes the last log
+ * lines and spans).
  */
 export const ServerLive = (options: ListenOptions & { readonly database: Database }) => {
   const display = describeDatabase(options.database)
-  return Layer.mergeAll(HttpAppLive(options.database), Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
-    Layer.provide(NodeServerLive(options)),
-    Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
-    Layer.provide(layer(options.database)),
-    Layer.provide(ServerLog)
-  )
+  // The tracing variables are read first: a mistake in them stops the start before anything listens.
+  return Layer.unwrapEffect(Effect.map(TracingConfig, (tracing) =>
+    Layer.mergeAll(HttpAppLive(options.database, tracing), Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
+      Layer.provide(NodeServerLive(options)),
+      Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
+      Layer.provide(layer(options.database)),
+      Layer.provide(ServerLog)
+    )))
 }

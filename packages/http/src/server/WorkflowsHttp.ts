@@ -5,6 +5,7 @@ import { SqlClient } from "@effect/sql"
 import { type Workflow, WorkflowJson } from "@workflows/domain"
 import { Effect, FiberRef, Schema } from "effect"
 import { internalProblem } from "../api/Problem.js"
+import { makeScrape } from "./HttpMetrics.js"
 import { refusePrototypeParameter } from "./QueryParameters.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
@@ -88,8 +89,11 @@ export const SystemHttpLive = (database: Database) =>
   HttpApiBuilder.group(WorkflowsApi, "system", (handlers) =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+      const scrape = yield* makeScrape
       return handlers
         .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
+        .handleRaw("metrics", () =>
+          Effect.map(scrape, (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })))
         .handleRaw("readyz", () =>
           sql`SELECT 1 AS ok`.pipe(
             Effect.timeout("2 seconds"),

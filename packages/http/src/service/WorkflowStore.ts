@@ -27,6 +27,7 @@ import { IdempotencyKeys, requestHash } from "../storage/IdempotencyKeys.js"
 import { Ids } from "../storage/Ids.js"
 import { lockName, makeWriteTransaction } from "../storage/Sql.js"
 import { WorkflowRepository } from "../storage/WorkflowRepository.js"
+import { withOperationSpan } from "./OperationSpan.js"
 import { type Caller, type LifecycleCall, type UncheckedWorkflows, Workflows } from "./Workflows.js"
 
 /**
@@ -193,16 +194,25 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
+  /** Each call is a span named after its operation (`Workflows.update`) when a tracer is on. */
+  const span = <A, E>(effect: Effect.Effect<A, E>, operation: string, id?: string) =>
+    withOperationSpan(effect, `Workflows.${operation}`, () =>
+      id === undefined ? { "organization.id": organization } : { "organization.id": organization, "workflow.id": id })
+  const traced = (action: Lifecycle.LifecycleAction): LifecycleCall<unknown> => {
+    const call = lifecycle(action)
+    return (id, options) => span(call(id, options), action, id)
+  }
+
   return {
-    create,
-    get,
-    list,
-    update,
-    activate: lifecycle("activate"),
-    pause: lifecycle("pause"),
-    resume: lifecycle("resume"),
-    cancel: lifecycle("cancel"),
-    complete: lifecycle("complete"),
-    events
+    create: (body, options) => span(create(body, options), "create"),
+    get: (id) => span(get(id), "get", id),
+    list: (query) => span(list(query), "list"),
+    update: (id, patch, options) => span(update(id, patch, options), "update", id),
+    activate: traced("activate"),
+    pause: traced("pause"),
+    resume: traced("resume"),
+    cancel: traced("cancel"),
+    complete: traced("complete"),
+    events: (id, query) => span(events(id, query), "events", id)
   }
 }
