@@ -1,5 +1,5 @@
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type FieldError, validationError } from "@workflows/domain"
@@ -7,7 +7,6 @@ import { Cause, Effect, Option } from "effect"
 import type { Duplex } from "node:stream"
 import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "./Problem.js"
 import { requestIdFrom } from "./RequestId.js"
-import { WorkflowsApi } from "./WorkflowsApi.js"
 
 const problemResponse = (body: ProblemBody) =>
   HttpServerResponse.unsafeJson(body, { status: body.status, contentType: "application/problem+json" })
@@ -71,9 +70,9 @@ const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpSer
  * clients and load balancers retry; a 500 says the request itself hit a bug.
  * Typed endpoint errors pass through to be encoded by their declared problem schemas.
  */
-export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =>
+export const problems = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unknown, R> =>
   Effect.catchAllCause(app, (cause) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure)) {
         const error: unknown = failure.value
@@ -93,7 +92,6 @@ export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =
       return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
     })
   )
-)
 
 /**
  * Requests Node's parser rejects (a lying Content-Length, broken chunking, oversized headers, a

@@ -17,7 +17,7 @@ const annotate = (annotations: ReadonlyArray<readonly [string, unknown]>) =>
  * `Effect.annotateLogs`: nothing runs on the fiber afterwards to see them, and the scoped forms
  * (a dozen runtime steps each) made this middleware cost more than routing the request.
  */
-export const requestLog = (app: HttpApp.Default): HttpApp.Default =>
+export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const requestId = requestIdFrom(request.headers["x-request-id"])
     const started = performance.now()

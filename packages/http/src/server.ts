@@ -1,37 +1,30 @@
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as OpenApi from "@effect/platform/OpenApi"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Console, Effect, Layer, Option, Scope } from "effect"
 import { createServer } from "node:http"
 import { ApiKeys } from "./ApiKeys.js"
 import { AuthenticationLive } from "./Authentication.js"
-import { answerMalformedRequest, ProblemMiddleware } from "./ProblemMiddleware.js"
+import { makeApiApp } from "./ApiDispatch.js"
+import { answerMalformedRequest, problems } from "./ProblemMiddleware.js"
 import { requestLog } from "./RequestLog.js"
 import { literalBrokenEscapes } from "./RequestPath.js"
 import { ServerLog } from "./ServerLog.js"
 import { type Database, describeDatabase, layer } from "./Sql.js"
 import { WorkflowStore } from "./WorkflowStore.js"
 import { WorkflowsApi } from "./WorkflowsApi.js"
-import { SystemHttpLive, WorkflowsHttpLive } from "./WorkflowsHttp.js"
+import { SystemHandlers, WorkflowsHandlers } from "./WorkflowsHttp.js"
 
 /** `/docs`, whose page is built on its first request rather than at start-up. */
-const DocsRoute = HttpApiBuilder.Router.use((router) =>
-  Effect.gen(function* () {
-    const scope = yield* Effect.scope
-    const page = yield* Effect.cached(
-      Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
-    )
-    yield* router.get("/docs", Effect.flatten(page))
-  })
-)
-
-const ApiLive = (database: Database) =>
-  HttpApiBuilder.api(WorkflowsApi).pipe(
-    Layer.provide([WorkflowsHttpLive, SystemHttpLive(database)]),
-    Layer.provide(AuthenticationLive)
+const docsRoute = Effect.gen(function* () {
+  const scope = yield* Effect.scope
+  const page = yield* Effect.cached(
+    Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
   )
+  return Effect.flatten(page)
+})
 
 /**
  * The whole HTTP application over a database client: routes, problem bodies, request log,
@@ -39,18 +32,25 @@ const ApiLive = (database: Database) =>
  * `database` is what the client was made for; `/readyz` names only its kind.
  */
 export const HttpAppLive = (database: Database) =>
-  HttpApiBuilder.serve((app) => requestLog(literalBrokenEscapes(app))).pipe(
-    Layer.provide(DocsRoute),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-    Layer.provide(ProblemMiddleware),
-    Layer.provide(ApiLive(database)),
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const openApi = HttpServerResponse.unsafeJson(OpenApi.fromApi(WorkflowsApi))
+      const app = yield* makeApiApp({
+        handlers: { workflows: yield* WorkflowsHandlers, system: yield* SystemHandlers(database) },
+        extraRoutes: [["/openapi.json", Effect.succeed(openApi)], ["/docs", yield* docsRoute]],
+        middleware: problems,
+        // A long `{id}` must reach its route (and get the missing workflow's 404 after authentication),
+        // not be "no route" at the router's default 100-character limit.
+        maxParamLength: 8 * 1024
+      })
+      yield* HttpServer.serveEffect(app, (app) => requestLog(literalBrokenEscapes(app)))
+    })
+  ).pipe(
+    Layer.provide(AuthenticationLive),
     // Nothing exports traces, and a span per request and per SQL statement costs more than the
     // statements: tracing is off until a tracer is configured.
     HttpMiddleware.withTracerDisabledWhen(() => true),
-    Layer.provide(Layer.setTracerEnabled(false)),
-    // The router's default 100-character limit on a path parameter would answer a long `{id}` with
-    // "no route" (and before authentication); let it through, so it gets the missing workflow's 404.
-    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 8 * 1024 }))
+    Layer.provide(Layer.setTracerEnabled(false))
   )
 
 export interface ListenOptions {
