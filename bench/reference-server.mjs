@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A minimal, hand-written implementation of the PATCH /v1/workflows/{id} contract (SPEC §3, §11)
+// A minimal, hand-written implementation of the PATCH /v1/workflows/{id} contract (docs/CONTRACT.md §2, §11)
 // with node:http + better-sqlite3, written only as the bench's yardstick: it does the same
 // database work per request as `workflows serve` (key lookup by sha256 hash, one write
 // transaction opened with BEGIN IMMEDIATE (as ours is), reads the workflow, updates it with version + 1
@@ -130,7 +130,7 @@ const view = (row) => ({
 })
 
 // ---------------------------------------------------------------------------------------------
-// Validation of the body on its own (SPEC §3 step 3)
+// Validation of the body on its own (docs/CONTRACT.md §2 step 3)
 
 const decodeTitle = (value) => {
   if (value === null) return { error: "must not be null; send a title of 1 to 200 characters" }
@@ -202,7 +202,7 @@ const decodePatch = (body) => {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The write (SPEC §3 steps 4–8), one transaction; a thrown Problem rolls it back.
+// The write (docs/CONTRACT.md §2 steps 4–8), one transaction; a thrown Problem rolls it back.
 
 const update = db.transaction((principal, id, patch, ifMatch, requestId) => {
   const current = stmt.find.get(id, principal.organization_id)

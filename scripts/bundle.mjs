@@ -1,6 +1,6 @@
 // Bundles the CLI (and so the server) into a few ES modules with esbuild, after `tsc -b`.
 // Why: loading Effect and the platform packages file by file costs over a second at every
-// start (STACK-NOTES); one bundle parses in a fraction of that. Code splitting keeps the server
+// start; one bundle parses in a fraction of that. Code splitting keeps the server
 // stack out of commands that never serve. Native and optional modules stay external.
 import { build } from "esbuild"
 import { rmSync } from "node:fs"

@@ -16,7 +16,8 @@
 // Proxy hits on those known browser-service hosts are reported as browser-internal and not
 // counted against the page, unless the page itself also requested that host.
 // CHECK_DOCS_INJECT_EXTERNAL=1 injects outside requests into the page to prove the check fails.
-// Writes a full-page screenshot to /tmp/docs.png. Exit: 0 pass, 1 fail, 2 missing prerequisite.
+// Writes a full-page screenshot to $CHECK_DOCS_SCREENSHOT, by default workflows-check-docs.png in the
+// system temp directory, and prints where. Exit: 0 pass, 1 fail, 2 missing prerequisite.
 // The server and the browser are always stopped on exit.
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -27,7 +28,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const CHROMIUM = "/usr/bin/chromium"
-const SCREENSHOT = "/tmp/docs.png"
+const SCREENSHOT = path.resolve(process.env.CHECK_DOCS_SCREENSHOT ?? path.join(os.tmpdir(), "workflows-check-docs.png"))
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const SERVER_START_TIMEOUT_MS = 60_000
 const RENDER_TIMEOUT_MS = 30_000

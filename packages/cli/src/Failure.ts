@@ -1,3 +1,4 @@
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as ConfigError from "effect/ConfigError"
@@ -5,6 +6,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import { stripAnsi } from "./HelpText.js"
 
 /**
  * Exit codes, one per kind of failure, so scripts can tell them apart. Documented in
@@ -38,7 +40,7 @@ export class NotFound extends Data.TaggedError("NotFound")<{ readonly message: s
 
 export interface Failure {
   readonly code: number
-  /** The one line for stderr, without the `error: ` prefix; `None` when already reported (by the parser). */
+  /** The one line for stderr, without the `error: ` prefix; `None` when there is nothing to report (Ctrl-C). */
   readonly message: Option.Option<string>
 }
 
@@ -84,9 +86,20 @@ const configMessage = (error: ConfigError.ConfigError): string => {
   return parts.join("; ")
 }
 
+/** The parser's report of a command-line mistake, as one plain line (its own print is silenced). */
+const parserMessage = (error: ValidationError.ValidationError): string => {
+  const text = "error" in error ? stripAnsi(HelpDoc.toAnsiText(error.error)) : "invalid command line"
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join(" ")
+    .replace(/\ba integer\b/g, "an integer")
+}
+
 /** Typed failures: the domain's errors (by tag, so this module loads none of it) and the CLI's own. */
 const fromError = (error: unknown): Failure => {
-  if (ValidationError.isValidationError(error)) return { code: ExitCode.usage, message: Option.none() } // the parser printed it
+  if (ValidationError.isValidationError(error)) return failure(ExitCode.usage, parserMessage(error))
   if (ConfigError.isConfigError(error)) return failure(ExitCode.usage, `invalid configuration — ${configMessage(error)}`)
   switch (tagOf(error)) {
     case "UsageError":

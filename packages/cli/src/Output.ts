@@ -1,4 +1,4 @@
-import type { ApiKey, CreatedApiKey } from "@workflows/http"
+import type { ApiKey, CreatedApiKey } from "@workflows/http/storage"
 import { type Workflow, WorkflowEvent, WorkflowJson } from "@workflows/domain"
 import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"

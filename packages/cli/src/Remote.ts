@@ -1,14 +1,13 @@
-/** Remote commands: every call goes through the typed client (`WorkflowsClient`), never hand-written HTTP. */
+/** Remote handlers: every call goes through the typed client (`WorkflowsClient`), never hand-written HTTP. */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type { JsonObject, ListQueryInput } from "@workflows/domain"
-import type { WorkflowsService } from "@workflows/http"
+import { Workflows, WorkflowsClient, type WorkflowsService } from "@workflows/http/client"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import { UsageError } from "./Failure.js"
-import { client } from "./HttpModules.js"
 import * as Output from "./Output.js"
 
 interface Connection {
@@ -22,10 +21,8 @@ const call = <A, E>(connection: Connection, use: (workflows: WorkflowsService) =
   Option.match(connection.apiKey, {
     onNone: () => Effect.fail(new UsageError({ message: "no API key: pass --api-key or set WORKFLOWS_API_KEY" })),
     onSome: (apiKey) =>
-      Effect.flatMap(client, ({ layer, Workflows }) =>
-        Effect.flatMap(Workflows, use).pipe(
-          Effect.provide(layer({ url: connection.url.replace(/\/+$/, ""), apiKey }).pipe(Layer.provide(FetchHttpClient.layer)))
-        )
+      Effect.flatMap(Workflows, use).pipe(
+        Effect.provide(WorkflowsClient.layer({ url: connection.url.replace(/\/+$/, ""), apiKey }).pipe(Layer.provide(FetchHttpClient.layer)))
       )
   })
 

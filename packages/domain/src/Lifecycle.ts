@@ -4,7 +4,7 @@ import { type RequestStatus, sameStatus, type WorkflowStatus } from "./WorkflowS
 
 export type LifecycleAction = LifecycleActionName
 
-/** SPEC §4, read row by row: each action, the statuses it leaves from, and where it lands. */
+/** docs/CONTRACT.md §3, read row by row: each action, the statuses it leaves from, and where it lands. */
 export const machine: { readonly [A in LifecycleAction]: { readonly from: ReadonlyArray<WorkflowStatus>; readonly to: RequestStatus } } = {
   activate: { from: ["draft"], to: "active" },
   pause: { from: ["active", "running"], to: "paused" },

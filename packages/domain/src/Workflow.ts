@@ -4,7 +4,7 @@ import { WorkflowStatus } from "./WorkflowStatus.js"
 
 const Count = Schema.Int.pipe(Schema.greaterThanOrEqualTo(0))
 
-/** The workflow record (SPEC §2), as the service stores and returns it. */
+/** The workflow record (docs/CONTRACT.md §1), as the service stores and returns it. */
 export class Workflow extends Schema.Class<Workflow>("Workflow")({
   id: WorkflowId,
   organization_id: OrganizationId,

@@ -28,7 +28,7 @@ export const Changes = Schema.Record({
 }).annotations({ identifier: "Changes" })
 export type Changes = typeof Changes.Type
 
-/** One entry of the append-only audit trail (SPEC §6). */
+/** One entry of the append-only audit trail (docs/CONTRACT.md §6). */
 export class WorkflowEvent extends Schema.Class<WorkflowEvent>("WorkflowEvent")({
   id: EventId,
   workflow_id: WorkflowId,

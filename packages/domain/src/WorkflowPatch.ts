@@ -23,7 +23,7 @@ export interface ReadOnlyValues {
   readonly enrolled_leads?: number
 }
 
-/** A PATCH body that passed every rule that does not need the stored record (SPEC §3 step 3). */
+/** A PATCH body that passed every rule that does not need the stored record (docs/CONTRACT.md §2 step 3). */
 export interface WorkflowPatch {
   readonly title?: string
   readonly name?: string
@@ -108,7 +108,7 @@ const isReadOnlyField = (field: string): field is ReadOnlyField => (READ_ONLY_FI
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
- * SPEC §3 step 3: decode a PATCH body on its own, reporting every problem at once.
+ * docs/CONTRACT.md §2 step 3: decode a PATCH body on its own, reporting every problem at once.
  * Never throws, whatever the input.
  */
 export const decodePatch = (body: unknown): Either.Either<WorkflowPatch, WorkflowValidationError> => {
@@ -177,7 +177,7 @@ const resolveTitle = (current: Workflow, patch: WorkflowPatch): Either.Either<st
 }
 
 /**
- * SPEC §3 steps 6–8 against the stored record: a status conflict, the checks that need the
+ * docs/CONTRACT.md §2 steps 6–8 against the stored record: a status conflict, the checks that need the
  * stored values, then a no-op or the new record (version + 1, `updated_at` = now) with its changes.
  */
 export const applyPatch = (

@@ -23,7 +23,7 @@ const META = {
   now: DateTime.unsafeMake("2024-04-01T08:00:00.000Z")
 }
 
-describe("decodeNewWorkflow: the create body (SPEC §5, §11 Create)", () => {
+describe("decodeNewWorkflow: the create body (docs/CONTRACT.md §4, §11 Create)", () => {
   it("takes a title and defaults to a draft with no description", () => {
     expect(accepted({ title: "Q3 Outreach" })).toEqual({ title: "Q3 Outreach", description: null, status: "draft" })
   })

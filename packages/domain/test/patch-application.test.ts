@@ -24,7 +24,7 @@ const conflictOf = (current: ReturnType<typeof stored>, body: unknown) => {
   return error as WorkflowStatusConflict
 }
 
-describe("applyPatch: the body against the stored record (SPEC §3 steps 6–8)", () => {
+describe("applyPatch: the body against the stored record (docs/CONTRACT.md §2 steps 6–8)", () => {
   describe("status", () => {
     it.each(["draft", "active", "paused", "completed", "cancelled"] as const)("equal to the stored %s is ignored", (status) => {
       const current = stored({ status })
@@ -254,7 +254,7 @@ describe("applyPatch: the body against the stored record (SPEC §3 steps 6–8)"
       expectUnchanged(current, read)
     })
 
-    it("a GET response of a legacy running record is rejected for its status alone (SPEC §2: running is never requested)", () => {
+    it("a GET response of a legacy running record is rejected for its status alone (docs/CONTRACT.md §1: running is never requested)", () => {
       const read = asRead(stored({ status: "running", id: "wf_legacy1" }))
       expect(fieldsOf(decodeErrors(read))).toEqual(["status"])
       expectUnchanged(stored({ status: "running", id: "wf_legacy1" }), { ...read, status: "active" })

@@ -9,7 +9,7 @@ const errorFor = (body: unknown, field: string | null) => {
   return found[0]!
 }
 
-describe("decodePatch: the body on its own (SPEC §3 step 3)", () => {
+describe("decodePatch: the body on its own (docs/CONTRACT.md §2 step 3)", () => {
   describe("bodies that are not objects", () => {
     it.each([
       ["an array", [{ title: "x" }]],

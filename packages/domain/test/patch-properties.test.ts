@@ -91,8 +91,8 @@ const anyPatchFor = (w: Workflow) =>
  * A patch that a client could safely retry: editable fields (title or name, or both with one
  * value), status echoed, and only the read-only fields a write never moves.
  * Excluded on purpose: `version`/`updated_at` (a write moves them, so a retry carrying the old
- * values is a 400 by SPEC §3 step 7), and title ≠ name with one of them echoing the stored title
- * (SPEC §3's echo rule is relative to the stored title, so a retry of such a body flips it back).
+ * values is a 400 by docs/CONTRACT.md §2 step 7), and title ≠ name with one of them echoing the stored title
+ * (the contract's echo rule is relative to the stored title, so a retry of such a body flips it back).
  */
 const retryablePatchFor = (w: Workflow) =>
   fc

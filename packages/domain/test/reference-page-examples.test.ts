@@ -3,7 +3,7 @@ import { Either } from "effect"
 import { applyPatch, WorkflowStatusConflict } from "@workflows/domain"
 import { changed, NOW, rejected, stored, validPatch } from "./fixtures.js"
 
-// The examples of seed/update-a-workflow.txt, run against the domain rules.
+// The examples of the public reference page of PATCH /v1/workflows/{id} (docs/CONTRACT.md §2), run against the domain rules.
 describe("the reference page's examples", () => {
   // The page's second response: wfl_m3v7zb9rk2px, active, 5 nodes, 6 edges, 420 leads.
   const pageRecord = stored({

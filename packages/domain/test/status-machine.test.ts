@@ -13,7 +13,7 @@ const unchanged: Expected = { kind: "unchanged" }
 const conflict: Expected = { kind: "conflict" }
 
 /**
- * SPEC §4, written out by hand cell by cell (never derived from `Lifecycle.machine`):
+ * docs/CONTRACT.md §3, written out by hand cell by cell (never derived from `Lifecycle.machine`):
  * a real move, an idempotent no-op when the action's target is already the current status
  * (`running` counting as `active`), or a 409 conflict.
  */
@@ -26,7 +26,7 @@ const TABLE: { readonly [S in WorkflowStatus]: { readonly [A in Action]: Expecte
   cancelled: { activate: conflict, pause: conflict, resume: conflict, cancel: unchanged, complete: conflict }
 }
 
-/** The HTTP actions that really move a workflow out of each status (SPEC §11 "409 body"). */
+/** The HTTP actions that really move a workflow out of each status (docs/CONTRACT.md §5 "409 body"). */
 const ALLOWED: { readonly [S in WorkflowStatus]: ReadonlyArray<Action> } = {
   draft: ["activate", "cancel"],
   active: ["pause", "cancel"],
@@ -51,7 +51,7 @@ const sorted = (actions: ReadonlyArray<string>) => [...actions].sort()
 
 const cases = STATUSES.flatMap((status) => ACTIONS.map((action) => ({ status, action, expected: TABLE[status][action] })))
 
-describe("the status state machine (SPEC §4)", () => {
+describe("the status state machine (docs/CONTRACT.md §3)", () => {
   it("covers every action × every status: 30 cases", () => {
     expect(cases).toHaveLength(30)
   })
@@ -106,7 +106,7 @@ describe("the status state machine (SPEC §4)", () => {
     expect(sorted(Lifecycle.actions)).toEqual(sorted(ACTIONS))
   })
 
-  it.each(ACTIONS)("names the target of %s as in SPEC §4", (action) => {
+  it.each(ACTIONS)("names the target of %s as in docs/CONTRACT.md §3", (action) => {
     expect(Lifecycle.targetOf(action)).toBe(TARGET[action])
   })
 

@@ -1,15 +1,12 @@
-export * from "./ApiKeys.js"
-export * from "./IdempotencyKeys.js"
-export * as Sql from "./Sql.js"
-export * from "./WorkflowRepository.js"
-export * from "./Workflows.js"
-export * from "./Authentication.js"
-export * from "./Problem.js"
-export * from "./RequestBody.js"
-export * from "./RequestId.js"
+/**
+ * The whole library, by layer: storage (SQLite/PostgreSQL), the `Workflows` service, the HTTP
+ * contract (`api/`), the server edge and the typed client. Narrower entry points: `./client`
+ * (no storage, no server), `./storage` (operators' tools), `./server`.
+ */
+export * from "./storage.js"
+export * from "./service/Workflows.js"
+export * from "./service/WorkflowStore.js"
+export * from "./api/Problem.js"
+export * from "./api/WorkflowsApi.js"
 export * from "./server.js"
-export * from "./ServerLog.js"
-export * from "./WorkflowsApi.js"
-export * from "./WorkflowsHttp.js"
-export * as WorkflowsClient from "./WorkflowsClient.js"
-export * from "./WorkflowStore.js"
+export * as WorkflowsClient from "./client/WorkflowsClient.js"

@@ -1,3 +1,5 @@
-/** Database access for operators' tools (migrations, API keys) without the HTTP server. */
-export { ApiKeys } from "./ApiKeys.js"
-export * as Sql from "./Sql.js"
+/** Database access without the HTTP server: migrations, API keys, the workflow tables, idempotency records. */
+export * from "./storage/ApiKeys.js"
+export * from "./storage/IdempotencyKeys.js"
+export * as Sql from "./storage/Sql.js"
+export * from "./storage/WorkflowRepository.js"

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto"
 import { databases, withService } from "./databases.js"
 import { countOf, ORG_A, ORG_B } from "./support.js"
 
-/** SPEC §7: keys are `wfk_` + ≥ 22 base-62 characters, shown once, stored only as a hash, revocable. */
+/** docs/CONTRACT.md §7: keys are `wfk_` + ≥ 22 base-62 characters, shown once, stored only as a hash, revocable. */
 const KEY_FORMAT = /^wfk_[0-9A-Za-z]{22,}$/
 
 /** Every stored value of every api_keys row, as one string to search for leaked secrets. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Sql } from "@workflows/http"
 import { ConfigProvider, Effect, Either, Redacted } from "effect"
 
-/** SPEC §8: `DATABASE_URL` picks the store; nothing secret ever reaches a log line or /readyz. */
+/** docs/CONTRACT.md §8: `DATABASE_URL` picks the store; nothing secret ever reaches a log line or /readyz. */
 describe("DATABASE_URL", () => {
   it("unset or blank means the embedded SQLite file", () => {
     for (const raw of [undefined, "", "  "]) {

@@ -5,7 +5,7 @@ import { expectProblem, expectValidation, send, Server, withServer, withSql, wri
 import { countOf, eventsOf, expectIsoMillis, rowOf } from "./support.js"
 
 /**
- * SPEC §5 and §11 over HTTP: `POST /v1/workflows` answers 201 with `Location` and `ETag`, and an
+ * docs/CONTRACT.md §4 and §11 over HTTP: `POST /v1/workflows` answers 201 with `Location` and `ETag`, and an
  * `Idempotency-Key` replays the first successful response (one row), refuses a different body
  * (422) and is itself validated (400 naming `Idempotency-Key`).
  */

@@ -9,7 +9,7 @@ import type { Reply } from "./fetch-support.js"
 import { eventsOf } from "./support.js"
 
 /**
- * STACK-NOTES "HttpApi defaults that break the contract", over HTTP: every response the framework
+ * The HttpApi defaults that break the contract (docs/CONTRACT.md §5), over HTTP: every response the framework
  * would write in its own shape (empty 404s, empty 400s, 400 for a server bug, echoed input) is a
  * problem document here, and every response carries a sane `X-Request-Id`.
  */
@@ -108,6 +108,9 @@ for (const db of databases) {
         const get = yield* send("GET", `/v1/workflows/${row.id}`)
         expectOpaque500(get, ["bogus"])
         expect(get.headers.get("x-request-id")).toMatch(SANE_ID)
+        // The operator gets what the client does not: an ERROR line with the cause and the request id.
+        const logged = server.logs().find((line) => line.includes(`request_id=${get.headers.get("x-request-id")}`))
+        expect(logged).toMatch(/level=ERROR .*message="request failed with a defect" cause="ParseError/)
         const list = yield* send("GET", "/v1/workflows")
         expectOpaque500(list, ["bogus"])
         const patch = yield* send("PATCH", `/v1/workflows/${row.id}`, { json: { title: "Fixed?" } })
@@ -141,6 +144,8 @@ for (const db of databases) {
           )
           expectProblem(blocked, 503, "internal")
           expect(blocked.headers.get("retry-after")).toBe("1")
+          const logged = server.logs().find((line) => line.includes(`request_id=${blocked.headers.get("x-request-id")}`))
+          expect(logged).toMatch(/level=WARN .*message="request failed: the database is unavailable"/)
           expect(blocked.text).not.toMatch(/SQLITE|busy|locked/i)
           const after = yield* send("PATCH", `/v1/workflows/${row.id}`, { json: { title: "After the lock" } })
           expect(after.status, after.text).toBe(200)

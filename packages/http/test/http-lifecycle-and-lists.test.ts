@@ -16,7 +16,7 @@ import {
 import { eventsOf, ORG_B, rowOf } from "./support.js"
 
 /**
- * SPEC §4, §5 and §11 over HTTP: the lifecycle routes (order 401, 400, 404, 412, 409, no-op or
+ * docs/CONTRACT.md §3, §4 and §11 over HTTP: the lifecycle routes (order 401, 400, 404, 412, 409, no-op or
  * change), the list with its filter and cursor, and the audit trail as clients read it.
  */
 

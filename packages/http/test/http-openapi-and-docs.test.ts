@@ -5,7 +5,7 @@ import { databases } from "./databases.js"
 import { send, withServer } from "./http-support.js"
 
 /**
- * SPEC §5 and §11 over HTTP: the OpenAPI 3.1 document generated from the HttpApi definition is
+ * docs/CONTRACT.md §4 and §11 over HTTP: the OpenAPI 3.1 document generated from the HttpApi definition is
  * valid, complete and shows the problem documents the server really sends; the docs page and the
  * health routes need no key, and the docs page loads nothing from the internet.
  */

@@ -19,7 +19,7 @@ import type { Reply } from "./fetch-support.js"
 import { eventsOf, ORG_B, rowOf } from "./support.js"
 
 /**
- * SPEC §3 over HTTP: every row of the PATCH evaluation order (401, 415, 413, 400 body, 400
+ * docs/CONTRACT.md §2 over HTTP: every row of the PATCH evaluation order (401, 415, 413, 400 body, 400
  * validation, 404, 412, 409, 400 read-only, 200, no-op), which failure wins when several apply,
  * and after each failure the whole database (rows, events, idempotency keys) is unchanged.
  */

@@ -5,7 +5,7 @@ import { expectProblem, expectValidation, insert, send, withServer, withSql, wri
 import { eventsOf, rowOf } from "./support.js"
 
 /**
- * The public reference page of `PATCH /v1/workflows/{id}` (seed/update-a-workflow.txt), its
+ * The public reference page of `PATCH /v1/workflows/{id}` (the source of docs/CONTRACT.md), its
  * examples sent verbatim over HTTP: the success cases and each documented error with its problem body.
  */
 

@@ -5,7 +5,7 @@ import { create, expectProblem, expectValidation, type Request, send, Server, wi
 import type { Reply } from "./fetch-support.js"
 
 /**
- * SPEC §7 and §3 step 4 over HTTP: another organization's workflow answers exactly like a
+ * docs/CONTRACT.md §7 and §2 step 4 over HTTP: another organization's workflow answers exactly like a
  * missing one (same status, byte-identical body) on every route, whatever else the request
  * carries, and nothing of it is touched.
  */

@@ -17,6 +17,8 @@ export interface LiveServer {
   readonly sql: SqlClient.SqlClient
   /** Which database it is (a SQLite file can be opened by a second connection). */
   readonly database: Sql.Database
+  /** The server's log lines at WARN and above (logfmt), kept here instead of printed. */
+  readonly logs: () => ReadonlyArray<string>
 }
 
 export const ORG_ALPHA = OrganizationId.make("org_alpha")
@@ -25,13 +27,20 @@ export const ORG_BETA = OrganizationId.make("org_beta")
 export const liveServer = (db: TestDatabase): Effect.Effect<LiveServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const database = yield* db.fresh
+    // Tests that provoke a server bug or an outage on purpose would print its ERROR line and cause
+    // into vitest's output of a passing run; they read them from here instead.
+    const lines: Array<string> = []
+    const captured = Logger.make((entry) => {
+      lines.push(Logger.logfmtLogger.log(entry))
+    })
     const context = yield* Layer.build(
       Layer.mergeAll(HttpAppLive(database), Layer.empty).pipe(
         Layer.provideMerge(NodeServerLive({ port: 0, host: "127.0.0.1" })),
         Layer.provideMerge(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
         Layer.provideMerge(Sql.layer(database)),
-        // The request log is checked by its own test; elsewhere it would bury vitest's output.
+        // The request log (INFO) is checked by its own test; here only warnings and errors are kept.
         Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)),
+        Layer.provide(Logger.replace(Logger.defaultLogger, captured)),
         Layer.orDie
       )
     )
@@ -40,6 +49,7 @@ export const liveServer = (db: TestDatabase): Effect.Effect<LiveServer, never, S
       const alpha = yield* keys.create(ORG_ALPHA, "test")
       const beta = yield* keys.create(ORG_BETA, "test")
       const url = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
-      return { url, key: alpha.key, otherKey: beta.key, keyId: alpha.id, sql: yield* SqlClient.SqlClient, database }
+      const logs = () => [...lines]
+      return { url, key: alpha.key, otherKey: beta.key, keyId: alpha.id, sql: yield* SqlClient.SqlClient, database, logs }
     }).pipe(Effect.provide(context))
   })

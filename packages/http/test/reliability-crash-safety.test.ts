@@ -17,7 +17,7 @@ import {
 import { tempDir } from "./databases.js"
 
 /**
- * SPEC §6 and §8: every write appends its event in the same transaction, and a commit survives
+ * docs/CONTRACT.md §6 and §8: every write appends its event in the same transaction, and a commit survives
  * a process crash. A real `workflows serve` on a SQLite file takes concurrent PATCH and lifecycle
  * writes and is killed with SIGKILL in the middle of them; the file is then read directly and
  * through a restarted server. Every acknowledged (2xx) write must be there, every trail unbroken,

@@ -14,7 +14,7 @@ import {
 import { tempDir } from "./databases.js"
 
 /**
- * SPEC §3 (steps 1–3, "a failed request changes nothing"), §3 Errors and §11: generated hostile
+ * docs/CONTRACT.md §2 (steps 1–3, "a failed request changes nothing"), §5 and §11: generated hostile
  * requests over real HTTP against one `workflows serve` process. Every request is built so that it
  * cannot legitimately change anything (the fixed workflow is cancelled, so lifecycle calls are 409s
  * or no-ops; every body that could be a valid edit carries an If-Match that cannot match; creates

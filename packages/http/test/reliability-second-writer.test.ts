@@ -16,7 +16,7 @@ import {
 import { tempDir } from "./databases.js"
 
 /**
- * STACK-NOTES "SQL": two clients on one SQLite file used to fail with SQLITE_BUSY_SNAPSHOT. SPEC §7/§10:
+ * Two clients on one SQLite file used to fail with SQLITE_BUSY_SNAPSHOT. docs/CONTRACT.md §7/§10:
  * `workflows keys create` runs as a second process on the database of a running server. Under
  * concurrent PATCH load it must succeed every time, its key must work at once, and no request of
  * the load may see the contention (no 5xx).

@@ -5,7 +5,7 @@ import { databases, withService } from "./databases.js"
 import { apiFor, eventsOf, ORG_A, rowOf } from "./support.js"
 
 /**
- * SPEC §8: concurrent requests never lose an update, a patch racing a lifecycle action sees one
+ * docs/CONTRACT.md §8: concurrent requests never lose an update, a patch racing a lifecycle action sees one
  * consistent order, and `version` never repeats. The audit trail is the witness: replaying the
  * events oldest → newest must reproduce the stored row.
  */

@@ -12,7 +12,7 @@ import {
   succeedsWithoutWriting
 } from "./support.js"
 
-/** SPEC §2: `running` exists only on old records, behaves exactly like `active`, and is returned unchanged. */
+/** docs/CONTRACT.md §1: `running` exists only on old records, behaves exactly like `active`, and is returned unchanged. */
 const legacy = insertWorkflow({ id: freshId("wf_"), status: "running", title: "Old campaign", version: 7 })
 
 for (const db of databases) {

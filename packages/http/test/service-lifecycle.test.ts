@@ -17,7 +17,7 @@ import {
 } from "./support.js"
 
 /**
- * SPEC §4, written out here independently of the domain's table so a mistake there shows up:
+ * docs/CONTRACT.md §3, written out here independently of the domain's table so a mistake there shows up:
  * for each action and each status, the outcome the service must produce.
  */
 type Action = "activate" | "pause" | "resume" | "cancel" | "complete"

@@ -18,7 +18,7 @@ import {
 } from "./support.js"
 
 /**
- * SPEC §3: the PATCH evaluation order as the service sees it (steps 3–8), first failure wins,
+ * docs/CONTRACT.md §2: the PATCH evaluation order as the service sees it (steps 3–8), first failure wins,
  * and a failed request changes nothing — checked against the whole database each time.
  */
 

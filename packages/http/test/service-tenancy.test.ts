@@ -11,7 +11,7 @@ import { apiFor, eventsOf, failsWithoutWriting, ORG_A, ORG_B, rowOf } from "./su
 
 type WorkflowError = WorkflowNotFound | WorkflowValidationError | WorkflowStatusConflict | WorkflowPreconditionFailed
 
-/** SPEC §3 step 4 and §7: another organization's workflow is indistinguishable from a missing one. */
+/** docs/CONTRACT.md §2 step 4 and §7: another organization's workflow is indistinguishable from a missing one. */
 for (const db of databases) {
   describe.concurrent(db.name, () => {
     it.live("org B cannot get, update, transition or read the events of org A's workflow", () =>

@@ -4,7 +4,7 @@ import { databases } from "./databases.js"
 import { requireBuiltCli, serverResource } from "./reliability-support.js"
 
 /**
- * SPEC §8: server instances are stateless, so several run against one PostgreSQL database.
+ * docs/CONTRACT.md §8: server instances are stateless, so several run against one PostgreSQL database.
  * Two real `workflows serve` processes share one database while 2 × 200 concurrent PATCH and
  * lifecycle requests for the same workflows are split across them.
  */

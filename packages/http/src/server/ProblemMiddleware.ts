@@ -5,7 +5,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type FieldError, validationError } from "@workflows/domain"
 import { Cause, Effect, Option } from "effect"
 import type { Duplex } from "node:stream"
-import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "./Problem.js"
+import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "../api/Problem.js"
 import { requestIdFrom } from "./RequestId.js"
 
 const problemResponse = (body: ProblemBody) =>
@@ -72,7 +72,7 @@ const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpSer
  */
 export const problems = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unknown, R> =>
   Effect.catchAllCause(app, (cause) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure)) {
         const error: unknown = failure.value

@@ -1,6 +1,6 @@
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
-import { WorkflowsApi } from "./WorkflowsApi.js"
+import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
 /**
  * The Swagger UI page (its 1.9 MB of assets inlined, so it works offline) as an app of its own.

@@ -113,7 +113,7 @@ export const NotFoundProblem = problem(WorkflowNotFound, {
   fromProblem: () => new WorkflowNotFound({ id: "" })
 })
 
-/** The lifecycle actions that have a route: `complete` is internal and never offered over HTTP (SPEC §11). */
+/** The lifecycle actions that have a route: `complete` is internal and never offered over HTTP (docs/CONTRACT.md §5). */
 const HttpLifecycleAction = Schema.Literal("activate", "pause", "resume", "cancel")
 const isHttpLifecycleAction = Schema.is(HttpLifecycleAction)
 
@@ -206,7 +206,7 @@ export const UnavailableProblem = Schema.Struct({
   HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" })
 )
 
-/** Code `not_found` as SPEC lists, but its own `type`: no route is not the same problem as no workflow. */
+/** Code `not_found` as the contract (docs/CONTRACT.md §5) lists, but its own `type`: no route is not the same problem as no workflow. */
 export const routeNotFoundProblem: ProblemBody = {
   ...problemBody(404, "not_found", "Not found", "No route matches this method and path."),
   type: "urn:workflows:problem:no_route"

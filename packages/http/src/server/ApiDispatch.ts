@@ -10,8 +10,8 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Option, type ParseResult, Redacted, Schema, type Scope } from "effect"
 import * as FindMyWay from "find-my-way-ts"
 import type { Unauthorized } from "@workflows/domain"
-import type { Principal } from "./ApiKeys.js"
-import { Authentication, CurrentPrincipal, WorkflowsApi } from "./WorkflowsApi.js"
+import type { Principal } from "../storage/ApiKeys.js"
+import { Authentication, CurrentPrincipal, WorkflowsApi } from "../api/WorkflowsApi.js"
 
 type Groups = typeof WorkflowsApi extends HttpApi.HttpApi<string, infer G, infer _E, infer _R> ? G : never
 type ApiError = typeof WorkflowsApi extends HttpApi.HttpApi<string, infer _G, infer E, infer _R> ? E : never
@@ -103,7 +103,7 @@ export const makeApiApp = <R>(options: {
         const secured = (middleware as ReadonlySet<unknown>).has(Authentication)
 
         const run = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<unknown>) =>
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             const input: Record<string, unknown> = { request }
             if (decodePath._tag === "Some") input.path = yield* refailDecode(decodePath.value(found.params))
             if (decodeHeaders._tag === "Some") input.headers = yield* refailDecode(decodeHeaders.value(request.headers))

@@ -15,7 +15,7 @@ const annotate = (annotations: ReadonlyArray<readonly [string, unknown]>) =>
  * The server runs each request on a fiber of its own that ends with it, so the request id and
  * log annotations are set on that fiber outright instead of scoped with `Effect.locally` /
  * `Effect.annotateLogs`: nothing runs on the fiber afterwards to see them, and the scoped forms
- * (a dozen runtime steps each) made this middleware cost more than routing the request.
+ * cost more than routing the request (docs/DECISIONS.md).
  */
 export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {

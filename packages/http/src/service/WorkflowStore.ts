@@ -25,9 +25,9 @@ import {
   WorkflowNotFound
 } from "@workflows/domain"
 import { DateTime, Effect, Layer, Option } from "effect"
-import { IdempotencyKeys, requestHash } from "./IdempotencyKeys.js"
-import { lockName, makeWriteTransaction } from "./Sql.js"
-import { WorkflowRepository } from "./WorkflowRepository.js"
+import { IdempotencyKeys, requestHash } from "../storage/IdempotencyKeys.js"
+import { lockName, makeWriteTransaction } from "../storage/Sql.js"
+import { WorkflowRepository } from "../storage/WorkflowRepository.js"
 import { type Caller, type LifecycleCall, Workflows, type WorkflowsService } from "./Workflows.js"
 
 const eventTypes: { readonly [A in Lifecycle.LifecycleAction]: WorkflowEventType } = {

@@ -4,7 +4,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { isJsonObject, type JsonObject, notAnObject, validationError, type WorkflowValidationError } from "@workflows/domain"
 import { Effect } from "effect"
-import { PayloadTooLarge, UnsupportedMediaType } from "./Problem.js"
+import { PayloadTooLarge, UnsupportedMediaType } from "../api/Problem.js"
 
 export const BODY_LIMIT = 64 * 1024
 export const JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+json"] as const
@@ -84,7 +84,7 @@ const parse = (bytes: Buffer): Effect.Effect<JsonObject, WorkflowValidationError
   })
 
 /**
- * SPEC §3 step 2, in its order: 415 for a body that is not JSON by its Content-Type (a missing
+ * docs/CONTRACT.md §2 step 2, in its order: 415 for a body that is not JSON by its Content-Type (a missing
  * one included) or that is compressed, 413 over 64 KiB (by Content-Length before reading, or
  * while streaming), then 400 for malformed JSON or a value that is not an object. With
  * `optional` (the lifecycle routes), an empty body yields `undefined`, whatever its declared

@@ -1,6 +1,9 @@
-/** Operator commands: they act on the database directly (loaded only when one of them runs). */
+/**
+ * Operator handlers (`serve`, `migrate`, `keys …`): they act on the database directly. Loaded only
+ * when one of them runs; `keys` and `migrate` load the storage layer, only `serve` the server stack.
+ */
 import { isOrganizationId, type OrganizationId } from "@workflows/domain"
-import type { ApiKeys, Sql } from "@workflows/http"
+import type { ApiKeys, Sql } from "@workflows/http/storage"
 import * as Console from "effect/Console"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -10,8 +13,13 @@ import * as Option from "effect/Option"
 import { existsSync } from "node:fs"
 import { NotFound, UsageError } from "./Failure.js"
 import { tuneHeapForServing } from "./HeapTuning.js"
-import { server, storage } from "./HttpModules.js"
 import * as Output from "./Output.js"
+
+/** The database layer (migrations included) and the API key store. */
+const storage = Effect.promise(() => import("@workflows/http/storage"))
+
+/** Everything `serve` runs: the HTTP server and its docs assets, which no other command needs. */
+const server = Effect.promise(() => import("@workflows/http/server"))
 
 type SqlModule = Effect.Effect.Success<typeof storage>["Sql"]
 
@@ -25,9 +33,9 @@ const resolveDatabase = (sql: SqlModule, flag: Option.Option<string>): Effect.Ef
 export const serve = (input: { readonly port: number; readonly host: string; readonly database: Option.Option<string> }) =>
   Effect.gen(function* () {
     yield* tuneHeapForServing
-    const http = yield* server
-    const database = yield* resolveDatabase(http.Sql, input.database)
-    return yield* Layer.launch(http.ServerLive({ port: input.port, host: input.host, database }))
+    const [{ Sql }, { ServerLive }] = yield* Effect.all([storage, server])
+    const database = yield* resolveDatabase(Sql, input.database)
+    return yield* Layer.launch(ServerLive({ port: input.port, host: input.host, database }))
   })
 
 export const migrate = (input: { readonly database: Option.Option<string> }) =>

@@ -10,7 +10,7 @@ import {
 } from "@workflows/domain"
 import { Effect, Option, Schema } from "effect"
 import { executeInTransaction, forUpdate } from "./Sql.js"
-import type { Page } from "./Workflows.js"
+import type { Page } from "../service/Workflows.js"
 
 /** Events keep `actor` and `changes` as JSON text, so one schema serves SQLite and PostgreSQL. */
 const EventRow = Schema.Struct({

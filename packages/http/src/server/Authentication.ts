@@ -3,8 +3,8 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Unauthorized } from "@workflows/domain"
 import { Effect, Layer } from "effect"
-import { ApiKeys } from "./ApiKeys.js"
-import { Authentication } from "./WorkflowsApi.js"
+import { ApiKeys } from "../storage/ApiKeys.js"
+import { Authentication } from "../api/WorkflowsApi.js"
 
 const challenge = HttpApp.appendPreResponseHandler((_request, response) =>
   Effect.succeed(HttpServerResponse.setHeader(response, "www-authenticate", "Bearer"))

@@ -8,8 +8,7 @@ const FLUSH_WINDOW = "25 millis"
  * spread over lines a log shipper would split), written to stdout in batches. The default
  * logger makes one synchronous `console.log` per line (stdout is synchronous on files and
  * pipes): a system call, and a wake-up of whoever reads the pipe, per request. Batched, a burst
- * of requests is one write, and a line costs 20 µs instead of 31 µs (micro-benchmark). The
- * batch still pending is written when the layer closes (shutdown), so only a `kill -9` can lose
+ * of requests is one write (docs/DECISIONS.md). The batch still pending is written when the layer closes (shutdown), so only a `kill -9` can lose
  * the last window's lines.
  */
 export const ServerLog = Layer.unwrapScoped(

@@ -11,8 +11,8 @@ import {
   WorkflowValidationError
 } from "@workflows/domain"
 import { Config, type ConfigError, Effect, Layer, Redacted } from "effect"
-import { Workflows, type WorkflowsService } from "./Workflows.js"
-import { WorkflowsApi } from "./WorkflowsApi.js"
+import { Workflows, type WorkflowsService } from "../service/Workflows.js"
+import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
 export interface ClientOptions {
   readonly url: string

@@ -6,7 +6,7 @@ import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { LIMIT_MAX, READ_ONLY_FIELDS, RequestStatus, WorkflowEvent, WorkflowJson, WorkflowStatus } from "@workflows/domain"
 import { Context, JSONSchema, Schema } from "effect"
-import type { Principal } from "./ApiKeys.js"
+import type { Principal } from "../storage/ApiKeys.js"
 import {
   IdempotencyProblem,
   NotFoundProblem,

@@ -156,8 +156,7 @@ const isBusy = (error: SqlError): boolean => {
  * When another process holds the write lock, the connection is released and BEGIN retried with
  * a short, growing delay for up to five seconds, so this process's reads and other requests go
  * on meanwhile (SQLite's own busy wait would sleep with the event loop stopped). BEGIN and
- * COMMIT go through the connection's prepared-statement cache: about a third of the cost of
- * `sql.withTransaction` plus a lock statement. PostgreSQL needs no global lock: writers lock the
+ * COMMIT go through the connection's prepared-statement cache (docs/DECISIONS.md). PostgreSQL needs no global lock: writers lock the
  * rows they change (`SELECT … FOR UPDATE`, see `forUpdate`).
  */
 export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
@@ -212,7 +211,7 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
 /**
  * Runs `statement` on the current transaction's connection when there is one, else as usual.
  * Inside a transaction the connection is already held, so the statement's own per-run span,
- * scope and connection acquisition (about 20–30 µs each, several times the SQLite work) buy
+ * scope and connection acquisition (each costlier than the SQLite work, docs/DECISIONS.md) buy
  * nothing: its compiled text goes straight to the connection, through the driver's
  * prepared-statement cache. The text and parameters are those `sql` compiles; row transforms
  * are not applied (our clients configure none), nor are statement spans recorded.

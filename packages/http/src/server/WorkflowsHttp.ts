@@ -4,13 +4,13 @@ import { SqlClient } from "@effect/sql"
 import { type Workflow, WorkflowJson } from "@workflows/domain"
 import { Effect, FiberRef, Schema } from "effect"
 import type { GroupHandlers } from "./ApiDispatch.js"
-import { internalProblem } from "./Problem.js"
+import { internalProblem } from "../api/Problem.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
-import { type Database, databaseKind } from "./Sql.js"
-import type { WorkflowsService } from "./Workflows.js"
-import { WorkflowStore } from "./WorkflowStore.js"
-import { CurrentPrincipal, WorkflowEventPage, WorkflowPage } from "./WorkflowsApi.js"
+import { type Database, databaseKind } from "../storage/Sql.js"
+import type { WorkflowsService } from "../service/Workflows.js"
+import { WorkflowStore } from "../service/WorkflowStore.js"
+import { CurrentPrincipal, WorkflowEventPage, WorkflowPage } from "../api/WorkflowsApi.js"
 
 const encodeWorkflow = Schema.encode(WorkflowJson)
 

@@ -1,0 +1,105 @@
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as OpenApi from "@effect/platform/OpenApi"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Console, Effect, Layer, Option, Scope } from "effect"
+import { createServer } from "node:http"
+import { ApiKeys } from "../storage/ApiKeys.js"
+import { AuthenticationLive } from "./Authentication.js"
+import { makeApiApp } from "./ApiDispatch.js"
+import { answerMalformedRequest, problems } from "./ProblemMiddleware.js"
+import { requestLog } from "./RequestLog.js"
+import { literalBrokenEscapes } from "./RequestPath.js"
+import { ServerLog } from "./ServerLog.js"
+import { type Database, describeDatabase, layer } from "../storage/Sql.js"
+import { WorkflowStore } from "../service/WorkflowStore.js"
+import { WorkflowsApi } from "../api/WorkflowsApi.js"
+import { SystemHandlers, WorkflowsHandlers } from "./WorkflowsHttp.js"
+
+/** `/docs`, whose page is built on its first request rather than at start-up. */
+const docsRoute = Effect.gen(function* () {
+  const scope = yield* Effect.scope
+  const page = yield* Effect.cached(
+    Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
+  )
+  return Effect.flatten(page)
+})
+
+/**
+ * The whole HTTP application over a database client: routes, problem bodies, request log,
+ * `/openapi.json` and `/docs` (Swagger UI with its assets inlined, so it works offline).
+ * `database` is what the client was made for; `/readyz` names only its kind.
+ */
+export const HttpAppLive = (database: Database) =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const openApi = HttpServerResponse.unsafeJson(OpenApi.fromApi(WorkflowsApi))
+      const app = yield* makeApiApp({
+        handlers: { workflows: yield* WorkflowsHandlers, system: yield* SystemHandlers(database) },
+        extraRoutes: [["/openapi.json", Effect.succeed(openApi)], ["/docs", yield* docsRoute]],
+        middleware: problems,
+        // A long `{id}` must reach its route (and get the missing workflow's 404 after authentication),
+        // not be "no route" at the router's default 100-character limit.
+        maxParamLength: 8 * 1024
+      })
+      yield* HttpServer.serveEffect(app, (app) => requestLog(literalBrokenEscapes(app)))
+    })
+  ).pipe(
+    Layer.provide(AuthenticationLive),
+    // Nothing exports traces, and a span per request and per SQL statement costs more than the
+    // statements: tracing is off until a tracer is configured.
+    HttpMiddleware.withTracerDisabledWhen(() => true),
+    Layer.provide(Layer.setTracerEnabled(false))
+  )
+
+export interface ListenOptions {
+  readonly port: number
+  readonly host: string
+}
+
+/**
+ * A Node HTTP server with timeouts that bound slow or stalled clients; closing its layer stops
+ * accepting connections and lets in-flight requests finish.
+ */
+export const NodeServerLive = (options: ListenOptions) =>
+  NodeHttpServer.layer(() => {
+    const server = createServer()
+    server.requestTimeout = 30_000
+    server.headersTimeout = 15_000
+    server.keepAliveTimeout = 5_000
+    // Requests Node's parser rejects get a problem document too, not Node's bare 400.
+    server.on("clientError", answerMalformedRequest)
+    return server
+  }, { port: options.port, host: options.host })
+
+/**
+ * First start: an organization and a key so the server is usable at once (printed once, never
+ * stored in plaintext). Then the one line that says where everything is.
+ */
+const announce = (options: ListenOptions & { readonly database: string }) =>
+  Effect.gen(function* () {
+    const bootstrapped = yield* Effect.flatMap(ApiKeys, (keys) => keys.bootstrap)
+    if (Option.isSome(bootstrapped)) {
+      const key = bootstrapped.value
+      yield* Console.log(
+        `No API keys yet: created organization ${key.organization_id} and key ${key.id}. Store it now, it is shown only once:\n\n  ${key.key}\n`
+      )
+    }
+    const address = yield* HttpServer.addressFormattedWith((url) => Effect.succeed(url))
+    yield* Console.log(`workflows listening on ${address}  docs: ${address}/docs  database: ${options.database}`)
+  })
+
+/**
+ * Everything `workflows serve` runs: migrate, bootstrap, listen, log in batches; closing it shuts
+ * down gracefully (and writes the last log lines).
+ */
+export const ServerLive = (options: ListenOptions & { readonly database: Database }) => {
+  const display = describeDatabase(options.database)
+  return Layer.mergeAll(HttpAppLive(options.database), Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
+    Layer.provide(NodeServerLive(options)),
+    Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
+    Layer.provide(layer(options.database)),
+    Layer.provide(ServerLog)
+  )
+}

@@ -1,5 +1,0 @@
-import { defineWorkspace } from "vitest/config"
-
-// Each package is its own project so `vitest run --project domain` works; the root
-// config is only the list. Packages resolve each other's sources, not their builds.
-export default defineWorkspace(["packages/*/vitest.config.ts"])
