@@ -43,7 +43,7 @@ export const HttpAppLive = (database: Database) =>
         // not be "no route" at the router's default 100-character limit.
         maxParamLength: 8 * 1024
       })
-      yield* HttpServer.serveEffect(app, (app) => requestLog(literalBrokenEscapes(app)))
+      yield* HttpServer.serveEffect(requestLog(literalBrokenEscapes(app)))
     })
   ).pipe(
     Layer.provide(AuthenticationLive),
