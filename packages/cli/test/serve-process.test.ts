@@ -41,6 +41,50 @@ describe("workflows serve as a process", () => {
     expect(lines[0]).not.toContain(server.apiKey)
   })
 
+  it("logs a client that hangs up mid-body as a client abort (499, no response), not as a 413", async () => {
+    const created = await createWorkflow("Abandoned upload")
+    const body = JSON.stringify({ title: "Never arrives in full" })
+    const patch = (requestId: string, sent: string) =>
+      `PATCH /v1/workflows/${created.id} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.apiKey}\r\n` +
+      `X-Request-Id: ${requestId}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${sent}`
+    const logLine = async (requestId: string) => {
+      for (let waited = 0; waited < 10_000; waited += 100) {
+        const lines = server.output().split("\n").filter((l) => l.includes(`request_id=${requestId}`))
+        if (lines.length > 0) return lines
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      return []
+    }
+    // Alone on its connection; and pipelined behind a write that waits for another process's lock,
+    // so that its response is still queued when the client goes (Node then only errors the request).
+    const lock = new Database(server.database.slice("sqlite:".length))
+    for (const [label, hangUp, parts] of [
+      ["end", "end", [patch("ops-abort-end", body.slice(0, 8))]],
+      ["destroy", "destroy", [patch("ops-abort-destroy", body.slice(0, 8))]],
+      ["queued", "destroy", [patch("ops-abort-first", body), patch("ops-abort-queued", body.slice(0, 8))]]
+    ] as const) {
+      if (label === "queued") lock.exec("BEGIN IMMEDIATE")
+      const socket = connect(server.port, "127.0.0.1")
+      socket.on("error", () => {})
+      await new Promise((resolve) => socket.once("connect", resolve))
+      socket.write(parts.join(""))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      socket[hangUp]()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      socket.destroy()
+      if (label === "queued") lock.exec("ROLLBACK")
+      const lines = await logLine(`ops-abort-${label}`)
+      expect(lines, label).toHaveLength(1)
+      expect(lines[0], label).toMatch(new RegExp(`message="PATCH /v1/workflows/${created.id} 499 \\(client abort, no response\\)"`))
+      expect(lines[0]).toMatch(/status=499/)
+      expect(lines[0]).toMatch(/level=INFO/)
+    }
+    lock.close()
+    // Neither upload, nor the write it was queued behind, changed the workflow.
+    const stored = await fetch(`${server.url}/v1/workflows/${created.id}`, { headers: { authorization: `Bearer ${server.apiKey}` } })
+    expect(await stored.json()).toMatchObject({ title: "Abandoned upload", version: 1 })
+  }, 30_000)
+
   it("answers a server bug with an opaque 500 and logs its cause, on one line, with the request id", async () => {
     const created = await createWorkflow("Corrupted")
     // A value the schema does not allow, as a broken migration or another writer might leave it.

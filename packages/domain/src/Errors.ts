@@ -46,6 +46,9 @@ export class WorkflowStatusConflict extends Schema.TaggedError<WorkflowStatusCon
   }
 }
 
+/** How much of a caller's `If-Match` the message quotes: a 15 KB header must not make a 15 KB answer. */
+const IF_MATCH_QUOTED = 64
+
 /** `If-Match` named a version that is no longer the current one. */
 export class WorkflowPreconditionFailed extends Schema.TaggedError<WorkflowPreconditionFailed>()(
   "WorkflowPreconditionFailed",
@@ -55,7 +58,9 @@ export class WorkflowPreconditionFailed extends Schema.TaggedError<WorkflowPreco
   }
 ) {
   override get message(): string {
-    return `If-Match ${this.if_match} does not match the current ETag ${this.current_etag}; read the workflow again.`
+    const sent = Array.from(this.if_match)
+    const quoted = sent.length <= IF_MATCH_QUOTED ? this.if_match : `${sent.slice(0, IF_MATCH_QUOTED).join("")}…`
+    return `If-Match ${quoted} does not match the current ETag ${this.current_etag}; read the workflow again.`
   }
 }
 

@@ -15,7 +15,6 @@ export const machine: { readonly [A in LifecycleAction]: { readonly from: Readon
 
 /** The actions a client can call over HTTP; `complete` is for internal callers only. */
 export const httpActions: ReadonlyArray<LifecycleAction> = ["activate", "pause", "resume", "cancel"]
-export const actions: ReadonlyArray<LifecycleAction> = [...httpActions, "complete"]
 
 export const targetOf = (action: LifecycleAction): RequestStatus => machine[action].to
 

@@ -1,4 +1,4 @@
-import { Effect, Random, Schema } from "effect"
+import { Schema } from "effect"
 
 /**
  * Legacy records carry `wf_…` ids and new ones `wfl_…`; both stay addressable forever,
@@ -29,22 +29,28 @@ export const EventId = Schema.String.pipe(
 )
 export type EventId = typeof EventId.Type
 
-const CHUNK = 5 // 36^5 < 2^31: five characters from each draw keeps the draws few
+/** `n` uniformly random bytes. The program draws them from `node:crypto`; tests may pass a fixed sequence. */
+export type RandomBytes = (n: number) => Uint8Array
 
-/** `length` random base-36 characters, drawn from Effect's `Random` so tests can seed it. */
-export const randomBase36 = (length: number): Effect.Effect<string> =>
-  Effect.map(
-    Effect.all(Array.from({ length: Math.ceil(length / CHUNK) }, () => Random.nextIntBetween(0, 36 ** CHUNK))),
-    (draws) => draws.map((n) => n.toString(36).padStart(CHUNK, "0")).join("").slice(0, length)
-  )
+const BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+const UNBIASED_BELOW = 252 // 7 × 36: a byte at or above it would favour the first characters, so it is skipped
 
-/** `wfl_` + 12 base-36 characters: about 62 bits, ample for one organization's campaigns. */
-export const makeWorkflowId: Effect.Effect<WorkflowId> = Effect.map(
-  randomBase36(12),
-  (suffix) => WorkflowId.make(`wfl_${suffix}`)
-)
+/** `length` base-36 characters, each equally likely, from `randomBytes`. */
+export const base36 = (length: number, randomBytes: RandomBytes): string => {
+  let out = ""
+  while (out.length < length) {
+    for (const byte of randomBytes(length - out.length + 2)) {
+      if (byte < UNBIASED_BELOW && out.length < length) out += BASE36[byte % 36]
+    }
+  }
+  return out
+}
 
-export const makeEventId: Effect.Effect<EventId> = Effect.map(
-  randomBase36(16),
-  (suffix) => EventId.make(`evt_${suffix}`)
-)
+/**
+ * `wfl_` + 12 base-36 characters: about 62 bits. Ids are unique across all organizations, so
+ * collisions follow the birthday bound over the whole table (about 1 in 100,000 among ten million ids).
+ */
+export const newWorkflowId = (randomBytes: RandomBytes): WorkflowId => WorkflowId.make(`wfl_${base36(12, randomBytes)}`)
+
+/** `evt_` + 16 base-36 characters: about 82 bits. */
+export const newEventId = (randomBytes: RandomBytes): EventId => EventId.make(`evt_${base36(16, randomBytes)}`)

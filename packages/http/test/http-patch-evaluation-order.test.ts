@@ -252,6 +252,19 @@ for (const db of databases) {
         expect(star.headers.get("etag")).toBe('"5"')
       }))
 
+    it.effect("5. a long If-Match is still a 412, and the answer quotes only its start", () =>
+      Effect.gen(function* () {
+        const { id } = yield* fixture
+        const ifMatch = `"${"7".repeat(15_000)}"`
+        for (const [method, path] of [["PATCH", `/v1/workflows/${id}`], ["POST", `/v1/workflows/${id}/pause`]] as const) {
+          const reply = yield* writesNothing(send(method, path, { json: method === "PATCH" ? { title: "x" } : {}, headers: { "if-match": ifMatch } }))
+          const body = expectProblem(reply, 412, "precondition_failed")
+          expect(body.current_etag).toBe('"3"')
+          expect(reply.text.length, method).toBeLessThan(1_000)
+          expect(body.detail).toContain(`If-Match "${"7".repeat(63)}…`)
+        }
+      }))
+
     it.effect("6. 409 for a status change, before the read-only check", () =>
       Effect.gen(function* () {
         const { id } = yield* fixture

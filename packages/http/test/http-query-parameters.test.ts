@@ -15,6 +15,26 @@ for (const db of databases) {
         }
       }))
 
+    it.effect("a parameter named like an Object.prototype member is as unknown as any other", () =>
+      Effect.gen(function* () {
+        const { id } = yield* create()
+        const names = ["constructor", "toString", "hasOwnProperty", "valueOf", "__defineGetter__", "__proto__", "isPrototypeOf", "prototype"]
+        for (const route of ["/v1/workflows", `/v1/workflows/${id}/events`]) {
+          for (const name of names) {
+            for (const query of [`${name}=x`, `${name}=x&${name}=y`, `limit=5&${name}=x`]) {
+              const path = `${route}?${query}`
+              const reply = yield* send("GET", path)
+              expect(expectValidation(reply), path).toEqual([name])
+              expect(reply.body.errors[0].message, path).toBe("is not a known parameter")
+            }
+          }
+        }
+        // Percent-encoded, the name is the same name.
+        expect(expectValidation(yield* send("GET", "/v1/workflows?%5F%5Fproto%5F%5F=x"))).toEqual(["__proto__"])
+        // And the known parameters still work beside nothing unknown.
+        expect((yield* send("GET", "/v1/workflows?limit=5")).status).toBe(200)
+      }))
+
     it.effect("a parameter given twice is a 400 naming it", () =>
       Effect.gen(function* () {
         const reply = yield* send("GET", "/v1/workflows?limit=5&limit=6")

@@ -2,7 +2,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import { SqlClient } from "@effect/sql"
 import { OrganizationId } from "@workflows/domain"
 import { ApiKeys, HttpAppLive, NodeServerLive, Sql, WorkflowStore } from "@workflows/http"
-import { Effect, Layer, Logger, LogLevel, type Scope } from "effect"
+import { ConfigProvider, Effect, Layer, Logger, LogLevel, type Scope } from "effect"
 import type { TestDatabase } from "./databases.js"
 
 /** A real server on a random loopback port over a fresh database, with keys for two organizations. */
@@ -24,7 +24,8 @@ export interface LiveServer {
 export const ORG_ALPHA = OrganizationId.make("org_alpha")
 export const ORG_BETA = OrganizationId.make("org_beta")
 
-export const liveServer = (db: TestDatabase): Effect.Effect<LiveServer, never, Scope.Scope> =>
+/** `env`: configuration read while the stack is built (e.g. `DATABASE_POOL_SIZE`), as the environment would give it. */
+export const liveServer = (db: TestDatabase, env: Record<string, string> = {}): Effect.Effect<LiveServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const database = yield* db.fresh
     // Tests that provoke a server bug or an outage on purpose would print its ERROR line and cause
@@ -43,7 +44,7 @@ export const liveServer = (db: TestDatabase): Effect.Effect<LiveServer, never, S
         Layer.provide(Logger.replace(Logger.defaultLogger, captured)),
         Layer.orDie
       )
-    )
+    ).pipe(Effect.withConfigProvider(ConfigProvider.fromJson(env).pipe(ConfigProvider.orElse(ConfigProvider.fromEnv))))
     return yield* Effect.gen(function* () {
       const keys = yield* ApiKeys
       const alpha = yield* keys.create(ORG_ALPHA, "test")

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import fc from "fast-check"
-import { connect } from "node:net"
 import { join } from "node:path"
+import { parseResponses, rawExchange } from "./fetch-support.js"
 import {
   call,
   pool,
@@ -293,72 +293,6 @@ const caseArbitrary = (key: string): fc.Arbitrary<Case> => {
 
 // ------------------------------------------------------------------------------------------------
 // Raw sockets: lying Content-Length, slow and aborted uploads
-
-interface RawResult {
-  readonly label: string
-  readonly text: string
-  /** How the exchange ended: the server closed, or our own deadline (the request is still pending server-side). */
-  readonly end: "server-closed" | "client-deadline" | "error"
-  readonly ms: number
-}
-
-const rawExchange = (
-  port: number,
-  label: string,
-  parts: ReadonlyArray<string | Buffer>,
-  options: { readonly gapMs?: number; readonly halfClose?: boolean; readonly deadlineMs: number; readonly abortAfterMs?: number }
-): Promise<RawResult> =>
-  new Promise<RawResult>((resolve) => {
-    const started = performance.now()
-    const socket = connect(port, "127.0.0.1")
-    let text = ""
-    let end: RawResult["end"] = "server-closed"
-    const deadline = setTimeout(() => {
-      end = "client-deadline"
-      socket.destroy()
-    }, options.deadlineMs)
-    let closing = false
-    socket.on("data", (chunk: Buffer) => {
-      text += chunk.toString("latin1")
-      // One whole response is what we wait for; anything the server adds within 200 ms is kept too.
-      if (!closing && parseResponses(text).length > 0) {
-        closing = true
-        setTimeout(() => socket.destroy(), 200)
-      }
-    })
-    socket.on("error", () => {
-      if (end === "server-closed") end = "error"
-    })
-    socket.on("close", () => {
-      clearTimeout(deadline)
-      resolve({ label, text, end, ms: performance.now() - started })
-    })
-    socket.on("connect", async () => {
-      for (const part of parts) {
-        if (socket.destroyed) return
-        socket.write(part)
-        if (options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs))
-      }
-      if (options.abortAfterMs !== undefined) setTimeout(() => socket.destroy(), options.abortAfterMs)
-      else if (options.halfClose) socket.end()
-    })
-  })
-
-/** The responses in a raw exchange: status, content type and body of each. */
-const parseResponses = (text: string) => {
-  const responses: Array<{ status: number; contentType: string | undefined; body: string }> = []
-  let rest = text
-  while (rest.startsWith("HTTP/1.1 ")) {
-    const headEnd = rest.indexOf("\r\n\r\n")
-    if (headEnd < 0) break
-    const head = rest.slice(0, headEnd)
-    const status = Number(head.slice(9, 12))
-    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
-    responses.push({ status, contentType: /\r\ncontent-type: *([^\r]+)/i.exec(head)?.[1], body: rest.slice(headEnd + 4, headEnd + 4 + length) })
-    rest = rest.slice(headEnd + 4 + length)
-  }
-  return responses
-}
 
 // ------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import type { WorkflowStatus } from "@workflows/domain"
+import type { WorkflowsService } from "@workflows/http"
 import { Effect } from "effect"
+import { ACTIONS, type Action, ALLOWED_ACTIONS, LIFECYCLE_TABLE } from "../../domain/test/lifecycle-table.js"
 import { databases, withService } from "./databases.js"
 import {
   ALL_STATUSES,
@@ -12,76 +13,8 @@ import {
   OLD_TIME,
   ORG_A,
   rowOf,
-  type ServiceApi,
   succeedsWithoutWriting
 } from "./support.js"
-
-/**
- * docs/CONTRACT.md §3, written out here independently of the domain's table so a mistake there shows up:
- * for each action and each status, the outcome the service must produce.
- */
-type Action = "activate" | "pause" | "resume" | "cancel" | "complete"
-type Outcome =
-  | { readonly kind: "moved"; readonly to: WorkflowStatus }
-  | { readonly kind: "noop" }
-  | { readonly kind: "conflict"; readonly requested: WorkflowStatus }
-
-const moved = (to: WorkflowStatus): Outcome => ({ kind: "moved", to })
-const noop: Outcome = { kind: "noop" }
-const conflict = (requested: WorkflowStatus): Outcome => ({ kind: "conflict", requested })
-
-const expected: { readonly [A in Action]: { readonly [S in WorkflowStatus]: Outcome } } = {
-  activate: {
-    draft: moved("active"),
-    active: noop,
-    running: noop,
-    paused: conflict("active"),
-    completed: conflict("active"),
-    cancelled: conflict("active")
-  },
-  pause: {
-    draft: conflict("paused"),
-    active: moved("paused"),
-    running: moved("paused"),
-    paused: noop,
-    completed: conflict("paused"),
-    cancelled: conflict("paused")
-  },
-  resume: {
-    draft: conflict("active"),
-    active: noop,
-    running: noop,
-    paused: moved("active"),
-    completed: conflict("active"),
-    cancelled: conflict("active")
-  },
-  cancel: {
-    draft: moved("cancelled"),
-    active: moved("cancelled"),
-    running: moved("cancelled"),
-    paused: moved("cancelled"),
-    completed: conflict("cancelled"),
-    cancelled: noop
-  },
-  complete: {
-    draft: conflict("completed"),
-    active: moved("completed"),
-    running: moved("completed"),
-    paused: conflict("completed"),
-    completed: noop,
-    cancelled: conflict("completed")
-  }
-}
-
-/** HTTP actions that really move a workflow out of each status (what a 409 offers). */
-const allowedFrom: { readonly [S in WorkflowStatus]: ReadonlyArray<string> } = {
-  draft: ["activate", "cancel"],
-  active: ["pause", "cancel"],
-  running: ["pause", "cancel"],
-  paused: ["resume", "cancel"],
-  completed: [],
-  cancelled: []
-}
 
 const eventType: { readonly [A in Action]: string } = {
   activate: "workflow.activated",
@@ -91,13 +24,11 @@ const eventType: { readonly [A in Action]: string } = {
   complete: "workflow.completed"
 }
 
-const actions: ReadonlyArray<Action> = ["activate", "pause", "resume", "cancel", "complete"]
-
-const call = (api: ServiceApi, action: Action) => api[action]
+const call = (api: WorkflowsService, action: Action) => api[action]
 
 for (const db of databases) {
   describe.concurrent(db.name, () => {
-    for (const action of actions) {
+    for (const action of ACTIONS) {
       it.live(`${action} from every status`, () =>
         withService(db)(
           Effect.gen(function* () {
@@ -105,7 +36,7 @@ for (const db of databases) {
             for (const status of ALL_STATUSES) {
               const label = `${action} from ${status}`
               const stored = yield* insertWorkflow({ status, version: 5 })
-              const outcome = expected[action][status]
+              const outcome = LIFECYCLE_TABLE[status][action]
               const reason = `because ${label}`
               switch (outcome.kind) {
                 case "moved": {
@@ -132,7 +63,7 @@ for (const db of databases) {
                   )
                   break
                 }
-                case "noop": {
+                case "unchanged": {
                   const result = yield* succeedsWithoutWriting(call(api, action)(stored.id, { body: { reason }, if_match: "\"5\"" }))
                   expect(result.status, label).toBe(status)
                   expect(result.version, label).toBe(5)
@@ -146,7 +77,7 @@ for (const db of databases) {
                       _tag: "WorkflowStatusConflict",
                       current_status: status,
                       requested_status: outcome.requested,
-                      allowed_actions: allowedFrom[status]
+                      allowed_actions: ALLOWED_ACTIONS[status]
                     })
                   )
                   break
@@ -271,7 +202,7 @@ for (const db of databases) {
       withService(db)(
         Effect.gen(function* () {
           const api = yield* apiFor(ORG_A)
-          for (const action of actions) {
+          for (const action of ACTIONS) {
             for (const id of ["wfl_missing", "garbage", "wf_"]) {
               const error = yield* failsWithoutWriting(call(api, action)(id))
               expect(error, `${action} ${id}`).toEqual(expect.objectContaining({ _tag: "WorkflowNotFound", id }))

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { ListQueryInput, WorkflowStatus } from "@workflows/domain"
-import type { Page } from "@workflows/http"
+import type { Page, WorkflowsService } from "@workflows/http"
 import { Effect } from "effect"
 import { databases, withService } from "./databases.js"
-import { apiFor, eventsOf, insertWorkflow, ORG_A, ORG_B, type ServiceApi, type WorkflowRow } from "./support.js"
+import { apiFor, eventsOf, insertWorkflow, ORG_A, ORG_B, type WorkflowRow } from "./support.js"
 
 const fieldsOf = (error: unknown) => (error as { readonly errors: ReadonlyArray<{ readonly field: string | null }> }).errors.map((e) => e.field)
 
@@ -138,7 +138,7 @@ for (const db of databases) {
     })
 
     describe("events", () => {
-      const history = (api: ServiceApi) =>
+      const history = (api: WorkflowsService) =>
         Effect.gen(function* () {
           const created = yield* api.create({ title: "History", status: "active" })
           for (let i = 0; i < 6; i++) yield* api.update(created.id, { title: `History ${i}` })

@@ -15,12 +15,6 @@ export const ORG_B = OrganizationId.make("org_beta")
 
 export const KEY_ACTOR: Actor = { type: "api_key", id: "key_testactor01" }
 
-/**
- * The service's per-caller API (`WorkflowsApi` in Workflows.ts). Derived here rather than imported
- * by name, because the package index also exports the HttpApi class of the same name.
- */
-export type ServiceApi = ReturnType<WorkflowStore["forCaller"]>
-
 /** The service as one caller sees it (what the HTTP server builds per request). */
 export const apiFor = (
   organization_id: OrganizationId = ORG_A,

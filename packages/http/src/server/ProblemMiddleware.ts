@@ -4,15 +4,20 @@ import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type FieldError, validationError } from "@workflows/domain"
 import { Cause, Effect, Option } from "effect"
+import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "../api/Problem.js"
+import { UNKNOWN_PARAMETER } from "./QueryParameters.js"
 import { requestIdFrom } from "./RequestId.js"
 
 const problemResponse = (body: ProblemBody) =>
   HttpServerResponse.unsafeJson(body, { status: body.status, contentType: "application/problem+json" })
 
-/** Header names as clients write them, for field names in errors. */
-const HEADER_NAMES: Record<string, string> = { "if-match": "If-Match", "idempotency-key": "Idempotency-Key" }
+/**
+ * Header names as clients write them, for field names in errors. A `Map`: the field may be any
+ * query parameter name, and a plain object would answer `constructor` with `Object`.
+ */
+const HEADER_NAMES: ReadonlyMap<string, string> = new Map([["if-match", "If-Match"], ["idempotency-key", "Idempotency-Key"]])
 
 /**
  * The framework's decode messages quote the rejected input; ours name the field and the rule only.
@@ -22,7 +27,7 @@ const issueMessage = (issue: HttpApiDecodeError["issues"][number]): string => {
   const expected = /^Expected ([\s\S]{1,200}?), actual /.exec(issue.message)?.[1]
   if (expected === "string") return "must be given once" // a repeated query parameter arrives as an array
   if (issue._tag === "Missing") return "is required"
-  if (issue._tag === "Unexpected") return "is not a known parameter"
+  if (issue._tag === "Unexpected") return UNKNOWN_PARAMETER
   return expected === undefined ? "is invalid" : `must be ${expected}`
 }
 
@@ -30,7 +35,7 @@ const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
   const byField = new Map<string | null, FieldError>()
   for (const issue of error.issues) {
     const first = issue.path[0]
-    const field = first === undefined ? null : (HEADER_NAMES[String(first)] ?? String(first))
+    const field = first === undefined ? null : (HEADER_NAMES.get(String(first)) ?? String(first))
     // An optional value fails once per union member: report it once.
     if (!byField.has(field)) byField.set(field, { field, message: issueMessage(issue) })
   }
@@ -39,13 +44,16 @@ const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
 
 const field = (u: unknown, key: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
 
-// Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots or
-// cancelling a statement at its timeout; SQLite still locked when busy_timeout ran out.
+// Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots,
+// cancelling a statement at its timeout or giving up on a lock at lock_timeout; SQLite still
+// locked when busy_timeout ran out.
 const TRANSIENT_CODES = new Set([
   "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE",
-  "57P01", "57P02", "57P03", "53300", "57014",
+  "57P01", "57P02", "57P03", "53300", "57014", "55P03",
   "SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED"
 ])
+
+const POOL_TIMEOUT_MESSAGE = "timeout exceeded when trying to connect"
 
 /**
  * A failure that says "not now" rather than "bug": some error in the chain carries a code of a
@@ -56,6 +64,8 @@ const isTransientFailure = (defect: unknown): boolean => {
   for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
     const code = field(current, "code")
     if (typeof code === "string" && (TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true
+    // pg-pool's error when no connection came free in time carries no code, only this message.
+    if (field(current, "message") === POOL_TIMEOUT_MESSAGE) return true
     current = field(current, "cause")
   }
   return false
@@ -93,6 +103,15 @@ export const problems = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unkn
     })
   )
 
+/** A problem document written straight onto a connection the application never sees, which then closes. */
+const answerOnSocket = (socket: Duplex, status: number, reason: string, problem: ProblemBody & { readonly errors?: ReadonlyArray<FieldError> }, requestId: string) => {
+  const body = JSON.stringify(problem)
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`
+  )
+}
+
 /**
  * Requests Node's parser rejects (a lying Content-Length, broken chunking, oversized headers, a
  * stalled upload) never reach the application; Node's own answer is a bare 400. Ours is a problem
@@ -105,9 +124,16 @@ export const answerMalformedRequest = (error: Error & { readonly code?: string }
     : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
     ? [408, "Request Timeout", "The request was not received in time."]
     : [400, "Bad Request", "The request is not valid HTTP/1.1."]
-  const body = JSON.stringify({ ...problemBody(status, "validation_failed", "Malformed request", detail), errors: [{ field: null, message: detail }] })
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `X-Request-Id: ${requestIdFrom(undefined)}\r\nConnection: close\r\n\r\n${body}`
-  )
+  const problem = { ...problemBody(status, "validation_failed", "Malformed request", detail), errors: [{ field: null, message: detail }] }
+  answerOnSocket(socket, status, reason, problem, requestIdFrom(undefined))
+}
+
+/**
+ * `CONNECT` (a tunnel request) goes to Node's `connect` event instead of the application, and
+ * without a listener Node drops the connection. No route takes it: the same 404 as a wrong method.
+ */
+export const answerConnect = (request: IncomingMessage, socket: Duplex) => {
+  if (!socket.writable) return socket.destroy()
+  const sent = request.headers["x-request-id"]
+  answerOnSocket(socket, 404, "Not Found", routeNotFoundProblem, requestIdFrom(typeof sent === "string" ? sent : undefined))
 }

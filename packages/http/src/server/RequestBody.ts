@@ -1,4 +1,5 @@
 import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
@@ -12,6 +13,15 @@ export const JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+js
 /** A 415 tells the client which media types would work. */
 const acceptPatch = HttpApp.appendPreResponseHandler((_request, response) =>
   Effect.succeed(HttpServerResponse.setHeader(response, "accept-patch", JSON_MEDIA_TYPES.join(", ")))
+)
+
+/**
+ * After a 413 the rest of the body is not read: the connection closes once the answer is out
+ * (otherwise Node reads a declared gigabyte to keep the connection alive).
+ */
+const tooLarge = Effect.zipRight(
+  HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(HttpServerResponse.setHeader(response, "connection", "close"))),
+  Effect.fail(new PayloadTooLarge({ limit: BODY_LIMIT }))
 )
 
 /** … and, for a compressed body, that only the identity coding would (RFC 9110 §15.5.16). */
@@ -39,8 +49,10 @@ const hasBody = (request: HttpServerRequest.HttpServerRequest): boolean =>
   (request.headers["content-length"] !== undefined && request.headers["content-length"] !== "0")
 
 /**
- * Reads at most `BODY_LIMIT` bytes straight from the socket. Past the limit the rest is drained,
- * not destroyed, so the client still receives its 413 (the framework's own limit resets the connection).
+ * Reads at most `BODY_LIMIT` bytes straight from the socket. Past the limit the socket is not
+ * destroyed, so the client still receives its 413 (the framework's own limit resets the
+ * connection). A client that hangs up mid-body is a client abort, as the server reports one
+ * when it hangs up later: there is nobody left to answer.
  */
 const readLimited = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.async<Buffer, PayloadTooLarge>((resume) => {
@@ -56,14 +68,12 @@ const readLimited = (request: HttpServerRequest.HttpServerRequest) =>
     }
     const onData = (chunk: Buffer) => {
       size += chunk.length
-      if (size > BODY_LIMIT) {
-        settle(Effect.fail(new PayloadTooLarge({ limit: BODY_LIMIT })))
-        source.resume()
-      } else chunks.push(chunk)
+      if (size > BODY_LIMIT) settle(tooLarge)
+      else chunks.push(chunk)
     }
     source.on("data", onData)
     source.once("end", () => settle(Effect.succeed(Buffer.concat(chunks))))
-    source.once("error", () => settle(Effect.fail(new PayloadTooLarge({ limit: BODY_LIMIT }))))
+    source.once("error", () => settle(Effect.interruptWith(HttpServerError.clientAbortFiberId)))
     return Effect.sync(() => {
       settled = true
       source.off("data", onData)
@@ -101,7 +111,7 @@ export const readJsonObject = (
   }
   if (isEncoded(request)) return Effect.zipRight(acceptIdentity, Effect.fail(new UnsupportedMediaType({ compressed: true })))
   const declared = Number(request.headers["content-length"] ?? 0)
-  if (declared > BODY_LIMIT) return Effect.fail(new PayloadTooLarge({ limit: BODY_LIMIT }))
+  if (declared > BODY_LIMIT) return tooLarge
   return Effect.flatMap(readLimited(request), (bytes) =>
     options.optional && bytes.length === 0 ? Effect.succeed(undefined) : parse(bytes))
 }

@@ -4,6 +4,9 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, FiberRef, HashMap } from "effect"
 import { CurrentRequestId, requestIdFrom } from "./RequestId.js"
 
+/** The status the framework gives a request whose client hung up before it was answered (nginx's convention). */
+const CLIENT_ABORT = 499
+
 const annotate = (annotations: ReadonlyArray<readonly [string, unknown]>) =>
   FiberRef.update(FiberRef.currentLogAnnotations, (current) =>
     annotations.reduce((map, [key, value]) => HashMap.set(map, key, value), current))
@@ -27,7 +30,7 @@ export const requestLog = <R>(app: HttpApp.Default<never, R>): HttpApp.Default<n
     const logLine = Effect.suspend(() =>
       Effect.zipRight(
         annotate([["status", status], ["duration_ms", Math.round((performance.now() - started) * 10) / 10]]),
-        Effect.logInfo(`${request.method} ${request.url} ${status}`)
+        Effect.logInfo(`${request.method} ${request.url} ${status}${status === CLIENT_ABORT ? " (client abort, no response)" : ""}`)
       )
     )
     const tagged = Effect.map(app, (response) => {

@@ -4,11 +4,12 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Console, Effect, Layer, Option, Scope } from "effect"
-import { createServer } from "node:http"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { Duplex } from "node:stream"
 import { ApiKeys } from "../storage/ApiKeys.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { makeApiApp } from "./ApiDispatch.js"
-import { answerMalformedRequest, problems } from "./ProblemMiddleware.js"
+import { answerConnect, answerMalformedRequest, problems } from "./ProblemMiddleware.js"
 import { requestLog } from "./RequestLog.js"
 import { literalBrokenEscapes } from "./RequestPath.js"
 import { ServerLog } from "./ServerLog.js"
@@ -68,8 +69,20 @@ export const NodeServerLive = (options: ListenOptions) =>
     server.requestTimeout = 30_000
     server.headersTimeout = 15_000
     server.keepAliveTimeout = 5_000
+    // Each connection's latest request, so that a parse error in the bytes after it is answered
+    // only once that request's response is out (pipelined clients read responses in order).
+    const latest = new WeakMap<Duplex, { readonly request: IncomingMessage; readonly response: ServerResponse }>()
+    server.on("request", (request: IncomingMessage, response: ServerResponse) => latest.set(request.socket, { request, response }))
     // Requests Node's parser rejects get a problem document too, not Node's bare 400.
-    server.on("clientError", answerMalformedRequest)
+    server.on("clientError", (error: Error, socket: Duplex) => {
+      const last = latest.get(socket)
+      // A request still receiving its body is the one that is malformed: it gets no response of its own.
+      if (last === undefined || !last.request.complete || last.response.writableFinished || last.response.destroyed) {
+        return answerMalformedRequest(error, socket)
+      }
+      last.response.once("close", () => answerMalformedRequest(error, socket))
+    })
+    server.on("connect", answerConnect)
     return server
   }, { port: options.port, host: options.host })
 

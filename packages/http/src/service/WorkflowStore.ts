@@ -12,9 +12,7 @@ import {
   IdempotencyKeyReused,
   isWorkflowId,
   Lifecycle,
-  makeEventId,
   makeWorkflow,
-  makeWorkflowId,
   type OrganizationId,
   systemActor,
   unknownCursor,
@@ -24,8 +22,9 @@ import {
   type WorkflowId,
   WorkflowNotFound
 } from "@workflows/domain"
-import { DateTime, Effect, Layer, Option } from "effect"
+import { DateTime, Effect, Either, Layer, Option } from "effect"
 import { IdempotencyKeys, requestHash } from "../storage/IdempotencyKeys.js"
+import { Ids } from "../storage/Ids.js"
 import { lockName, makeWriteTransaction } from "../storage/Sql.js"
 import { WorkflowRepository } from "../storage/WorkflowRepository.js"
 import { type Caller, type LifecycleCall, Workflows, type WorkflowsService } from "./Workflows.js"
@@ -46,13 +45,14 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
   effect: Effect.gen(function* () {
     const repository = yield* WorkflowRepository
     const idempotency = yield* IdempotencyKeys
+    const ids = yield* Ids
     const sql = yield* SqlClient.SqlClient
     const writeTransaction = makeWriteTransaction(sql)
     return {
-      forCaller: (caller: Caller): WorkflowsService => makeApi(caller, { repository, idempotency, sql, writeTransaction })
+      forCaller: (caller: Caller): WorkflowsService => makeApi(caller, { repository, idempotency, ids, sql, writeTransaction })
     }
   }),
-  dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default]
+  dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default, Ids.Default]
 }) {
   /**
    * `Workflows` in-process, for one organization: what another service provides to run programs
@@ -70,11 +70,12 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
 interface Storage {
   readonly repository: WorkflowRepository
   readonly idempotency: IdempotencyKeys
+  readonly ids: Ids
   readonly sql: SqlClient.SqlClient
   readonly writeTransaction: ReturnType<typeof makeWriteTransaction>
 }
 
-const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransaction }: Storage): WorkflowsService => {
+const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTransaction }: Storage): WorkflowsService => {
   const organization = caller.organization_id
 
   /** Ids outside the id pattern get the same answer as ids that do not exist. */
@@ -88,7 +89,7 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
     }))
 
   const event = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
-    Effect.map(makeEventId, (id) =>
+    Effect.map(ids.eventId, (id) =>
       new WorkflowEvent({
         id,
         workflow_id: workflow.id,
@@ -107,29 +108,43 @@ const makeApi = (caller: Caller, { idempotency, repository, sql, writeTransactio
     Effect.zipRight(repository.replace(workflow), Effect.flatMap(event(workflow, type, changes, reason), repository.appendEvent))
 
   const create: WorkflowsService["create"] = (body, options = {}) =>
-    Effect.flatMap(decodeIdempotencyKey(options.idempotency_key, body), (key) =>
-      writeTransaction(
+    Effect.gen(function* () {
+      const key = yield* decodeIdempotencyKey(options.idempotency_key, body)
+      const retry = key === undefined ? undefined : { key, hash: requestHash(body) }
+      /** The first response to this key, again; a different body under it is a 422. */
+      const replay: Effect.Effect<Option.Option<Workflow>, IdempotencyKeyReused> = retry === undefined
+        ? Effect.succeedNone
+        : Effect.flatMap(idempotency.find(organization, retry.key), Option.match({
+          onNone: () => Effect.succeedNone,
+          onSome: (remembered) =>
+            remembered.request_hash === retry.hash
+              ? Effect.succeedSome(remembered.workflow)
+              : Effect.fail(new IdempotencyKeyReused({ key: retry.key }))
+        }))
+      // Decoded before any lock, consulted after the key's lookup (a remembered key answers first):
+      // an invalid body is answered without waiting for, or taking, the write lock.
+      const decoded = yield* Effect.either(decodeNewWorkflow(body))
+      if (Either.isLeft(decoded)) {
+        const remembered = yield* replay
+        return Option.isSome(remembered) ? remembered.value : yield* Effect.fail(decoded.left)
+      }
+      return yield* writeTransaction(
         Effect.gen(function* () {
-          const retry = key === undefined ? undefined : { key, hash: requestHash(body) }
           if (retry !== undefined) {
             // Two retries racing on different instances must not both create: the second waits here.
             yield* lockName(sql, `idempotency:${organization}:${retry.key}`)
-            const remembered = yield* idempotency.find(organization, retry.key)
-            if (Option.isSome(remembered)) {
-              return remembered.value.request_hash === retry.hash
-                ? remembered.value.workflow
-                : yield* Effect.fail(new IdempotencyKeyReused({ key: retry.key }))
-            }
+            const remembered = yield* replay
+            if (Option.isSome(remembered)) return remembered.value
           }
-          const input = yield* decodeNewWorkflow(body)
           const now = yield* DateTime.now
-          const { changes, workflow } = makeWorkflow(input, { id: yield* makeWorkflowId, organization_id: organization, now })
+          const { changes, workflow } = makeWorkflow(decoded.right, { id: yield* ids.workflowId, organization_id: organization, now })
           yield* repository.insert(workflow)
           yield* Effect.flatMap(event(workflow, "workflow.created", changes, null), repository.appendEvent)
           if (retry !== undefined) yield* idempotency.remember(organization, retry.key, retry.hash, workflow)
           return workflow
         })
-      ))
+      )
+    })
 
   const get: WorkflowsService["get"] = (id) =>
     Effect.flatMap(asId(id), (wid) =>

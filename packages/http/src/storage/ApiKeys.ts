@@ -1,11 +1,12 @@
 import { SqlClient } from "@effect/sql"
-import { OrganizationId, randomBase36, Unauthorized } from "@workflows/domain"
+import { ApiKeyId, OrganizationId, type Principal, Unauthorized } from "@workflows/domain"
 import { DateTime, Effect, Option, Schema } from "effect"
 import { createHash, randomBytes } from "node:crypto"
+import { Ids } from "./Ids.js"
 import { lockName, makeWriteTransaction } from "./Sql.js"
 
-export const ApiKeyId = Schema.String.pipe(Schema.pattern(/^key_[a-z0-9]{1,64}$/), Schema.brand("ApiKeyId"))
-export type ApiKeyId = typeof ApiKeyId.Type
+// Key ids and the caller behind a key are the domain's, so the HTTP contract needs no storage module.
+export { ApiKeyId, type Principal } from "@workflows/domain"
 
 /** What anyone may see of a key: never the secret, which exists only in the create response. */
 export class ApiKey extends Schema.Class<ApiKey>("ApiKey")({
@@ -22,12 +23,6 @@ export interface CreatedApiKey {
   readonly name: string
   readonly key: string
   readonly created_at: string
-}
-
-/** The caller behind a valid key: its organization and the key's id (the audit trail's actor). */
-export interface Principal {
-  readonly organization_id: OrganizationId
-  readonly key_id: ApiKeyId
 }
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -54,6 +49,7 @@ export const DEFAULT_ORGANIZATION = OrganizationId.make("org_default")
 export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const ids = yield* Ids
     const writeTransaction = makeWriteTransaction(sql)
     const decodeKeys = Schema.decodeUnknown(Schema.Array(ApiKey))
     const nowIso = Effect.map(DateTime.now, DateTime.formatIso)
@@ -65,7 +61,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
 
     const insertKey = (organization: OrganizationId, name: string) =>
       Effect.gen(function* () {
-        const id = ApiKeyId.make(`key_${yield* randomBase36(16)}`)
+        const id = ApiKeyId.make(`key_${yield* ids.base36(16)}`)
         const key = `wfk_${randomBase62(SECRET_LENGTH)}`
         const created_at = yield* nowIso
         yield* ensureOrganization(organization)
@@ -118,5 +114,6 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
     ).pipe(Effect.orDie)
 
     return { create, list, revoke, authenticate, bootstrap } as const
-  })
+  }),
+  dependencies: [Ids.Default]
 }) {}

@@ -2,8 +2,12 @@ import { SqlClient } from "@effect/sql"
 import { type OrganizationId, type Workflow, WorkflowJson } from "@workflows/domain"
 import { DateTime, Duration, Effect, Option, Schema } from "effect"
 import { createHash } from "node:crypto"
+import { executeInTransaction } from "./Sql.js"
 
 export const RETENTION = Duration.hours(24)
+
+/** At most this many expired records are removed by one write. */
+export const PURGE_BATCH = 100
 
 /** Text already rendered, waiting on the work stack of `canonicalJson`. */
 class Rendered {
@@ -50,8 +54,8 @@ export type Remembered = { readonly request_hash: string; readonly workflow: Wor
 
 /**
  * The first successful response to each `Idempotency-Key`, per organization, for 24 hours.
- * Reads and writes happen inside the create transaction, so two retries racing each other
- * cannot both create a workflow.
+ * A create with a valid body reads and writes them inside its transaction, so two retries racing
+ * each other cannot both create a workflow.
  */
 export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflows/IdempotencyKeys", {
   effect: Effect.gen(function* () {
@@ -61,13 +65,12 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
     const encodeResponse = Schema.encode(response)
     const cutoff = Effect.map(DateTime.now, (now) => DateTime.formatIso(DateTime.subtractDuration(now, RETENTION)))
 
+    /** The live record of `key`; an expired one counts as none (it is replaced by `remember`). */
     const find = (organization: OrganizationId, key: string) =>
       Effect.gen(function* () {
         const oldest = yield* cutoff
-        // Expired entries are dropped when their key comes back, so the table only holds live ones and strays.
-        yield* sql`DELETE FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at < ${oldest}`
-        const rows = yield* sql<{ request_hash: string; response: string }>`SELECT request_hash, response
-          FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key}`
+        const rows = yield* executeInTransaction(sql<{ request_hash: string; response: string }>`SELECT request_hash, response
+          FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at >= ${oldest}`)
         return yield* Option.match(Option.fromNullable(rows[0]), {
           onNone: () => Effect.succeed(Option.none<Remembered>()),
           onSome: (row) =>
@@ -75,18 +78,35 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
         })
       }).pipe(Effect.orDie)
 
+    // Concurrent writers on PostgreSQL each take rows the others have not locked, instead of waiting for them.
+    const skipLocked = sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE SKIP LOCKED"), orElse: () => sql.literal("") })
+
+    /**
+     * Records are kept for their retention and no longer: each write that adds one removes up to
+     * `PURGE_BATCH` expired ones, oldest first, so the table stays about one retention's worth
+     * of keys, and a write never pays for a large backlog at once.
+     */
+    const purgeExpired = (oldest: string) =>
+      executeInTransaction(sql`DELETE FROM idempotency_keys WHERE (organization_id, key) IN (
+        SELECT organization_id, key FROM idempotency_keys WHERE created_at < ${oldest}
+        ORDER BY created_at LIMIT ${PURGE_BATCH} ${skipLocked})`)
+
     const remember = (organization: OrganizationId, key: string, hash: string, workflow: Workflow) =>
       Effect.gen(function* () {
-        const created_at = DateTime.formatIso(yield* DateTime.now)
+        const now = yield* DateTime.now
+        const oldest = DateTime.formatIso(DateTime.subtractDuration(now, RETENTION))
         const body = yield* encodeResponse(workflow)
-        yield* sql`INSERT INTO idempotency_keys ${sql.insert({
+        // This key's own expired record, whatever the batch picked, makes way for the new one.
+        yield* executeInTransaction(sql`DELETE FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at < ${oldest}`)
+        yield* purgeExpired(oldest)
+        yield* executeInTransaction(sql`INSERT INTO idempotency_keys ${sql.insert({
           organization_id: organization,
           key,
           request_hash: hash,
           workflow_id: workflow.id,
           response: body,
-          created_at
-        })}`
+          created_at: DateTime.formatIso(now)
+        })}`)
       }).pipe(Effect.orDie)
 
     return { find, remember } as const

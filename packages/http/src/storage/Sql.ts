@@ -6,6 +6,7 @@ import { Config, ConfigError, Context, Data, Duration, Effect, Either, Exit, Lay
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import initial from "./migrations/0001_initial.js"
+import idempotencyExpiry from "./migrations/0002_idempotency_expiry.js"
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server shared by many instances. */
 export type Database = Data.TaggedEnum<{
@@ -61,7 +62,12 @@ export const DatabaseConfig: Config.Config<Database> = Config.string("DATABASE_U
 /** PostgreSQL tuning; SQLite has one connection and needs none. */
 const PoolConfig = Config.all({
   maxConnections: Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(10)),
-  statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+  statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  // A request waiting on a row (or advisory) lock holds a pooled connection meanwhile; a row held
+  // by a stuck transaction must not let such waiters use up the pool. Writers hold rows for milliseconds.
+  lockTimeout: Config.duration("DATABASE_LOCK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(2))),
+  // And a request that finds every connection busy gives up rather than queueing without end.
+  poolTimeout: Config.duration("DATABASE_POOL_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5)))
 })
 
 // Each driver is loaded when its layer is built: a SQLite deployment never loads pg, nor PostgreSQL better-sqlite3.
@@ -87,26 +93,67 @@ const sqliteLayer = (filename: string) =>
     })
   )
 
+/**
+ * `url` with `settings` added to its `options` parameter, so every pooled connection starts with
+ * them. Options the operator put in `DATABASE_URL` (a `search_path`, say) are kept; ours come
+ * after them, so ours win where both set the same one.
+ */
+export const withSessionSettings = (url: string, settings: Readonly<Record<string, Duration.Duration>>): string => {
+  const parsed = new URL(url)
+  const ours = Object.entries(settings).map(([name, value]) => `-c ${name}=${Duration.toMillis(value)}`)
+  const theirs = parsed.searchParams.get("options")?.trim()
+  parsed.searchParams.set("options", [...(theirs ? [theirs] : []), ...ours].join(" "))
+  return parsed.toString()
+}
+
 const postgresLayer = (url: Redacted.Redacted) =>
   Layer.unwrapEffect(
     Effect.all([PoolConfig, Effect.promise(() => import("@effect/sql-pg/PgClient"))]).pipe(
-      Effect.map(([{ maxConnections, statementTimeout }, PgClient]) => {
-        // The statement timeout travels as a connection option, so every pooled connection has it.
-        const withTimeout = new URL(Redacted.value(url))
-        withTimeout.searchParams.set("options", `-c statement_timeout=${Duration.toMillis(statementTimeout)}`)
+      Effect.map(([{ lockTimeout, maxConnections, poolTimeout, statementTimeout }, PgClient]) => {
         return PgClient.layer({
-          url: Redacted.make(withTimeout.toString()),
+          url: Redacted.make(withSessionSettings(Redacted.value(url), { statement_timeout: statementTimeout, lock_timeout: lockTimeout })),
           maxConnections,
+          // pg-pool's wait for a connection (queued or new); also bounds the first connection at start.
+          connectTimeout: poolTimeout,
           applicationName: "workflows"
         })
       })
     )
   )
 
-const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_initial": initial }),
-  table: "workflows_migrations"
+const MIGRATIONS_TABLE = "workflows_migrations"
+
+const migrator = Migrator.make({})({
+  loader: Migrator.fromRecord({ "0001_initial": initial, "0002_idempotency_expiry": idempotencyExpiry }),
+  table: MIGRATIONS_TABLE
 })
+
+/**
+ * Instances starting together on one empty PostgreSQL database would each create the migrations
+ * table and the schema at once, and all but one fail. One transaction holding an advisory lock
+ * makes them migrate one after the other, on one connection (a pool of one must be able to
+ * start); the later ones find nothing left to do. The migrator probes for its table with a
+ * statement that fails when it is missing, which would abort the transaction: the table is
+ * created first, as the migrator itself would. The wait is bounded by the statement timeout,
+ * not by the short lock timeout meant for requests.
+ */
+const migrate = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql.onDialectOrElse({
+    pg: () =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`SET LOCAL lock_timeout = 0`
+          yield* lockName(sql, "workflows:migrations")
+          yield* sql`CREATE TABLE IF NOT EXISTS ${sql(MIGRATIONS_TABLE)} (
+            migration_id integer primary key,
+            created_at timestamp with time zone not null default now(),
+            name text not null
+          )`
+          return yield* migrator
+        })
+      ),
+    orElse: () => migrator
+  }))
 
 /** How long one SQLite call may sleep waiting for another process's lock (it blocks the event loop). */
 const SQLITE_BUSY_TIMEOUT_MS = 50
