@@ -1,4 +1,5 @@
-import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, FiberRef, HashMap } from "effect"
@@ -13,16 +14,17 @@ const annotate = (annotations: ReadonlyArray<readonly [string, unknown]>) =>
 
 /**
  * One log line per request (method, path, status, duration, request id) and `X-Request-Id` on
- * every response. It wraps an app that answers every request itself (its failures already turned
- * into problem responses), so the response passes through here before it is written: the header
- * goes straight onto it, with no pre-response hook (a fiber-ref write per request) to register.
+ * every response. It wraps the app, so an answer passes through here before it is written and the
+ * header goes straight onto it. Only when the app ends without one (interrupted: the client went,
+ * or the server is stopping) does the server write a response of its own (499, 503); for that
+ * case alone a pre-response hook is registered (a fiber-ref write each request would cost).
  *
  * The server runs each request on a fiber of its own that ends with it, so the request id and
  * log annotations are set on that fiber outright instead of scoped with `Effect.locally` /
  * `Effect.annotateLogs`: nothing runs on the fiber afterwards to see them, and the scoped forms
  * cost more than routing the request (docs/DECISIONS.md).
  */
-export const requestLog = <R>(app: HttpApp.Default<never, R>): HttpApp.Default<never, R> =>
+export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const requestId = requestIdFrom(request.headers["x-request-id"])
     const started = performance.now()
@@ -33,10 +35,20 @@ export const requestLog = <R>(app: HttpApp.Default<never, R>): HttpApp.Default<n
         Effect.logInfo(`${request.method} ${request.url} ${status}${status === CLIENT_ABORT ? " (client abort, no response)" : ""}`)
       )
     )
-    const tagged = Effect.map(app, (response) => {
+    const tag = (response: HttpServerResponse.HttpServerResponse) => {
       status = response.status
       return HttpServerResponse.setHeader(response, "x-request-id", requestId)
-    })
+    }
+    // Failed: the line is written before the server's own answer, so its status is worked out here.
+    const tagged = Effect.onExit(Effect.map(app, tag), (exit) =>
+      exit._tag === "Success"
+        ? Effect.void
+        : Effect.zipRight(
+          HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(tag(response))),
+          Effect.map(HttpServerError.causeResponse(exit.cause), ([response]) => {
+            status = response.status
+          })
+        ))
     return Effect.zipRight(
       Effect.zipRight(FiberRef.set(CurrentRequestId, requestId), annotate([["request_id", requestId]])),
       Effect.ensuring(tagged, logLine)
