@@ -9,6 +9,7 @@ export const project = (name: string, options: { readonly timeoutMs?: number; re
     resolve: {
       alias: [
         { find: /^@workflows\/domain$/, replacement: source("domain") },
+        { find: /^@workflows\/domain\/constants$/, replacement: source("domain", "Constants") },
         { find: /^@workflows\/http$/, replacement: source("http") },
         { find: /^@workflows\/http\/(client|storage|server)$/, replacement: source("http", "$1") }
       ]

@@ -14,6 +14,8 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+// The rules' plain values only: the help must not load the schemas.
+import { DESCRIPTION_MAX, LIMIT_DEFAULT, LIMIT_MAX, REASON_MAX, TITLE_MAX, WORKFLOW_STATUSES } from "@workflows/domain/constants"
 import { exitCodeTable } from "./Failure.js"
 import { forHandlers } from "./HelpText.js"
 
@@ -76,13 +78,12 @@ const ifMatch = Options.text("if-match").pipe(
   Options.optional
 )
 
-const STATUSES = ["draft", "active", "running", "paused", "completed", "cancelled"] as const
 
 const paging = {
   limit: Options.text("limit").pipe(
     Options.withPseudoName("N"),
     Options.mapEffect(wholeNumber("--limit")),
-    Options.withDescription("Items per page, 1–100 (server default 20)"),
+    Options.withDescription(`Items per page, 1–${LIMIT_MAX} (server default ${LIMIT_DEFAULT})`),
     Options.optional
   ),
   all: Options.boolean("all").pipe(Options.withDescription("Follow the pages until the last one (starting_after)"))
@@ -102,10 +103,10 @@ const create = Command.make(
   {
     ...connection,
     json,
-    title: Options.text("title").pipe(Options.withPseudoName("TEXT"), Options.withDescription("The workflow's title (1–200 characters)")),
+    title: Options.text("title").pipe(Options.withPseudoName("TEXT"), Options.withDescription(`The workflow's title (1–${TITLE_MAX} characters)`)),
     description: Options.text("description").pipe(
       Options.withPseudoName("TEXT"),
-      Options.withDescription("Its description (up to 2,000 characters)"),
+      Options.withDescription(`Its description (up to ${DESCRIPTION_MAX.toLocaleString("en")} characters)`),
       Options.optional
     ),
     idempotencyKey: Options.text("idempotency-key").pipe(
@@ -127,7 +128,7 @@ const list = Command.make(
     ...connection,
     json,
     ...paging,
-    status: Options.choice("status", STATUSES).pipe(
+    status: Options.choice("status", WORKFLOW_STATUSES).pipe(
       Options.withDescription("Only workflows in this status (active includes running)"),
       Options.optional
     )
@@ -165,7 +166,7 @@ const lifecycle = (action: keyof typeof lifecycleHelp) =>
       id: workflowId,
       reason: Options.text("reason").pipe(
         Options.withPseudoName("TEXT"),
-        Options.withDescription("Why, for the audit trail (up to 500 characters)"),
+        Options.withDescription(`Why, for the audit trail (up to ${REASON_MAX} characters)`),
         Options.optional
       ),
       ifMatch

@@ -150,6 +150,8 @@ const fromError = (error: unknown): Failure => {
 // The typed client could not read the answer as the workflows API's: a wrong --url is the usual cause.
 const NOT_THE_API = "it does not answer as the workflows API; check --url / WORKFLOWS_URL"
 
+const UNAVAILABLE = "the server is temporarily unavailable (HTTP 503): its database does not answer; retry shortly"
+
 /** Defects: the typed client turns 401s and transport failures into defects, as storage failures are in-process. */
 const fromDefect = (defect: unknown): Failure => {
   switch (tagOf(defect)) {
@@ -161,9 +163,11 @@ const fromDefect = (defect: unknown): Failure => {
       if (field(defect, "reason") === "InvalidUrl") return failure(ExitCode.usage, `invalid --url — ${target}`)
       return failure(ExitCode.unreachable, `cannot reach the server (${target}) — ${rootMessage(field(defect, "cause") ?? defect)}`)
     }
+    case "ServiceUnavailable":
+      return failure(ExitCode.unreachable, UNAVAILABLE)
     case "ResponseError": {
       const status = field(field(defect, "response"), "status")
-      if (status === 503) return failure(ExitCode.unreachable, "the server is temporarily unavailable (HTTP 503): its database does not answer; retry shortly")
+      if (status === 503) return failure(ExitCode.unreachable, UNAVAILABLE)
       if (status === 500) return failure(ExitCode.internal, "the server failed to handle the request (HTTP 500); its log has the cause")
       return failure(ExitCode.internal, `unexpected response from the server (HTTP ${String(status)}) — ${NOT_THE_API}`)
     }

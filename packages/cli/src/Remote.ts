@@ -1,6 +1,6 @@
 /** Remote handlers: every call goes through the typed client (`WorkflowsClient`), never hand-written HTTP. */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type { JsonObject, ListQueryInput } from "@workflows/domain"
+import type { ListQueryInput, NewWorkflowInput, WorkflowPatchInput, WorkflowStatus } from "@workflows/domain"
 import { Workflows, WorkflowsClient, type WorkflowsService } from "@workflows/http/client"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -61,14 +61,14 @@ export const create = (
   input: Connection & { readonly title: string; readonly description: Option.Option<string>; readonly idempotencyKey: Option.Option<string> }
 ) =>
   call(input, (workflows) => {
-    const body: JsonObject = { title: input.title, ...(Option.isSome(input.description) ? { description: input.description.value } : {}) }
+    const body: NewWorkflowInput = { title: input.title, ...(Option.isSome(input.description) ? { description: input.description.value } : {}) }
     return workflows.create(body, Option.isSome(input.idempotencyKey) ? { idempotency_key: input.idempotencyKey.value } : {})
   }).pipe(Effect.flatMap(printWorkflow(input.json)))
 
 export const get = (input: Connection & { readonly id: string }) =>
   call(input, (workflows) => workflows.get(input.id)).pipe(Effect.flatMap(printWorkflow(input.json)))
 
-export const list = (input: Connection & Paging & { readonly status: Option.Option<string> }) =>
+export const list = (input: Connection & Paging & { readonly status: Option.Option<WorkflowStatus> }) =>
   call(input, (workflows) =>
     pages(input, workflows.list, Option.isSome(input.status) ? { status: input.status.value } : {})
   ).pipe(
@@ -93,7 +93,7 @@ export const update = (
     if (Option.isNone(input.title) && Option.isNone(input.description) && !input.clearDescription) {
       return yield* new UsageError({ message: "nothing to update: pass --title, --description or --clear-description" })
     }
-    const patch: JsonObject = {
+    const patch: WorkflowPatchInput = {
       ...(Option.isSome(input.title) ? { title: input.title.value } : {}),
       ...(Option.isSome(input.description) ? { description: input.description.value } : {}),
       ...(input.clearDescription ? { description: null } : {})

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
-import { RequestStatus, WorkflowStatus } from "./WorkflowStatus.js"
+import { actionTargets, LifecycleActionName } from "./LifecycleAction.js"
+import { RequestStatus, sameStatus, WorkflowStatus } from "./WorkflowStatus.js"
 
 /** One problem with a request: the field it concerns (`null` for the body as a whole) and the rule it broke. */
 export const FieldError = Schema.Struct({
@@ -7,9 +8,6 @@ export const FieldError = Schema.Struct({
   message: Schema.String
 }).annotations({ identifier: "FieldError" })
 export type FieldError = typeof FieldError.Type
-
-export const LifecycleActionName = Schema.Literal("activate", "pause", "resume", "cancel", "complete")
-export type LifecycleActionName = typeof LifecycleActionName.Type
 
 /** The workflow does not exist, or belongs to another organization: callers must not tell the two apart. */
 export class WorkflowNotFound extends Schema.TaggedError<WorkflowNotFound>()("WorkflowNotFound", {
@@ -42,7 +40,11 @@ export class WorkflowStatusConflict extends Schema.TaggedError<WorkflowStatusCon
     const allowed = this.allowed_actions.length === 0
       ? `${this.current_status} is a final status: no lifecycle action applies`
       : `allowed actions: ${this.allowed_actions.join(", ")}`
-    return `The workflow is ${this.current_status} and cannot become ${this.requested_status} (${allowed}).`
+    const way = this.allowed_actions.find((action) => sameStatus(actionTargets[action], this.requested_status))
+    // Asked as a change of status (a PATCH), the target may well be reachable: say which action gets there.
+    return way === undefined
+      ? `The workflow is ${this.current_status} and cannot become ${this.requested_status} (${allowed}).`
+      : `The workflow is ${this.current_status}; it becomes ${this.requested_status} through the ${way} action, not by setting its status (${allowed}).`
   }
 }
 

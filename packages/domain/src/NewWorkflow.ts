@@ -1,60 +1,74 @@
 import { DateTime, Either, Schema } from "effect"
-import { isJsonObject, notAnObject, presentFields, readField, unknownField } from "./BodyFields.js"
+import { checkedAlongsideFields, decodeBody, isJsonObject, NOT_AN_OBJECT, optional, unknownField } from "./BodyFields.js"
 import { type FieldError, validationError, type WorkflowValidationError } from "./Errors.js"
 import { Workflow } from "./Workflow.js"
 import type { Changes } from "./WorkflowEvent.js"
 import type { OrganizationId, WorkflowId } from "./WorkflowId.js"
 import { READ_ONLY_FIELDS } from "./WorkflowPatch.js"
-import { decodeDescription, decodeTitle } from "./WorkflowText.js"
+import { Description, DESCRIPTION_DOC, Title } from "./WorkflowText.js"
 
 /** A workflow starts as a draft, or directly active when the caller says so. */
-export const InitialStatus = Schema.Literal("draft", "active")
+export const InitialStatus = Schema.Literal("draft", "active").annotations({
+  message: (issue) => ({
+    message: issue.actual === "running" ? "running is a legacy status and cannot be requested; use active" : "must be draft or active",
+    override: true
+  })
+})
 export type InitialStatus = typeof InitialStatus.Type
-
-/** A create request that passed every rule: what the new record will hold. */
-export interface NewWorkflow {
-  readonly title: string
-  readonly description: string | null
-  readonly status: InitialStatus
-}
 
 const CREATE_HINT = "a new workflow takes title (or its alias name), description and status"
 
-const decodeInitialStatus = (value: unknown): Either.Either<InitialStatus, string> => {
-  if (value === "draft" || value === "active") return Either.right(value)
-  if (value === "running") return Either.left("running is a legacy status and cannot be requested; use active")
-  return Either.left("must be draft or active")
-}
+const sent = (body: unknown, field: string): boolean =>
+  isJsonObject(body) && Object.prototype.hasOwnProperty.call(body, field)
 
-/** The body of `POST /v1/workflows`, under the same text rules as a PATCH; every problem reported at once. */
-export const decodeNewWorkflow = (body: unknown): Either.Either<NewWorkflow, WorkflowValidationError> => {
-  if (!isJsonObject(body)) return Either.left(validationError([notAnObject]))
-  const errors: Array<FieldError> = []
-  const titles: Array<string> = []
-  let description: string | null = null
-  let status: InitialStatus = "draft"
-  const take = <A>(field: string, decoded: Either.Either<A, string>, set: (a: A) => void) =>
-    Either.match(decoded, { onLeft: (message) => errors.push({ field, message }), onRight: set })
+/**
+ * The body of `POST /v1/workflows`, under the same text rules as a PATCH. `title` (or its alias
+ * `name`) is required; when both are sent they must agree once trimmed.
+ */
+const NewWorkflowBody = Schema.Struct({
+  title: optional(Title).annotations({ description: "Display name, 1–200 characters after trimming, no control characters." }),
+  name: optional(Title).annotations({ description: "Alias of `title`." }),
+  description: optional(Description).annotations({ description: DESCRIPTION_DOC }),
+  status: optional(InitialStatus).annotations({ description: "Initial status, `draft` by default." })
+}).annotations({ message: () => NOT_AN_OBJECT }).pipe(
+  // Checked on the body as sent even when another field failed, so a typo and the missing title come together.
+  Schema.filter((body) => sent(body, "title") || sent(body, "name") || { path: ["title"], message: "is required" }, {
+    ...checkedAlongsideFields,
+    // Inside allOf: a top-level anyOf would replace the object's own schema in the generated document.
+    jsonSchema: { allOf: [{ anyOf: [{ required: ["title"] }, { required: ["name"] }] }] }
+  }),
+  Schema.filter((body) =>
+    body.title === undefined || body.name === undefined || body.title === body.name ||
+    { path: ["name"], message: "is an alias of title and must equal it when both are sent" })
+)
 
-  for (const field of presentFields(body)) {
-    const value = readField(body, field)
-    if (field === "title" || field === "name") take(field, decodeTitle(value), (t) => titles.push(t))
-    else if (field === "description") take(field, decodeDescription(value), (d) => (description = d))
-    else if (field === "status") take(field, decodeInitialStatus(value), (s) => (status = s))
-    else if ((READ_ONLY_FIELDS as ReadonlyArray<string>).includes(field)) {
-      errors.push({ field, message: "is read-only and is set by the service" })
-    } else errors.push(unknownField(field, CREATE_HINT))
+export const NewWorkflow = Schema.transform(
+  NewWorkflowBody,
+  Schema.Struct({ title: Schema.String, description: Schema.NullOr(Schema.String), status: InitialStatus }),
+  {
+    strict: true,
+    decode: (body) => ({ title: body.title ?? body.name ?? "", description: body.description ?? null, status: body.status ?? "draft" }),
+    encode: (input) => input
   }
-  const [title, alias] = titles
-  if (title === undefined && !errors.some((e) => e.field === "title" || e.field === "name")) {
-    errors.push({ field: "title", message: "is required" })
-  }
-  if (title !== undefined && alias !== undefined && title !== alias) {
-    errors.push({ field: "name", message: "is an alias of title and must equal it when both are sent" })
-  }
-  if (errors.length > 0 || title === undefined) return Either.left(validationError(errors as [FieldError, ...Array<FieldError>]))
-  return Either.right({ title, description, status })
-}
+).annotations({
+  identifier: "NewWorkflow",
+  description: "A new workflow. `title` (or its alias `name`) is required.",
+  examples: [{ title: "Q3 Outreach", description: "Calls every lead from the spring webinar.", status: "draft" }]
+})
+
+/** A create request that passed every rule: what the new record will hold. */
+export type NewWorkflow = typeof NewWorkflow.Type
+/** What a caller sends to create a workflow. */
+export type NewWorkflowInput = typeof NewWorkflow.Encoded
+
+/** Decodes a create body, every problem reported at once; a read-only field is the service's to set. */
+export const decodeNewWorkflow: (body: unknown) => Either.Either<NewWorkflow, WorkflowValidationError> = decodeBody(
+  NewWorkflow,
+  (field) =>
+    (READ_ONLY_FIELDS as ReadonlyArray<string>).includes(field)
+      ? { field, message: "is read-only and is set by the service" }
+      : unknownField(field, CREATE_HINT)
+)
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/
 

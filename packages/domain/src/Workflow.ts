@@ -2,7 +2,22 @@ import { Schema } from "effect"
 import { OrganizationId, WorkflowId } from "./WorkflowId.js"
 import { WorkflowStatus } from "./WorkflowStatus.js"
 
-const Count = Schema.Int.pipe(Schema.greaterThanOrEqualTo(0))
+/**
+ * A whole number of at least `min`: one message for every way to miss it, and documented as
+ * `{ type: integer, minimum }` (the built-in filters would show internal titles in the document).
+ */
+export const integerFrom = (min: number) => {
+  const message = () => `must be an integer of at least ${min}`
+  return Schema.Number.annotations({ message }).pipe(
+    Schema.filter((n) => Number.isSafeInteger(n) && n >= min, { message, jsonSchema: { type: "integer", minimum: min } })
+  )
+}
+
+export const Count = integerFrom(0).annotations({ description: "Read-only here; owned by another service." })
+export const Version = integerFrom(1).annotations({ description: "Bumped by every change; the ETag is `\"<version>\"`." })
+
+/** An ISO-8601 UTC timestamp with milliseconds, as every response carries it. */
+export const Timestamp = Schema.DateTimeUtc.annotations({ jsonSchema: { type: "string", format: "date-time" } })
 
 /** The workflow record (docs/CONTRACT.md §1), as the service stores and returns it. */
 export class Workflow extends Schema.Class<Workflow>("Workflow")({
@@ -14,9 +29,9 @@ export class Workflow extends Schema.Class<Workflow>("Workflow")({
   node_count: Count,
   edge_count: Count,
   enrolled_leads: Count,
-  version: Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)),
-  created_at: Schema.DateTimeUtc,
-  updated_at: Schema.DateTimeUtc
+  version: Version,
+  created_at: Timestamp,
+  updated_at: Timestamp
 }) {
   /** The strong validator clients send back in `If-Match`. */
   get etag(): string {
@@ -26,24 +41,28 @@ export class Workflow extends Schema.Class<Workflow>("Workflow")({
 
 export const etagOf = (version: number): string => `"${version}"`
 
+const { id: _id, organization_id: _org, created_at: _created, updated_at: _updated, ...plainFields } = Workflow.fields
+const TimestampJson = Schema.String.annotations({ jsonSchema: { type: "string", format: "date-time" } })
+
 /**
  * The wire form: the reference page calls the display name both `title` and `name`,
  * so every response carries both with the same value and clients of either reading work.
+ * Built from the record's own fields, so the document shows their integers, bounds and patterns.
  */
 export const WorkflowJson = Schema.transform(
   Schema.Struct({
-    id: Schema.String,
-    organization_id: Schema.String,
-    title: Schema.String,
-    name: Schema.String,
-    description: Schema.NullOr(Schema.String),
-    status: WorkflowStatus,
-    node_count: Schema.Number,
-    edge_count: Schema.Number,
-    enrolled_leads: Schema.Number,
-    version: Schema.Number,
-    created_at: Schema.String,
-    updated_at: Schema.String
+    id: Schema.encodedBoundSchema(Workflow.fields.id),
+    organization_id: Schema.encodedBoundSchema(Workflow.fields.organization_id),
+    title: plainFields.title,
+    name: plainFields.title.annotations({ description: "The same value as `title`." }),
+    description: plainFields.description,
+    status: plainFields.status,
+    node_count: plainFields.node_count,
+    edge_count: plainFields.edge_count,
+    enrolled_leads: plainFields.enrolled_leads,
+    version: plainFields.version,
+    created_at: TimestampJson,
+    updated_at: TimestampJson
   }),
   Workflow,
   {

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { Timestamp } from "./Workflow.js"
 import { EventId, OrganizationId, WorkflowId } from "./WorkflowId.js"
 
 export const WorkflowEventType = Schema.Literal(
@@ -38,5 +39,5 @@ export class WorkflowEvent extends Schema.Class<WorkflowEvent>("WorkflowEvent")(
   request_id: Schema.NullOr(Schema.String),
   reason: Schema.NullOr(Schema.String),
   changes: Changes,
-  created_at: Schema.DateTimeUtc
+  created_at: Timestamp
 }) {}

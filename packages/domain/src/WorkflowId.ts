@@ -4,8 +4,11 @@ import { Schema } from "effect"
  * Legacy records carry `wf_…` ids and new ones `wfl_…`; both stay addressable forever,
  * so the pattern accepts either prefix.
  */
+export const WORKFLOW_ID_PATTERN = /^wfl?_[A-Za-z0-9]{1,64}$/
+export const ORGANIZATION_ID_PATTERN = /^org_[A-Za-z0-9_]{1,64}$/
+
 export const WorkflowId = Schema.String.pipe(
-  Schema.pattern(/^wfl?_[A-Za-z0-9]{1,64}$/),
+  Schema.pattern(WORKFLOW_ID_PATTERN),
   Schema.brand("WorkflowId"),
   Schema.annotations({ identifier: "WorkflowId", examples: ["wfl_m3v7zb9rk2px" as never] })
 )
@@ -14,7 +17,7 @@ export type WorkflowId = typeof WorkflowId.Type
 export const isWorkflowId: (u: unknown) => u is WorkflowId = Schema.is(WorkflowId)
 
 export const OrganizationId = Schema.String.pipe(
-  Schema.pattern(/^org_[A-Za-z0-9_]{1,64}$/),
+  Schema.pattern(ORGANIZATION_ID_PATTERN),
   Schema.brand("OrganizationId"),
   Schema.annotations({ identifier: "OrganizationId" })
 )

@@ -1,36 +1,12 @@
-import { Data, DateTime, Either, Option } from "effect"
+import { Data, DateTime, Either, Option, ParseResult, Schema } from "effect"
+import { checkedAlongsideFields, decodeBody, type JsonObject, NOT_AN_OBJECT, optional, unknownField } from "./BodyFields.js"
 import { type FieldError, validationError, type WorkflowStatusConflict, type WorkflowValidationError } from "./Errors.js"
-import { isJsonObject, type JsonObject, notAnObject, presentFields, readField, unknownField } from "./BodyFields.js"
 import { statusConflict } from "./Lifecycle.js"
-import { Workflow } from "./Workflow.js"
-import { isOrganizationId, isWorkflowId } from "./WorkflowId.js"
+import { integerFrom, Workflow } from "./Workflow.js"
 import type { Changes } from "./WorkflowEvent.js"
-import { isRequestStatus, type RequestStatus, sameStatus } from "./WorkflowStatus.js"
-import { decodeDescription, decodeTitle } from "./WorkflowText.js"
-
-/**
- * Values of the record's read-only fields that a client echoed back (GET → edit → PATCH).
- * They are type-checked when the body is decoded and compared with the stored record later.
- */
-export interface ReadOnlyValues {
-  readonly id?: string
-  readonly organization_id?: string
-  readonly created_at?: EchoedInstant
-  readonly updated_at?: EchoedInstant
-  readonly version?: number
-  readonly node_count?: number
-  readonly edge_count?: number
-  readonly enrolled_leads?: number
-}
-
-/** A PATCH body that passed every rule that does not need the stored record (docs/CONTRACT.md §2 step 3). */
-export interface WorkflowPatch {
-  readonly title?: string
-  readonly name?: string
-  readonly description?: string | null
-  readonly status?: RequestStatus
-  readonly readOnly: ReadOnlyValues
-}
+import { ORGANIZATION_ID_PATTERN, WORKFLOW_ID_PATTERN } from "./WorkflowId.js"
+import { RequestStatus, sameStatus } from "./WorkflowStatus.js"
+import { Description, DESCRIPTION_DOC, Title } from "./WorkflowText.js"
 
 export const READ_ONLY_FIELDS = [
   "id",
@@ -41,10 +17,23 @@ export const READ_ONLY_FIELDS = [
   "node_count",
   "edge_count",
   "enrolled_leads"
-] as const satisfies ReadonlyArray<keyof ReadOnlyValues>
-type ReadOnlyField = (typeof READ_ONLY_FIELDS)[number]
+] as const
+export type ReadOnlyField = (typeof READ_ONLY_FIELDS)[number]
 
 const EDITABLE_HINT = "editable fields are title (or its alias name) and description"
+
+/** A status named in a request: never the legacy `running`, which gets a hint of its own. */
+export const RequestedStatus = RequestStatus.annotations({
+  message: (issue) => ({
+    message: issue.actual === "running"
+      ? "running is a legacy status and cannot be requested; use active"
+      : `must be one of ${RequestStatus.literals.join(", ")}`,
+    override: true
+  })
+})
+
+const pattern = (regex: RegExp, message: string) =>
+  Schema.String.annotations({ message: () => message }).pipe(Schema.pattern(regex, { message: () => message, description: message.replace(/^must be /, "") }))
 
 /**
  * An echoed timestamp: the instant to the millisecond (the precision of stored timestamps), and
@@ -57,6 +46,7 @@ export interface EchoedInstant {
 
 // ISO-8601 date-time with an explicit offset: anything looser would make "the same instant" ambiguous.
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3}(\d{0,6})|\.\d{1,2})?(?:Z|[+-]\d{2}:\d{2})$/
+const NOT_AN_INSTANT = "must be an ISO-8601 timestamp"
 
 // Date parsing rolls impossible days over (Feb 30 → Mar 1); a real calendar day survives a round trip.
 const isCalendarDay = (value: string): boolean => {
@@ -65,87 +55,68 @@ const isCalendarDay = (value: string): boolean => {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
 }
 
-const decodeInstant = (value: unknown): Either.Either<EchoedInstant, string> => {
-  const match = typeof value === "string" ? ISO_INSTANT.exec(value) : null
-  if (match === null || !isCalendarDay(match[0])) return Either.left("must be an ISO-8601 timestamp")
-  const finerThanMillis = /[1-9]/.test(match[1] ?? "")
-  return Option.match(DateTime.make(match[0]), {
-    onNone: () => Either.left("must be an ISO-8601 timestamp"),
-    onSome: (dt) => Either.right({ millis: DateTime.toUtc(dt), finerThanMillis })
-  })
-}
+const EchoedTimestamp = Schema.transformOrFail(
+  pattern(ISO_INSTANT, NOT_AN_INSTANT).pipe(
+    Schema.filter(isCalendarDay, { message: () => NOT_AN_INSTANT, jsonSchema: { format: "date-time" } })
+  ),
+  Schema.Struct({ millis: Schema.DateTimeUtcFromSelf, finerThanMillis: Schema.Boolean }),
+  {
+    strict: true,
+    decode: (value, _options, ast) =>
+      Option.match(DateTime.make(value), {
+        onNone: () => ParseResult.fail(new ParseResult.Type(ast, value, NOT_AN_INSTANT)),
+        onSome: (dt) =>
+          ParseResult.succeed({ millis: DateTime.toUtc(dt), finerThanMillis: /[1-9]/.test(ISO_INSTANT.exec(value)?.[1] ?? "") })
+      }),
+    encode: ({ millis }) => ParseResult.succeed(DateTime.formatIso(millis))
+  }
+)
 
-const decodeId = (value: unknown): Either.Either<string, string> =>
-  isWorkflowId(value) ? Either.right(value) : Either.left("must be a workflow id (wfl_ followed by letters and digits)")
-
-const decodeOrganizationId = (value: unknown): Either.Either<string, string> =>
-  isOrganizationId(value) ? Either.right(value) : Either.left("must be an organization id (org_ followed by letters, digits or _)")
-
-const decodeInteger = (min: number) => (value: unknown): Either.Either<number, string> =>
-  typeof value === "number" && Number.isSafeInteger(value) && value >= min
-    ? Either.right(value)
-    : Either.left(`must be an integer of at least ${min}`)
-
-const readOnlyDecoders: { readonly [F in ReadOnlyField]: (value: unknown) => Either.Either<ReadOnlyValues[F] & {}, string> } = {
-  id: decodeId,
-  organization_id: decodeOrganizationId,
-  created_at: decodeInstant,
-  updated_at: decodeInstant,
-  version: decodeInteger(1),
-  node_count: decodeInteger(0),
-  edge_count: decodeInteger(0),
-  enrolled_leads: decodeInteger(0)
-}
-
-const decodeStatus = (value: unknown): Either.Either<RequestStatus, string> => {
-  if (value === "running") return Either.left("running is a legacy status and cannot be requested; use active")
-  if (isRequestStatus(value)) return Either.right(value)
-  return Either.left("must be one of draft, active, paused, completed, cancelled")
-}
-
-const isReadOnlyField = (field: string): field is ReadOnlyField => (READ_ONLY_FIELDS as ReadonlyArray<string>).includes(field)
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+const echoed = <A, I>(schema: Schema.Schema<A, I>) =>
+  optional(schema).annotations({ description: "Read-only: accepted when equal to the stored value (GET → edit → PATCH)." })
 
 /**
- * docs/CONTRACT.md §2 step 3: decode a PATCH body on its own, reporting every problem at once.
- * Never throws, whatever the input.
+ * The body of `PATCH /v1/workflows/{id}`, checked on its own (docs/CONTRACT.md §2, step 3 of the evaluation
+ * order): editable fields, an echoed status, and echoed read-only fields, type-checked here and
+ * compared with the stored record by `applyPatch`.
  */
-export const decodePatch = (body: unknown): Either.Either<WorkflowPatch, WorkflowValidationError> => {
-  if (!isJsonObject(body)) return Either.left(validationError([notAnObject]))
-  const fields = presentFields(body)
-  if (fields.length === 0) {
-    return Either.left(validationError([{ field: null, message: `the body has no fields; ${EDITABLE_HINT}` }]))
-  }
-  const errors: Array<FieldError> = []
-  const patch: Mutable<Omit<WorkflowPatch, "readOnly">> = {}
-  const readOnly: Mutable<ReadOnlyValues> = {}
-  const take = <A>(field: string, decoded: Either.Either<A, string>, set: (a: A) => void) =>
-    Either.match(decoded, { onLeft: (message) => errors.push({ field, message }), onRight: set })
+export const WorkflowPatch = Schema.Struct({
+  title: optional(Title).annotations({ description: "New display name, 1–200 characters after trimming, no control characters." }),
+  name: optional(Title).annotations({ description: "Alias of `title`." }),
+  description: optional(Description).annotations({ description: DESCRIPTION_DOC }),
+  status: optional(RequestedStatus).annotations({
+    description: "Accepted only when equal to the current status; change it through the lifecycle routes."
+  }),
+  id: echoed(pattern(WORKFLOW_ID_PATTERN, "must be a workflow id (wfl_ followed by letters and digits)")),
+  organization_id: echoed(pattern(ORGANIZATION_ID_PATTERN, "must be an organization id (org_ followed by letters, digits or _)")),
+  created_at: echoed(EchoedTimestamp),
+  updated_at: echoed(EchoedTimestamp),
+  version: echoed(integerFrom(1)),
+  node_count: echoed(integerFrom(0)),
+  edge_count: echoed(integerFrom(0)),
+  enrolled_leads: echoed(integerFrom(0))
+}).annotations({ message: () => NOT_AN_OBJECT }).pipe(
+  Schema.filter((patch) => Object.keys(patch).length > 0, {
+    ...checkedAlongsideFields,
+    message: () => `the body has no fields; ${EDITABLE_HINT}`,
+    jsonSchema: { minProperties: 1 }
+  })
+).annotations({
+  identifier: "WorkflowPatch",
+  description: "Fields to change. Read-only fields may be echoed back unchanged; any other field is rejected.",
+  examples: [{ title: "30-Day Lead Nurture v2", description: "Calls cold leads three times, a week apart." }]
+})
 
-  for (const field of fields) {
-    const value = readField(body, field)
-    switch (field) {
-      case "title":
-      case "name":
-        take(field, decodeTitle(value), (title) => (patch[field] = title))
-        break
-      case "description":
-        take(field, decodeDescription(value), (description) => (patch.description = description))
-        break
-      case "status":
-        take(field, decodeStatus(value), (status) => (patch.status = status))
-        break
-      default:
-        if (isReadOnlyField(field)) {
-          take<ReadOnlyValues[ReadOnlyField]>(field, readOnlyDecoders[field](value), (v) => Object.assign(readOnly, { [field]: v }))
-        } else {
-          errors.push(unknownField(field, EDITABLE_HINT))
-        }
-    }
-  }
-  return errors.length > 0 ? Either.left(validationError(errors as [FieldError, ...Array<FieldError>])) : Either.right({ ...patch, readOnly })
-}
+/** A PATCH body that passed every rule that does not need the stored record. */
+export type WorkflowPatch = typeof WorkflowPatch.Type
+/** What a caller sends: a misspelt field or a wrong type does not compile. */
+export type WorkflowPatchInput = typeof WorkflowPatch.Encoded
+
+/** Decodes a PATCH body, reporting every problem at once. Never throws, whatever the input. */
+export const decodePatch: (body: unknown) => Either.Either<WorkflowPatch, WorkflowValidationError> = decodeBody(
+  WorkflowPatch,
+  (field) => unknownField(field, EDITABLE_HINT)
+)
 
 export type PatchOutcome = Data.TaggedEnum<{
   /** Every value equals the stored one: nothing is written, no event. */
@@ -154,7 +125,7 @@ export type PatchOutcome = Data.TaggedEnum<{
 }>
 export const PatchOutcome = Data.taggedEnum<PatchOutcome>()
 
-const sameReadOnly = (current: Workflow, field: ReadOnlyField, value: ReadOnlyValues[ReadOnlyField]): boolean => {
+const sameReadOnly = (current: Workflow, field: ReadOnlyField, value: WorkflowPatch[ReadOnlyField]): boolean => {
   const stored = current[field]
   return DateTime.isDateTime(stored) && typeof value === "object"
     ? !value.finerThanMillis && DateTime.Equivalence(stored, value.millis)
@@ -190,7 +161,7 @@ export const applyPatch = (
   }
   const errors: Array<FieldError> = []
   for (const field of READ_ONLY_FIELDS) {
-    const value = patch.readOnly[field]
+    const value = patch[field]
     if (value !== undefined && !sameReadOnly(current, field, value)) {
       errors.push({ field, message: "is read-only and differs from the stored value; send the value you read or leave it out" })
     }

@@ -1,7 +1,8 @@
 import { Schema } from "effect"
+import { WORKFLOW_STATUSES } from "./Constants.js"
 
 /** Every status a stored record can hold, including the legacy `running`. */
-export const WorkflowStatus = Schema.Literal("draft", "active", "running", "paused", "completed", "cancelled").annotations({
+export const WorkflowStatus = Schema.Literal(...WORKFLOW_STATUSES).annotations({
   identifier: "WorkflowStatus",
   description: "Lifecycle status. Older records may say `running`; treat it like `active`."
 })

@@ -1,6 +1,8 @@
 export * as Lifecycle from "./Lifecycle.js"
 export * from "./BodyFields.js"
+export * from "./Constants.js"
 export * from "./Errors.js"
+export * from "./LifecycleAction.js"
 export * from "./LifecycleRequest.js"
 export * from "./ListQuery.js"
 export * from "./NewWorkflow.js"

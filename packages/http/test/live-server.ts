@@ -1,7 +1,7 @@
 import * as HttpServer from "@effect/platform/HttpServer"
 import { SqlClient } from "@effect/sql"
 import { OrganizationId } from "@workflows/domain"
-import { ApiKeys, HttpAppLive, NodeServerLive, Sql, WorkflowStore } from "@workflows/http"
+import { ApiKeys, HttpAppLive, NodeServerLive, Sql, TracingConfig, WorkflowStore } from "@workflows/http"
 import { ConfigProvider, Effect, Layer, Logger, LogLevel, type Scope } from "effect"
 import type { TestDatabase } from "./databases.js"
 
@@ -24,7 +24,10 @@ export interface LiveServer {
 export const ORG_ALPHA = OrganizationId.make("org_alpha")
 export const ORG_BETA = OrganizationId.make("org_beta")
 
-/** `env`: configuration read while the stack is built (e.g. `DATABASE_POOL_SIZE`), as the environment would give it. */
+/**
+ * `env`: configuration read while the stack is built (e.g. `DATABASE_POOL_SIZE`, or the `OTEL_*`
+ * variables that switch tracing on), as the environment would give it.
+ */
 export const liveServer = (db: TestDatabase, env: Record<string, string> = {}): Effect.Effect<LiveServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const database = yield* db.fresh
@@ -35,7 +38,7 @@ export const liveServer = (db: TestDatabase, env: Record<string, string> = {}): 
       lines.push(Logger.logfmtLogger.log(entry))
     })
     const context = yield* Layer.build(
-      Layer.mergeAll(HttpAppLive(database), Layer.empty).pipe(
+      Layer.unwrapEffect(Effect.map(TracingConfig, (tracing) => HttpAppLive(database, tracing))).pipe(
         Layer.provideMerge(NodeServerLive({ port: 0, host: "127.0.0.1" })),
         Layer.provideMerge(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
         Layer.provideMerge(Sql.layer(database)),

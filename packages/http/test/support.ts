@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
 import { type Actor, OrganizationId, type WorkflowStatus } from "@workflows/domain"
-import { type Caller, type WorkflowsService, WorkflowStore } from "@workflows/http"
+import { type Caller, type UncheckedWorkflows, WorkflowStore } from "@workflows/http"
 import { Effect } from "effect"
 
 /**
@@ -19,7 +19,7 @@ export const KEY_ACTOR: Actor = { type: "api_key", id: "key_testactor01" }
 export const apiFor = (
   organization_id: OrganizationId = ORG_A,
   options: { readonly actor?: Actor; readonly request_id?: string | null } = {}
-): Effect.Effect<WorkflowsService, never, WorkflowStore> =>
+): Effect.Effect<UncheckedWorkflows, never, WorkflowStore> =>
   Effect.map(WorkflowStore, (store) =>
     store.forCaller({
       organization_id,

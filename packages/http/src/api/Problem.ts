@@ -1,6 +1,7 @@
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import {
   FieldError,
+  HttpLifecycleAction,
   IdempotencyKeyReused,
   RequestStatus,
   Unauthorized,
@@ -113,8 +114,7 @@ export const NotFoundProblem = problem(WorkflowNotFound, {
   fromProblem: () => new WorkflowNotFound({ id: "" })
 })
 
-/** The lifecycle actions that have a route: `complete` is internal and never offered over HTTP (docs/CONTRACT.md §5). */
-const HttpLifecycleAction = Schema.Literal("activate", "pause", "resume", "cancel")
+// `complete` is internal and never offered over HTTP.
 const isHttpLifecycleAction = Schema.is(HttpLifecycleAction)
 
 export const StatusConflictProblem = problem(WorkflowStatusConflict, {
@@ -194,17 +194,20 @@ export const PayloadTooLargeProblem = problem(PayloadTooLarge, {
 export const internalProblem = (status: 500 | 503, detail: string): ProblemBody =>
   problemBody(status, "internal", status === 503 ? "Service unavailable" : "Internal server error", detail)
 
-/** `/readyz` when the database does not answer; documented only (the handler writes it itself). */
-export const UnavailableProblem = Schema.Struct({
-  type: Schema.Literal(problemType("internal")),
-  title: Schema.String,
-  status: Schema.Literal(503),
-  detail: Schema.String,
-  code: Schema.Literal("internal")
-}).pipe(
-  (schema) => schema.annotations({ ...HttpApiSchema.annotations({ status: 503 }), identifier: "ServiceUnavailable", description: "Service unavailable" }),
-  HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" })
-)
+/**
+ * The database is down, overloaded or locked: a 503 with `Retry-After` that any route reading it
+ * may answer (the edge writes it; the typed client decodes it to this class and reports it as a defect).
+ */
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", { detail: Schema.String }) {}
+export const UnavailableProblem = problem(ServiceUnavailable, {
+  status: 503,
+  code: "internal",
+  title: "Service unavailable",
+  extra: {},
+  detail: (e) => e.detail,
+  toExtra: () => ({}),
+  fromProblem: (p) => new ServiceUnavailable({ detail: p.detail })
+})
 
 /** Code `not_found` as the contract (docs/CONTRACT.md §5) lists, but its own `type`: no route is not the same problem as no workflow. */
 export const routeNotFoundProblem: ProblemBody = {

@@ -2,10 +2,30 @@ import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
-import { LIMIT_MAX, type Principal, READ_ONLY_FIELDS, RequestStatus, WorkflowEvent, WorkflowJson, WorkflowStatus } from "@workflows/domain"
-import { Context, JSONSchema, Schema } from "effect"
+import {
+  EventQuery,
+  LifecycleRequest,
+  ListQuery,
+  NewWorkflow,
+  type Principal,
+  WorkflowEvent,
+  WorkflowJson,
+  WorkflowPatch
+} from "@workflows/domain"
+import { Context, JSONSchema, Option, Schema, SchemaAST } from "effect"
+import {
+  createdResponse,
+  documentHeaders,
+  headersTooLarge,
+  lifecycleBodyOptional,
+  mergePatchToo,
+  onlyOurProblems,
+  requestExamples,
+  workflowResponse
+} from "./OpenApiTransforms.js"
 import {
   IdempotencyProblem,
   NotFoundProblem,
@@ -28,59 +48,24 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("@wo
 }) {}
 
 /**
- * Bodies are read and validated by the service itself (all problems at once, unknown fields
- * named), so on the wire a body is any JSON object. The documented fields below feed the
- * OpenAPI document only, through a hand-made JSON Schema.
+ * A request body on the wire: the domain schema's encoded side with every refinement a JSON Schema
+ * can state (types, bounds, unknown fields, a required title), so the document and the typed
+ * client's input type come from the same schema the service decodes with. The handlers read and
+ * decode bodies themselves (413 before parsing, merge-patch, every problem at once).
  */
-const documentedObject = <Fields extends Schema.Struct.Fields>(identifier: string, description: string, fields: Fields) =>
-  Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+const wire = <A, I>(schema: Schema.Schema<A, I>, identifier: string) => {
+  const description = Option.getOrUndefined(SchemaAST.getDescriptionAnnotation(schema.ast))
+  const examples = Option.getOrUndefined(SchemaAST.getExamplesAnnotation(schema.ast))
+  return Schema.encodedBoundSchema(schema).annotations({
     identifier,
-    description,
-    jsonSchema: { ...JSONSchema.make(Schema.Struct(fields)), $schema: undefined, additionalProperties: false }
+    ...(description === undefined ? {} : { description }),
+    ...(examples === undefined ? {} : { examples: examples as never })
   })
+}
 
-const Text = (description: string) => Schema.String.annotations({ description })
-
-/**
- * The record's read-only fields, typed as the record has them. (`Schema.Unknown` would put the same
- * `$id: "/schemas/unknown"` on each of them, which makes the document invalid JSON Schema 2020-12.)
- */
-const readOnly = (schema: Schema.Schema<any, any, never>) =>
-  Schema.optional(schema.annotations({ description: "Read-only: ignored when equal to the stored value." }))
-const count = Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(0))
-const readOnlyFields = {
-  id: readOnly(Schema.String),
-  organization_id: readOnly(Schema.String),
-  created_at: readOnly(Schema.String),
-  updated_at: readOnly(Schema.String),
-  version: readOnly(Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(1))),
-  node_count: readOnly(count),
-  edge_count: readOnly(count),
-  enrolled_leads: readOnly(count)
-} satisfies { readonly [F in (typeof READ_ONLY_FIELDS)[number]]: unknown }
-
-export const PatchBody = documentedObject(
-  "WorkflowPatch",
-  "Fields to change. Read-only fields may be echoed back unchanged; any other field is rejected.",
-  {
-    title: Schema.optional(Text("New display name, 1–200 characters after trimming.")),
-    name: Schema.optional(Text("Alias of `title`.")),
-    description: Schema.optional(Schema.NullOr(Text("At most 2,000 characters; `null` or blank clears it."))),
-    status: Schema.optional(RequestStatus.annotations({ description: "Accepted only when equal to the current status; use the lifecycle routes to change it." })),
-    ...readOnlyFields
-  }
-)
-
-export const CreateBody = documentedObject("NewWorkflow", "A new workflow. `title` (or `name`) is required.", {
-  title: Schema.optional(Text("Display name, 1–200 characters after trimming.")),
-  name: Schema.optional(Text("Alias of `title`.")),
-  description: Schema.optional(Schema.NullOr(Text("At most 2,000 characters."))),
-  status: Schema.optional(Schema.Literal("draft", "active").annotations({ description: "Initial status, `draft` by default." }))
-})
-
-export const LifecycleBody = documentedObject("LifecycleRequest", "Optional; the reason is recorded on the audit event.", {
-  reason: Schema.optional(Text("Why, at most 500 characters."))
-})
+export const PatchBody = wire(WorkflowPatch, "WorkflowPatch")
+export const CreateBody = wire(NewWorkflow, "NewWorkflow")
+export const LifecycleBody = wire(LifecycleRequest, "LifecycleRequest")
 
 const page = <S extends Schema.Schema.Any>(item: S, identifier: string) =>
   Schema.Struct({ data: Schema.Array(item), has_more: Schema.Boolean }).annotations({ identifier })
@@ -92,18 +77,21 @@ const IdPath = Schema.Struct({ id: Schema.String.annotations({ description: "A w
 const IfMatch = Schema.Struct({
   "if-match": Schema.optional(Schema.String.annotations({ description: 'The ETag you read, `"<version>"`, or `*`.' }))
 })
-const PageParams = {
-  // Validated by the service (its message names the bounds); the document shows the integer it wants.
-  limit: Schema.optional(Schema.String.annotations({
-    description: `1–${LIMIT_MAX}, default 20.`,
-    jsonSchema: { type: "integer", minimum: 1, maximum: LIMIT_MAX, default: 20 }
-  })),
-  starting_after: Schema.optional(Schema.String.annotations({ description: "The id of the last item of the previous page." }))
-}
 
-/** A misspelt query parameter (`?limt=5`) is an error naming it, not a silently ignored option. */
-const queryParams = <Fields extends Schema.Struct.Fields>(fields: Fields) =>
-  Schema.Struct(fields).annotations({ parseOptions: { onExcessProperty: "error", errors: "all" } })
+/**
+ * Query parameters arrive as text and are judged by the service with the domain's schema (its
+ * messages name the bounds); the framework only refuses unknown or repeated ones. Each is
+ * documented as the domain schema states it (an integer 1–100, the status enum, the cursor pattern).
+ */
+const queryParams = <Fields extends Schema.Struct.Fields>(documented: Schema.Struct<Fields>) =>
+  Schema.Struct(Object.fromEntries(
+    Object.entries(documented.fields).map(([name, field]) => {
+      const object = JSONSchema.make(Schema.Struct({ [name]: field })) as { readonly properties: Record<string, object> }
+      return [name, Schema.optional(Schema.String.annotations({ jsonSchema: object.properties[name]! }))]
+    })
+  ) as { readonly [K in keyof Fields]: Schema.optional<typeof Schema.String> })
+    // A misspelt query parameter (`?limt=5`) is an error naming it, not a silently ignored option.
+    .annotations({ parseOptions: { onExcessProperty: "error", errors: "all" } })
 
 const lifecycle = <const Name extends string>(name: Name, summary: string) =>
   HttpApiEndpoint.post(name, `/workflows/:id/${name}`)
@@ -114,8 +102,10 @@ const lifecycle = <const Name extends string>(name: Name, summary: string) =>
     .addError(NotFoundProblem)
     .addError(StatusConflictProblem)
     .addError(PreconditionProblem)
+    .addError(UnsupportedMediaTypeProblem)
+    .addError(PayloadTooLargeProblem)
     .annotate(OpenApi.Summary, summary)
-    .annotate(OpenApi.Transform, (operation) => workflowHeaders(optionalBody(operation)))
+    .annotate(OpenApi.Transform, (operation) => workflowResponse(lifecycleBodyOptional(operation)))
 
 export class WorkflowsGroup extends HttpApiGroup.make("workflows")
   .add(
@@ -126,19 +116,14 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
       }))
       .addSuccess(WorkflowJson, { status: 201 })
       .addError(IdempotencyProblem)
+      .addError(UnsupportedMediaTypeProblem)
+      .addError(PayloadTooLargeProblem)
       .annotate(OpenApi.Summary, "Create a workflow")
-      .annotate(OpenApi.Transform, createdHeaders)
+      .annotate(OpenApi.Transform, createdResponse)
   )
   .add(
     HttpApiEndpoint.get("list", "/workflows")
-      .setUrlParams(queryParams({
-        // Validated by the service, whose message lists the statuses; the document still shows the enum.
-        status: Schema.optional(Schema.String.annotations({
-          description: "`active` includes legacy `running`.",
-          jsonSchema: { type: "string", enum: WorkflowStatus.literals }
-        })),
-        ...PageParams
-      }))
+      .setUrlParams(queryParams(ListQuery))
       .addSuccess(WorkflowPage)
       .annotate(OpenApi.Summary, "List workflows, newest first")
   )
@@ -148,7 +133,7 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
       .addSuccess(WorkflowJson)
       .addError(NotFoundProblem)
       .annotate(OpenApi.Summary, "Retrieve a workflow")
-      .annotate(OpenApi.Transform, workflowHeaders)
+      .annotate(OpenApi.Transform, workflowResponse)
   )
   .add(
     HttpApiEndpoint.patch("update", "/workflows/:id")
@@ -159,9 +144,11 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
       .addError(NotFoundProblem)
       .addError(StatusConflictProblem)
       .addError(PreconditionProblem)
+      .addError(UnsupportedMediaTypeProblem)
+      .addError(PayloadTooLargeProblem)
       .annotate(OpenApi.Summary, "Update a workflow")
       .annotate(OpenApi.Description, "Changes the title (alias `name`) and description. The status changes only through the lifecycle routes.")
-      .annotate(OpenApi.Transform, (operation) => workflowHeaders(alsoMergePatch(operation)))
+      .annotate(OpenApi.Transform, (operation) => workflowResponse(mergePatchToo(operation)))
   )
   .add(lifecycle("activate", "Activate a draft workflow"))
   .add(lifecycle("pause", "Pause an active workflow"))
@@ -170,15 +157,16 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
   .add(
     HttpApiEndpoint.get("events", "/workflows/:id/events")
       .setPath(IdPath)
-      .setUrlParams(queryParams(PageParams))
+      .setUrlParams(queryParams(EventQuery))
       .addSuccess(WorkflowEventPage)
       .addError(NotFoundProblem)
       .annotate(OpenApi.Summary, "The workflow's audit trail, newest first")
   )
-  .addError(UnsupportedMediaTypeProblem)
-  .addError(PayloadTooLargeProblem)
+  // Every /v1 route reads the database: while it is down or locked the answer is a 503 to retry.
+  .addError(UnavailableProblem)
   .middleware(Authentication)
-  .prefix("/v1") {}
+  .prefix("/v1")
+  .annotate(OpenApi.Description, "Workflows of the caller's organization: create, read, edit, move through the lifecycle, and read the audit trail. Every route needs an API key.") {}
 
 const Health = Schema.Struct({ status: Schema.Literal("ok") })
 const Readiness = Schema.Struct({ status: Schema.Literal("ready"), database: Schema.Literal("sqlite", "postgresql") })
@@ -190,103 +178,17 @@ export class SystemGroup extends HttpApiGroup.make("system")
       .addSuccess(Readiness)
       .addError(UnavailableProblem)
       .annotate(OpenApi.Summary, "Readiness: the database answers")
-  ) {}
-
-/** The few parts of an OpenAPI document the transforms below touch. */
-interface SchemaRef {
-  readonly $ref?: string
-  readonly anyOf?: ReadonlyArray<SchemaRef>
-}
-type Content = { [mediaType: string]: { schema?: SchemaRef } | undefined }
-interface Header {
-  readonly description: string
-  readonly schema: { readonly type: "string" }
-}
-interface Response {
-  description?: string
-  headers?: { [name: string]: Header }
-  content?: Content
-}
-interface Operation {
-  requestBody?: { content?: Content; required?: boolean }
-  responses?: { [status: string]: Response | undefined }
-}
-interface Document {
-  paths?: { [path: string]: { [method: string]: Operation } }
-  components?: { schemas?: { [name: string]: unknown } }
-}
-
-/** PATCH bodies may also be sent as `application/merge-patch+json`; say so in the document. */
-function alsoMergePatch(input: Record<string, unknown>): Record<string, unknown> {
-  const content = (input as Operation).requestBody?.content
-  if (content?.["application/json"] !== undefined) content["application/merge-patch+json"] = content["application/json"]
-  return input
-}
-
-/** A lifecycle call may come without a body; the framework marks every declared payload required. */
-function optionalBody(input: Record<string, unknown>): Record<string, unknown> {
-  const body = (input as Operation).requestBody
-  if (body !== undefined) body.required = false
-  return input
-}
-
-const header = (description: string): Header => ({ description, schema: { type: "string" } })
-const addHeaders = (response: Response | undefined, headers: { readonly [name: string]: Header }) => {
-  if (response !== undefined) response.headers = { ...response.headers, ...headers }
-}
-
-const ETAG = header('The workflow\'s version as a strong tag, `"<version>"`: send it back in `If-Match`.')
-
-/** A workflow answered with 200 carries its `ETag`, which the handler sets. */
-function workflowHeaders(input: Record<string, unknown>): Record<string, unknown> {
-  addHeaders((input as Operation).responses?.["200"], { ETag: ETAG })
-  return input
-}
-
-/**
- * A created workflow carries its `ETag` and `Location`. (The framework inlines a success schema
- * given another status; it is the `Workflow` schema, so the document refers to it.)
- */
-function createdHeaders(input: Record<string, unknown>): Record<string, unknown> {
-  const created = (input as Operation).responses?.["201"]
-  const json = created?.content?.["application/json"]
-  if (json !== undefined) json.schema = { $ref: "#/components/schemas/Workflow" }
-  addHeaders(created, { ETag: ETAG, Location: header("The new workflow's URL.") })
-  return input
-}
-
-/** Every response carries `X-Request-Id`, set by the edge where the framework cannot see it. */
-function requestIdHeader(input: Record<string, unknown>): Record<string, unknown> {
-  const requestId = header("The request's id: the caller's `X-Request-Id` when it is sane, else a generated one.")
-  for (const path of Object.values((input as Document).paths ?? {})) {
-    for (const operation of Object.values(path)) {
-      for (const response of Object.values(operation.responses ?? {})) addHeaders(response, { "X-Request-Id": requestId })
-    }
-  }
-  return input
-}
-
-/**
- * The framework documents its own decode error on every 400; this server never sends that shape
- * (the edge rewrites it into a validation problem), so the document shows ours alone.
- */
-function onlyOurProblems(input: Record<string, unknown>): Record<string, unknown> {
-  const spec = input as Document
-  for (const name of ["HttpApiDecodeError", "Issue", "PropertyKey"]) delete spec.components?.schemas?.[name]
-  for (const path of Object.values(spec.paths ?? {})) {
-    for (const operation of Object.values(path)) {
-      const badRequest = operation.responses?.["400"]
-      if (badRequest === undefined) continue
-      const schema = badRequest.content?.["application/json"]?.schema ?? badRequest.content?.["application/problem+json"]?.schema
-      const ours = (schema?.anyOf ?? (schema === undefined ? [] : [schema])).filter(
-        (s) => s.$ref !== "#/components/schemas/HttpApiDecodeError"
+  )
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/plain" }).annotations({ description: "Prometheus text exposition format, version 0.0.4" }))
+      .annotate(OpenApi.Summary, "Metrics for Prometheus")
+      .annotate(
+        OpenApi.Description,
+        "Request counts and durations by method, route template and status; database failures by kind; pool use on PostgreSQL; process memory, CPU and event-loop delay. Labels never carry ids or organizations. No key needed, like `/healthz`."
       )
-      badRequest.description = "Validation failed"
-      badRequest.content = { "application/problem+json": { schema: ours.length === 1 ? ours[0]! : { anyOf: ours } } }
-    }
-  }
-  return input
-}
+  )
+  .annotate(OpenApi.Description, "Liveness, readiness and metrics; no key needed.") {}
 
 export class WorkflowsApi extends HttpApi.make("workflows")
   .add(SystemGroup)
@@ -295,5 +197,7 @@ export class WorkflowsApi extends HttpApi.make("workflows")
   .annotate(OpenApi.Title, "Workflows")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(OpenApi.Description, "The workflow record of the outbound-calling platform: create, read, update, lifecycle and audit trail.")
-  .annotate(OpenApi.Transform, (document) => requestIdHeader(onlyOurProblems(document))) {}
-
+  // OpenAPI 3.1 names a license by SPDX identifier; the framework's type predates that field.
+  .annotate(OpenApi.License, { name: "Proprietary", identifier: "LicenseRef-Proprietary" } as OpenApi.OpenAPISpecLicense)
+  .annotate(OpenApi.Servers, [{ url: "/", description: "The server that serves this document" }])
+  .annotate(OpenApi.Transform, (document) => documentHeaders(headersTooLarge(requestExamples(onlyOurProblems(document))))) {}

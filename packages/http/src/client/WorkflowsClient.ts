@@ -3,6 +3,11 @@ import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import {
+  decodeIdempotencyKey,
+  decodeLifecycleRequest,
+  decodeNewWorkflow,
+  decodePatch,
+  type EventQueryInput,
   IdempotencyKeyReused,
   type ListQueryInput,
   WorkflowNotFound,
@@ -26,8 +31,8 @@ export const ClientConfig: Config.Config<ClientOptions> = Config.all({
 })
 
 /** Query values travel as strings; absent ones are left out rather than sent empty. */
-const queryParams = (query: ListQueryInput = {}) => ({
-  ...(query.status !== undefined ? { status: query.status as never } : {}),
+const queryParams = (query: ListQueryInput | EventQueryInput = {}) => ({
+  ...("status" in query && query.status !== undefined ? { status: query.status } : {}),
   ...(query.limit !== undefined ? { limit: String(query.limit) } : {}),
   ...(query.starting_after !== undefined ? { starting_after: query.starting_after } : {})
 })
@@ -66,22 +71,28 @@ export const make = (options: ClientOptions) =>
       transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(options.apiKey)))
     })
 
+    // Bodies are judged here by the same schemas and adapter as in-process, so a bad body fails
+    // with the same WorkflowValidationError before any request (the server would refuse it alike).
     const lifecycle = (action: "activate" | "pause" | "resume" | "cancel"): WorkflowsService["activate"] => (id, call = {}) =>
-      workflows[action]({ path: { id }, payload: call.body ?? {}, headers: ifMatch(call.if_match) }).pipe(
-        settle({ id, if_match: call.if_match })
-      )
+      Effect.zipRight(
+        decodeLifecycleRequest(call.body),
+        workflows[action]({ path: { id }, payload: call.body ?? {}, headers: ifMatch(call.if_match) })
+      ).pipe(settle({ id, if_match: call.if_match }))
 
     const service: WorkflowsService = {
       create: (body, call = {}) =>
-        workflows.create({
-          payload: body,
-          headers: call.idempotency_key === undefined ? {} : { "idempotency-key": call.idempotency_key }
-        }).pipe(settle({ key: call.idempotency_key })),
+        Effect.zipRight(
+          Effect.zipRight(decodeIdempotencyKey(call.idempotency_key, body), decodeNewWorkflow(body)),
+          workflows.create({
+            payload: body,
+            headers: call.idempotency_key === undefined ? {} : { "idempotency-key": call.idempotency_key }
+          })
+        ).pipe(settle({ key: call.idempotency_key })),
       // A GET of one workflow has nothing to validate: a 400 there would be a server bug.
       get: (id) => workflows.get({ path: { id } }).pipe(settle({ id }), Effect.catchTag("WorkflowValidationError", Effect.die)),
       list: (query) => workflows.list({ urlParams: queryParams(query) }).pipe(settle({})),
       update: (id, body, call = {}) =>
-        workflows.update({ path: { id }, payload: body, headers: ifMatch(call.if_match) }).pipe(
+        Effect.zipRight(decodePatch(body), workflows.update({ path: { id }, payload: body, headers: ifMatch(call.if_match) })).pipe(
           settle({ id, if_match: call.if_match })
         ),
       activate: lifecycle("activate"),

@@ -7,6 +7,7 @@ import { Cause, Effect, Option } from "effect"
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "../api/Problem.js"
+import { recordDatabaseError } from "./HttpMetrics.js"
 import { UNKNOWN_PARAMETER } from "./QueryParameters.js"
 import { requestIdFrom } from "./RequestId.js"
 
@@ -58,17 +59,29 @@ const POOL_TIMEOUT_MESSAGE = "timeout exceeded when trying to connect"
 /**
  * A failure that says "not now" rather than "bug": some error in the chain carries a code of a
  * database that is down, overloaded or locked (PostgreSQL class 08 is "connection exception").
+ * The code is returned for the metrics (`POOL_TIMEOUT` when no pooled connection came free).
  */
-const isTransientFailure = (defect: unknown): boolean => {
+const transientCode = (defect: unknown): string | undefined => {
   let current = defect
   for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
     const code = field(current, "code")
-    if (typeof code === "string" && (TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true
+    if (typeof code === "string" && (TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return code
     // pg-pool's error when no connection came free in time carries no code, only this message.
-    if (field(current, "message") === POOL_TIMEOUT_MESSAGE) return true
+    if (field(current, "message") === POOL_TIMEOUT_MESSAGE) return "POOL_TIMEOUT"
     current = field(current, "cause")
   }
-  return false
+  return undefined
+}
+
+/** The first driver code along a defect's chain of causes, for the metrics of other database failures. */
+const firstCode = (defect: unknown): string | undefined => {
+  let current = defect
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const code = field(current, "code")
+    if (typeof code === "string") return code
+    current = field(current, "cause")
+  }
+  return undefined
 }
 
 const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpServerResponse.setHeader(response, "retry-after", "1")
@@ -94,10 +107,14 @@ export const problems = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unkn
         return yield* Effect.failCause(cause)
       }
       if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
-      if (isTransientFailure(Cause.squash(cause))) {
+      const defect = Cause.squash(cause)
+      const transient = transientCode(defect)
+      if (transient !== undefined) {
+        recordDatabaseError("transient", transient)
         yield* Effect.logWarning("request failed: the database is unavailable", cause)
         return unavailable(problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly.")))
       }
+      if (field(defect, "_tag") === "SqlError") recordDatabaseError("other", firstCode(defect))
       yield* Effect.logError("request failed with a defect", cause)
       return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
     })

@@ -3,6 +3,7 @@ import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, FiberRef, HashMap } from "effect"
+import { recordRequest } from "./HttpMetrics.js"
 import { CurrentRequestId, requestIdFrom } from "./RequestId.js"
 
 /** The status the framework gives a request whose client hung up before it was answered (nginx's convention). */
@@ -13,8 +14,8 @@ const annotate = (annotations: ReadonlyArray<readonly [string, unknown]>) =>
     annotations.reduce((map, [key, value]) => HashMap.set(map, key, value), current))
 
 /**
- * One log line per request (method, path, status, duration, request id) and `X-Request-Id` on
- * every response. It wraps the app, so an answer passes through here before it is written and the
+ * One log line per request (method, path, status, duration, request id), `X-Request-Id` on
+ * every response, and the request counted in the metrics. It wraps the app, so an answer passes through here before it is written and the
  * header goes straight onto it. Only when the app ends without one (interrupted: the client went,
  * or the server is stopping) does the server write a response of its own (499, 503); for that
  * case alone a pre-response hook is registered (a fiber-ref write each request would cost).
@@ -29,12 +30,14 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E,
     const requestId = requestIdFrom(request.headers["x-request-id"])
     const started = performance.now()
     let status = 0
-    const logLine = Effect.suspend(() =>
-      Effect.zipRight(
-        annotate([["status", status], ["duration_ms", Math.round((performance.now() - started) * 10) / 10]]),
+    const logLine = Effect.suspend(() => {
+      const elapsed = performance.now() - started
+      recordRequest(request.method, request.url, status, elapsed / 1000)
+      return Effect.zipRight(
+        annotate([["status", status], ["duration_ms", Math.round(elapsed * 10) / 10]]),
         Effect.logInfo(`${request.method} ${request.url} ${status}${status === CLIENT_ABORT ? " (client abort, no response)" : ""}`)
       )
-    )
+    })
     const tag = (response: HttpServerResponse.HttpServerResponse) => {
       status = response.status
       return HttpServerResponse.setHeader(response, "x-request-id", requestId)

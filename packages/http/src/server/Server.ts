@@ -1,4 +1,3 @@
-import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
@@ -12,8 +11,10 @@ import { makeApiApp } from "./ApiDispatch.js"
 import { answerConnect, answerMalformedRequest, problems } from "./ProblemMiddleware.js"
 import { requestLog } from "./RequestLog.js"
 import { literalBrokenEscapes } from "./RequestPath.js"
+import { DOCS_PATH, MAX_PARAM_LENGTH, OPENAPI_PATH } from "./RouteTemplates.js"
 import { ServerLog } from "./ServerLog.js"
 import { type Database, describeDatabase, layer } from "../storage/Sql.js"
+import { serverSpanAttributes, TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
 import { WorkflowStore } from "../service/WorkflowStore.js"
 import { WorkflowsApi } from "../api/WorkflowsApi.js"
 import { SystemHandlers, WorkflowsHandlers } from "./WorkflowsHttp.js"
@@ -28,30 +29,29 @@ const docsRoute = Effect.gen(function* () {
 })
 
 /**
- * The whole HTTP application over a database client: routes, problem bodies, request log,
- * `/openapi.json` and `/docs` (Swagger UI with its assets inlined, so it works offline).
- * `database` is what the client was made for; `/readyz` names only its kind.
+ * The whole HTTP application over a database client: routes, problem bodies, request log and
+ * metrics, `/openapi.json` and `/docs` (Swagger UI with its assets inlined, so it works offline).
+ * `database` is what the client was made for; `/readyz` names only its kind. Spans are exported
+ * only when `tracing` says where to.
  */
-export const HttpAppLive = (database: Database) =>
+export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOptions> = Option.none()) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const openApi = HttpServerResponse.unsafeJson(OpenApi.fromApi(WorkflowsApi))
       const app = yield* makeApiApp({
         handlers: { workflows: yield* WorkflowsHandlers, system: yield* SystemHandlers(database) },
-        extraRoutes: [["/openapi.json", Effect.succeed(openApi)], ["/docs", yield* docsRoute]],
-        middleware: problems,
-        // A long `{id}` must reach its route (and get the missing workflow's 404 after authentication),
-        // not be "no route" at the router's default 100-character limit.
-        maxParamLength: 8 * 1024
+        extraRoutes: [[OPENAPI_PATH, Effect.succeed(openApi)], [DOCS_PATH, yield* docsRoute]],
+        // With tracing off, nothing is added per request.
+        middleware: Option.isSome(tracing) ? (app) => serverSpanAttributes(problems(app)) : problems,
+        maxParamLength: MAX_PARAM_LENGTH
       })
       yield* HttpServer.serveEffect(requestLog(literalBrokenEscapes(app)))
     })
   ).pipe(
     Layer.provide(AuthenticationLive),
-    // Nothing exports traces, and a span per request and per SQL statement costs more than the
-    // statements: tracing is off until a tracer is configured.
-    HttpMiddleware.withTracerDisabledWhen(() => true),
-    Layer.provide(Layer.setTracerEnabled(false))
+    // Off unless an exporter is configured: a span per request and per SQL statement costs more
+    // than the statements, and nothing would read them.
+    withTracing(tracing)
   )
 
 export interface ListenOptions {
@@ -104,15 +104,18 @@ const announce = (options: ListenOptions & { readonly database: string }) =>
   })
 
 /**
- * Everything `workflows serve` runs: migrate, bootstrap, listen, log in batches; closing it shuts
- * down gracefully (and writes the last log lines).
+ * Everything `workflows serve` runs: migrate, bootstrap, listen, log in batches, export spans when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` is set; closing it shuts down gracefully (and writes the last log
+ * lines and spans).
  */
 export const ServerLive = (options: ListenOptions & { readonly database: Database }) => {
   const display = describeDatabase(options.database)
-  return Layer.mergeAll(HttpAppLive(options.database), Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
-    Layer.provide(NodeServerLive(options)),
-    Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
-    Layer.provide(layer(options.database)),
-    Layer.provide(ServerLog)
-  )
+  // The tracing variables are read first: a mistake in them stops the start before anything listens.
+  return Layer.unwrapEffect(Effect.map(TracingConfig, (tracing) =>
+    Layer.mergeAll(HttpAppLive(options.database, tracing), Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
+      Layer.provide(NodeServerLive(options)),
+      Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
+      Layer.provide(layer(options.database)),
+      Layer.provide(ServerLog)
+    )))
 }

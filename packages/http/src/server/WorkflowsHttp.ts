@@ -5,10 +5,11 @@ import { type Workflow, WorkflowJson } from "@workflows/domain"
 import { Effect, FiberRef, Schema } from "effect"
 import type { GroupHandlers } from "./ApiDispatch.js"
 import { internalProblem } from "../api/Problem.js"
+import { makeScrape } from "./HttpMetrics.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
 import { type Database, databaseKind } from "../storage/Sql.js"
-import type { WorkflowsService } from "../service/Workflows.js"
+import type { UncheckedWorkflows } from "../service/Workflows.js"
 import { WorkflowStore } from "../service/WorkflowStore.js"
 import { CurrentPrincipal, WorkflowEventPage, WorkflowPage } from "../api/WorkflowsApi.js"
 
@@ -36,7 +37,7 @@ export const WorkflowsHandlers = Effect.gen(function* () {
   const page = jsonResponse(WorkflowPage)
   const eventPage = jsonResponse(WorkflowEventPage)
 
-  const workflows: Effect.Effect<WorkflowsService, never, CurrentPrincipal> = Effect.zipWith(
+  const workflows: Effect.Effect<UncheckedWorkflows, never, CurrentPrincipal> = Effect.zipWith(
     CurrentPrincipal,
     FiberRef.get(CurrentRequestId),
     (principal, request_id) =>
@@ -83,8 +84,10 @@ export const WorkflowsHandlers = Effect.gen(function* () {
 export const SystemHandlers = (database: Database) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const scrape = yield* makeScrape
     return {
       healthz: () => Effect.succeed({ status: "ok" as const }),
+      metrics: () => Effect.map(scrape, (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })),
       readyz: () =>
         sql`SELECT 1 AS ok`.pipe(
           Effect.timeout("2 seconds"),
@@ -92,7 +95,8 @@ export const SystemHandlers = (database: Database) =>
           Effect.catchAll(() =>
             HttpServerResponse.json(internalProblem(503, "The database does not answer."), {
               status: 503,
-              contentType: "application/problem+json"
+              contentType: "application/problem+json",
+              headers: { "retry-after": "1" }
             })
           ),
           Effect.orDie

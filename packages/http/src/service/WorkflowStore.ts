@@ -27,19 +27,12 @@ import { IdempotencyKeys, requestHash } from "../storage/IdempotencyKeys.js"
 import { Ids } from "../storage/Ids.js"
 import { lockName, makeWriteTransaction } from "../storage/Sql.js"
 import { WorkflowRepository } from "../storage/WorkflowRepository.js"
-import { type Caller, type LifecycleCall, Workflows, type WorkflowsService } from "./Workflows.js"
-
-const eventTypes: { readonly [A in Lifecycle.LifecycleAction]: WorkflowEventType } = {
-  activate: "workflow.activated",
-  pause: "workflow.paused",
-  resume: "workflow.resumed",
-  cancel: "workflow.cancelled",
-  complete: "workflow.completed"
-}
+import { withOperationSpan } from "./OperationSpan.js"
+import { type Caller, type LifecycleCall, type UncheckedWorkflows, Workflows } from "./Workflows.js"
 
 /**
  * The in-process implementation over the database, serving any caller. The HTTP server asks it
- * for one `WorkflowsService` per request (`forCaller`); a library user gets one through `WorkflowStore.layer`.
+ * for one `UncheckedWorkflows` per request (`forCaller`); a library user gets one through `WorkflowStore.layer`.
  */
 export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/WorkflowStore", {
   effect: Effect.gen(function* () {
@@ -49,7 +42,7 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
     const sql = yield* SqlClient.SqlClient
     const writeTransaction = makeWriteTransaction(sql)
     return {
-      forCaller: (caller: Caller): WorkflowsService => makeApi(caller, { repository, idempotency, ids, sql, writeTransaction })
+      forCaller: (caller: Caller): UncheckedWorkflows => makeApi(caller, { repository, idempotency, ids, sql, writeTransaction })
     }
   }),
   dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default, Ids.Default]
@@ -75,7 +68,7 @@ interface Storage {
   readonly writeTransaction: ReturnType<typeof makeWriteTransaction>
 }
 
-const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTransaction }: Storage): WorkflowsService => {
+const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTransaction }: Storage): UncheckedWorkflows => {
   const organization = caller.organization_id
 
   /** Ids outside the id pattern get the same answer as ids that do not exist. */
@@ -107,7 +100,7 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
   const save = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
     Effect.zipRight(repository.replace(workflow), Effect.flatMap(event(workflow, type, changes, reason), repository.appendEvent))
 
-  const create: WorkflowsService["create"] = (body, options = {}) =>
+  const create: UncheckedWorkflows["create"] = (body, options = {}) =>
     Effect.gen(function* () {
       const key = yield* decodeIdempotencyKey(options.idempotency_key, body)
       const retry = key === undefined ? undefined : { key, hash: requestHash(body) }
@@ -146,7 +139,7 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
       )
     })
 
-  const get: WorkflowsService["get"] = (id) =>
+  const get: UncheckedWorkflows["get"] = (id) =>
     Effect.flatMap(asId(id), (wid) =>
       Effect.flatMap(repository.find(organization, wid), Option.match({
         onNone: () => Effect.fail(new WorkflowNotFound({ id })),
@@ -154,14 +147,14 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
       }))
     )
 
-  const list: WorkflowsService["list"] = (input = {}) =>
+  const list: UncheckedWorkflows["list"] = (input = {}) =>
     Effect.gen(function* () {
       const query = yield* decodeListQuery(input, { status: true })
       const page = yield* repository.list(organization, query)
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
-  const update: WorkflowsService["update"] = (id, body, options = {}) =>
+  const update: UncheckedWorkflows["update"] = (id, body, options = {}) =>
     Effect.gen(function* () {
       const patch = yield* decodePatch(body)
       const wid = yield* asId(id)
@@ -177,7 +170,7 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
       )
     })
 
-  const lifecycle = (action: Lifecycle.LifecycleAction): LifecycleCall => (id, options = {}) =>
+  const lifecycle = (action: Lifecycle.LifecycleAction): LifecycleCall<unknown> => (id, options = {}) =>
     Effect.gen(function* () {
       const { reason } = yield* decodeLifecycleRequest(options.body)
       const wid = yield* asId(id)
@@ -185,22 +178,15 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
         Effect.gen(function* () {
           const current = yield* loadForWrite(wid)
           yield* checkIfMatch(options.if_match, current.version)
-          const transition = yield* Lifecycle.transition(current.status, action)
-          if (transition._tag === "Unchanged") return current
-          // Valid by construction; validated again when encoded for storage.
-          const workflow = new Workflow({
-            ...current,
-            status: transition.to,
-            version: current.version + 1,
-            updated_at: yield* DateTime.now
-          }, true)
-          yield* save(workflow, eventTypes[action], { status: { from: current.status, to: transition.to } }, reason)
-          return workflow
+          const outcome = yield* Lifecycle.apply(current, action, yield* DateTime.now)
+          if (outcome._tag === "Unchanged") return current
+          yield* save(outcome.workflow, outcome.type, outcome.changes, reason)
+          return outcome.workflow
         })
       )
     })
 
-  const events: WorkflowsService["events"] = (id, input = {}) =>
+  const events: UncheckedWorkflows["events"] = (id, input = {}) =>
     Effect.gen(function* () {
       const query = yield* decodeListQuery(input, { status: false })
       const workflow = yield* get(id)
@@ -208,16 +194,25 @@ const makeApi = (caller: Caller, { idempotency, ids, repository, sql, writeTrans
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
+  /** Each call is a span named after its operation (`Workflows.update`) when a tracer is on. */
+  const span = <A, E>(effect: Effect.Effect<A, E>, operation: string, id?: string) =>
+    withOperationSpan(effect, `Workflows.${operation}`, () =>
+      id === undefined ? { "organization.id": organization } : { "organization.id": organization, "workflow.id": id })
+  const traced = (action: Lifecycle.LifecycleAction): LifecycleCall<unknown> => {
+    const call = lifecycle(action)
+    return (id, options) => span(call(id, options), action, id)
+  }
+
   return {
-    create,
-    get,
-    list,
-    update,
-    activate: lifecycle("activate"),
-    pause: lifecycle("pause"),
-    resume: lifecycle("resume"),
-    cancel: lifecycle("cancel"),
-    complete: lifecycle("complete"),
-    events
+    create: (body, options) => span(create(body, options), "create"),
+    get: (id) => span(get(id), "get", id),
+    list: (query) => span(list(query), "list"),
+    update: (id, patch, options) => span(update(id, patch, options), "update", id),
+    activate: traced("activate"),
+    pause: traced("pause"),
+    resume: traced("resume"),
+    cancel: traced("cancel"),
+    complete: traced("complete"),
+    events: (id, query) => span(events(id, query), "events", id)
   }
 }

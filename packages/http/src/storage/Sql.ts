@@ -1,9 +1,10 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
-import { Config, ConfigError, Context, Data, Duration, Effect, Either, Exit, Layer, Option, Redacted, Schedule } from "effect"
+import { Config, ConfigError, Context, Data, Duration, Effect, Either, Exit, FiberRef, Layer, Option, Redacted, Schedule } from "effect"
 import { mkdirSync } from "node:fs"
+import type * as Pg from "pg"
 import { dirname } from "node:path"
 import initial from "./migrations/0001_initial.js"
 import idempotencyExpiry from "./migrations/0002_idempotency_expiry.js"
@@ -106,18 +107,75 @@ export const withSessionSettings = (url: string, settings: Readonly<Record<strin
   return parsed.toString()
 }
 
+/** The PostgreSQL pools open in this process, for `poolUse`. */
+const openPools = new Set<Pg.Pool>()
+
+/** How many connections the open PostgreSQL pools hold, use and may open, and how many callers wait for one. */
+export interface PoolUse {
+  readonly max: number
+  readonly total: number
+  readonly idle: number
+  readonly waiting: number
+}
+
+/** The use of the process's PostgreSQL pools, summed (none on SQLite): read when metrics are scraped. */
+export const poolUse = (): Option.Option<PoolUse> => {
+  if (openPools.size === 0) return Option.none()
+  const use = { max: 0, total: 0, idle: 0, waiting: 0 }
+  for (const pool of openPools) {
+    use.max += pool.options.max ?? 10
+    use.total += pool.totalCount
+    use.idle += pool.idleCount
+    use.waiting += pool.waitingCount
+  }
+  return Option.some(use)
+}
+
+/**
+ * The pool is made here rather than by `PgClient.layer`, which keeps it to itself: its use is
+ * what `/metrics` reports. As `PgClient.layer` does, the first connection is checked within the
+ * pool's connection timeout, so an unreachable server fails the layer, and closing the layer ends
+ * the pool.
+ */
+const openPool = (Pool: typeof Pg.Pool, config: Pg.PoolConfig, connectTimeout: Duration.Duration) =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const pool = new Pool(config)
+      // An idle connection's error (the server restarting) is the next query's problem, not a crash.
+      pool.on("error", () => {})
+      return Effect.tryPromise({
+        try: () => pool.query("SELECT 1"),
+        catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+      }).pipe(
+        Effect.timeoutFail({
+          duration: connectTimeout,
+          onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
+        }),
+        Effect.tapError(() => Effect.promise(() => pool.end())),
+        Effect.as(pool)
+      )
+    }),
+    (pool) =>
+      Effect.sync(() => openPools.delete(pool)).pipe(
+        Effect.zipRight(Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000)))
+      )
+  ).pipe(Effect.tap((pool) => Effect.sync(() => openPools.add(pool))))
+
 const postgresLayer = (url: Redacted.Redacted) =>
   Layer.unwrapEffect(
-    Effect.all([PoolConfig, Effect.promise(() => import("@effect/sql-pg/PgClient"))]).pipe(
-      Effect.map(([{ lockTimeout, maxConnections, poolTimeout, statementTimeout }, PgClient]) => {
-        return PgClient.layer({
-          url: Redacted.make(withSessionSettings(Redacted.value(url), { statement_timeout: statementTimeout, lock_timeout: lockTimeout })),
-          maxConnections,
-          // pg-pool's wait for a connection (queued or new); also bounds the first connection at start.
-          connectTimeout: poolTimeout,
+    Effect.all([PoolConfig, Effect.promise(() => import("@effect/sql-pg/PgClient")), Effect.promise(() => import("pg"))]).pipe(
+      Effect.map(([{ lockTimeout, maxConnections, poolTimeout, statementTimeout }, PgClient, pg]) =>
+        PgClient.layerFromPool({
+          acquire: openPool(pg.default.Pool, {
+            connectionString: withSessionSettings(Redacted.value(url), { statement_timeout: statementTimeout, lock_timeout: lockTimeout }),
+            max: maxConnections,
+            // pg-pool's wait for a connection (queued or new); also bounds the first connection at start.
+            connectionTimeoutMillis: Duration.toMillis(poolTimeout),
+            application_name: "workflows"
+          }, poolTimeout),
           applicationName: "workflows"
         })
-      })
+      )
     )
   )
 
@@ -261,11 +319,13 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
  * scope and connection acquisition (each costlier than the SQLite work, docs/DECISIONS.md) buy
  * nothing: its compiled text goes straight to the connection, through the driver's
  * prepared-statement cache. The text and parameters are those `sql` compiles; row transforms
- * are not applied (our clients configure none), nor are statement spans recorded.
+ * are not applied (our clients configure none). When tracing is on, the statement runs as usual,
+ * so it gets its span.
  */
 export const executeInTransaction = <A extends object>(statement: Statement.Statement<A>): Effect.Effect<ReadonlyArray<A>, SqlError> =>
-  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) => {
-    if (Option.isNone(transaction)) return statement
+  Effect.withFiberRuntime((fiber) => {
+    const transaction = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
+    if (Option.isNone(transaction) || fiber.getFiberRef(FiberRef.currentTracerEnabled)) return statement
     const [text, params] = statement.compile()
     return transaction.value[0].execute(text, params, undefined) as Effect.Effect<ReadonlyArray<A>, SqlError>
   })
