@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import { expect, layer } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer, ManagedRuntime } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { request as httpRequest } from "node:http"
 import type { TestDatabase } from "./databases.js"
@@ -16,9 +16,24 @@ import { type InsertRow, insertWorkflow, snapshot, type WorkflowRow } from "./su
 
 export class Server extends Context.Tag("test/HttpServer")<Server, LiveServer>() {}
 
-/** One real server over a fresh database for a whole `describe` block, on the live clock. */
-export const withServer = (db: TestDatabase, name: string, f: Parameters<ReturnType<typeof layer<Server, never, true>>>[1]) =>
-  layer(Layer.scoped(Server, liveServer(db)), { excludeTestServices: true })(`${name} (${db.name})`, f)
+/** The `it` of a `withServer` block: its tests run on the live clock with the server provided. */
+export interface ServerIt {
+  readonly effect: <A, E>(name: string, self: () => Effect.Effect<A, E, Server>, timeout?: number) => void
+}
+
+/**
+ * One real server over a fresh database for a whole `describe` block, on the live clock, started
+ * before its first test and stopped after its last. Not @effect/vitest's `layer`: it assigns
+ * its testers onto the shared `it`, so under `--no-isolate` every later file's `it.effect` ran on
+ * a closed server's runtime (live clock, tracing off).
+ */
+export const withServer = (db: TestDatabase, name: string, f: (it: ServerIt) => void) =>
+  describe(`${name} (${db.name})`, () => {
+    const runtime = ManagedRuntime.make(Layer.scoped(Server, liveServer(db)))
+    beforeAll(() => runtime.runtime())
+    afterAll(() => runtime.dispose())
+    f({ effect: (test, self, timeout) => it.live(test, () => Effect.provide(Effect.suspend(self), runtime), timeout) })
+  })
 
 export interface Request {
   readonly headers?: Record<string, string>
