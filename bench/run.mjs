@@ -2,11 +2,16 @@
 // `npm run bench [-- flags]`: PATCH /v1/workflows/{id} throughput of `workflows serve` against a
 // hand-written node:http + better-sqlite3 reference (bench/reference-server.mjs) doing the same
 // database work, on copies of one seeded SQLite database, driven alternately with autocannon.
-// Also: `workflows serve` start → first /healthz, and `workflows --help` start → exit.
+// Also: `workflows serve` start → first /healthz, `workflows --help` start → exit, bytes allocated
+// per request (bench/alloc-probe.mjs), and our GET, list and lifecycle routes (the reference
+// serves PATCH only). `--baseline FILE` adds another build of the CLI (e.g. a copy of an older
+// packages/cli/dist/bundle with an entry file importing it) as a third server, alternated with
+// the others, so a change is measured against what it replaces in the same run.
 // Writes bench/RESULTS.md and prints it. Not part of `npm test`.
 //
 // Flags: --rounds N (3)  --duration S (10)  --warmup S (5)  --connections N (32)  --rows N (10000)
 //        --starts N (5)  --quick (1 round of 3 s, 1,000 rows, 2 s warm-up)  --no-pin  --keep  --help
+//        --baseline FILE  --routes-duration S (duration ÷ 2)
 import autocannon from "autocannon"
 import Database from "better-sqlite3"
 import { execFileSync, spawn, spawnSync } from "node:child_process"
@@ -31,11 +36,11 @@ const STOP_TIMEOUT_MS = 10_000
 // Flags
 
 const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--warmup S] [--connections N] [--rows N]
-                        [--starts N] [--quick] [--no-pin] [--keep]`
+                        [--starts N] [--quick] [--no-pin] [--keep] [--baseline FILE] [--routes-duration S]`
 
 const parseFlags = (argv) => {
   const flags = {}
-  const numeric = new Set(["rounds", "duration", "warmup", "connections", "rows", "starts"])
+  const numeric = new Set(["rounds", "duration", "warmup", "connections", "rows", "starts", "routes-duration"])
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const [name, inline] = arg.startsWith("--") ? arg.slice(2).split("=", 2) : [undefined, undefined]
@@ -44,6 +49,9 @@ const parseFlags = (argv) => {
       process.exit(0)
     } else if (name === "quick" || name === "keep" || name === "no-pin") {
       flags[name] = true
+    } else if (name === "baseline") {
+      flags.baseline = inline ?? argv[++i]
+      if (flags.baseline === undefined || !fs.existsSync(flags.baseline)) fail(`--baseline needs an existing file, got ${flags.baseline}`)
     } else if (name !== undefined && numeric.has(name)) {
       const raw = inline ?? argv[++i]
       const value = Number(raw)
@@ -61,7 +69,9 @@ const parseFlags = (argv) => {
     rows: Math.floor(flags.rows ?? (quick ? 1000 : 10_000)),
     starts: Math.floor(flags.starts ?? 5),
     pin: flags["no-pin"] !== true,
-    keep: flags.keep === true
+    keep: flags.keep === true,
+    baseline: flags.baseline,
+    routesDuration: flags["routes-duration"] ?? (quick ? 2 : (flags.duration ?? 10) / 2)
   }
   if (options.rounds > 100 || options.duration > 600 || options.warmup > 600 || options.starts > 50) {
     fail("refusing an unbounded run: --rounds ≤ 100, --duration/--warmup ≤ 600 s, --starts ≤ 50")
@@ -369,23 +379,48 @@ const conformance = async (servers, id, key) => {
 // ------------------------------------------------------------------------------------------------
 // Load
 
-/** PATCH over rotating ids with rotating bodies; `state.seq` runs on across every run. */
-const drive = async ({ port, key, ids, connections, duration, state }) => {
-  const setupRequest = (req) => {
-    const n = state.seq++
-    const id = ids[n % ids.length]
-    // Alternate the body kind, shifting each pass over the ids so every row sees both kinds.
-    const titleTurn = (n + Math.floor(n / ids.length)) % 2 === 0
-    const body = titleTurn ? { title: `Bench ${n}` } : { description: `Updated by the benchmark, round-robin over the seeded rows: ${n}` }
-    return { ...req, path: `/v1/workflows/${id}`, body: JSON.stringify(body) }
-  }
+/**
+ * Load on one route over rotating ids; `state.seq` runs on across every run. PATCH rotates its
+ * bodies so every request is a real write; lifecycle pauses and resumes the seeded active
+ * workflows in turn (each server's own record of which is which), also a write each time.
+ */
+const drive = async ({ port, key, ids, connections, duration, state, route = "patch", server }) => {
+  const requests = {
+    patch: () => [{
+      method: "PATCH",
+      setupRequest: (req) => {
+        const n = state.seq++
+        const id = ids[n % ids.length]
+        // Alternate the body kind, shifting each pass over the ids so every row sees both kinds.
+        const titleTurn = (n + Math.floor(n / ids.length)) % 2 === 0
+        const body = titleTurn ? { title: `Bench ${n}` } : { description: `Updated by the benchmark, round-robin over the seeded rows: ${n}` }
+        return { ...req, path: `/v1/workflows/${id}`, body: JSON.stringify(body) }
+      }
+    }],
+    get: () => [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/workflows/${ids[state.seq++ % ids.length]}` }) }],
+    list: () => [{ method: "GET", path: "/v1/workflows?limit=20" }],
+    lifecycle: () => {
+      const active = ids.filter((_, i) => STATUSES[i % STATUSES.length] === "active")
+      const paused = (state.paused[server] ??= new Set())
+      return [{
+        method: "POST",
+        setupRequest: (req) => {
+          const id = active[state.seq++ % active.length]
+          const action = paused.has(id) ? "resume" : "pause"
+          if (action === "pause") paused.add(id)
+          else paused.delete(id)
+          return { ...req, path: `/v1/workflows/${id}/${action}`, body: "" }
+        }
+      }]
+    }
+  }[route]()
   return autocannon({
     url: `http://127.0.0.1:${port}`,
     connections,
     duration,
     timeout: 10,
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    requests: [{ method: "PATCH", setupRequest }]
+    requests
   })
 }
 
@@ -396,14 +431,37 @@ const assertAlive = (server, when) => {
   }
 }
 
-const measureRound = async (server, options, state) => {
+/** Bytes the server allocated between two calls (bench/alloc-probe.mjs, toggled by SIGUSR2). */
+const allocationProbe = async (server) => {
+  const out = server.allocOut
+  for (const f of [out, `${out}.started`]) fs.rmSync(f, { force: true })
+  const waitFor = async (file) => {
+    for (let i = 0; i < 200 && !fs.existsSync(file); i++) await sleep(10)
+    await sleep(20) // written in one call, but let it land
+  }
+  process.kill(server.pid, "SIGUSR2")
+  await waitFor(`${out}.started`)
+  return async () => {
+    process.kill(server.pid, "SIGUSR2")
+    await waitFor(out)
+    try {
+      return JSON.parse(fs.readFileSync(out, "utf8")).bytes
+    } catch {
+      return NaN
+    }
+  }
+}
+
+const measureRound = async (server, options, state, route = "patch", duration = options.duration) => {
   assertAlive(server, "before its round")
+  const stopProbe = await allocationProbe(server)
   const ticksBefore = cpuTicks(server.pid)
   const stopPolling = pollMemory(server.pid)
-  const result = await drive({ port: server.port, key: state.key, ids: state.ids, connections: options.connections, duration: options.duration, state })
+  const result = await drive({ port: server.port, key: state.key, ids: state.ids, connections: options.connections, duration, state, route, server: server.name })
   assertAlive(server, "during its round")
   const ticksAfter = cpuTicks(server.pid)
   const peakKb = stopPolling()
+  const allocatedBytes = await stopProbe()
   const requests = result.requests.total
   const cpuSeconds = (ticksAfter - ticksBefore) / CLK_TCK
   return {
@@ -418,7 +476,8 @@ const measureRound = async (server, options, state) => {
     statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
     peakKb,
     cpuSeconds,
-    cpuPer1k: requests > 0 ? cpuSeconds / (requests / 1000) : NaN
+    cpuPer1k: requests > 0 ? cpuSeconds / (requests / 1000) : NaN,
+    kbPerRequest: requests > 0 ? allocatedBytes / requests / 1024 : NaN
   }
 }
 
@@ -449,10 +508,10 @@ const timeStarts = async ({ count, tmp, cpu, args, database, label }) => {
   return times
 }
 
-const timeCliHelp = (count, cpu) => {
+const timeCliHelp = (count, cpu, cli) => {
   const times = []
   for (let i = 0; i < count; i++) {
-    const node = [process.execPath, CLI, "--help"]
+    const node = [process.execPath, cli, "--help"]
     const [command, ...rest] = cpu === undefined ? node : ["taskset", "-c", String(cpu), ...node]
     const started = performance.now()
     const run = spawnSync(command, rest, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], timeout: START_TIMEOUT_MS })
@@ -492,6 +551,7 @@ const loggedDurations = async (file) => {
 }
 
 const summarize = (rounds) => ({
+  kbPerRequest: median(rounds.map((r) => r.kbPerRequest)),
   reqPerSec: median(rounds.map((r) => r.reqPerSec)),
   p50: median(rounds.map((r) => r.p50)),
   p99: median(rounds.map((r) => r.p99)),
@@ -506,8 +566,9 @@ const summarize = (rounds) => ({
   }, {})
 })
 
-const report = ({ options, pinning, machine, servers, results, starts, cliTimes, checks, integrity }) => {
+const report = ({ options, pinning, machine, servers, results, routeResults, starts, cliTimes, checks, integrity }) => {
   const [ours, ref] = servers
+  const base = servers.find((s) => s.name === "baseline")
   const sum = Object.fromEntries(servers.map((s) => [s.name, summarize(results.filter((r) => r.server === s.name))]))
   const o = sum[ours.name]
   const r = sum[ref.name]
@@ -528,17 +589,21 @@ const report = ({ options, pinning, machine, servers, results, starts, cliTimes,
   lines.push(`- autocannon, ${options.connections} connections, \`PATCH /v1/workflows/{id}\` over rotating ids with rotating bodies (\`{"title":"Bench <n>"}\` / \`{"description":"…<n>"}\`), so every request is a real write (row update + audit event)`)
   lines.push(`- figures are medians over rounds; non-2xx and status codes are totals; peak RSS is the highest VmHWM/VmRSS seen (polled every 200 ms)`, "")
   lines.push("## Results", "")
-  lines.push("| server | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB | CPU s / 1,000 req | CPU µs / req | start → /healthz |")
-  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+  lines.push("| server | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB | CPU s / 1,000 req | CPU µs / req | KB allocated / req | start → /healthz |")
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for (const s of servers) {
     const x = sum[s.name]
     const peak = Math.max(...results.filter((q) => q.server === s.name).map((q) => q.peakKb))
     lines.push(
-      `| ${s.label} | ${fmt(x.reqPerSec)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${fmt(x.non2xx)} | ${mb(peak)} | ${fmt(x.cpuPer1k, 3)} | ${fmt(x.cpuPer1k * 1000)} | ${secs(median(starts[s.name]))} |`
+      `| ${s.label} | ${fmt(x.reqPerSec)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${fmt(x.non2xx)} | ${mb(peak)} | ${fmt(x.cpuPer1k, 3)} | ${fmt(x.cpuPer1k * 1000)} | ${fmt(x.kbPerRequest)} | ${secs(median(starts[s.name]))} |`
     )
   }
   lines.push("")
-  lines.push(`- **ours / reference: throughput ${fmt(o.reqPerSec / r.reqPerSec, 2)}×, CPU per request ${fmt(o.cpuPer1k / r.cpuPer1k, 2)}×**, p50 latency ${fmt(o.p50 / r.p50, 1)}×`)
+  lines.push(`- **ours / reference: throughput ${fmt(o.reqPerSec / r.reqPerSec, 2)}×, CPU per request ${fmt(o.cpuPer1k / r.cpuPer1k, 2)}×**, p50 latency ${fmt(o.p50 / r.p50, 1)}×, allocation per request ${fmt(o.kbPerRequest / r.kbPerRequest, 1)}×`)
+  if (base !== undefined) {
+    const b = sum[base.name]
+    lines.push(`- **ours / baseline: throughput ${fmt(o.reqPerSec / b.reqPerSec, 2)}×, CPU per request ${fmt(o.cpuPer1k / b.cpuPer1k, 2)}×, allocation per request ${fmt(o.kbPerRequest / b.kbPerRequest, 2)}×**, p99 latency ${fmt(o.p99 / b.p99, 2)}×`)
+  }
   const inside = (name) => `p50 ${fmt(integrity[name].inside.p50, 1)} / p99 ${fmt(integrity[name].inside.p99, 1)} ms`
   lines.push(
     `- time inside the server (its request log's \`duration_ms\`, every PATCH of the run) — ours: ${inside(ours.name)}; reference: ${inside(ref.name)}. ` +
@@ -546,14 +611,31 @@ const report = ({ options, pinning, machine, servers, results, starts, cliTimes,
   )
   lines.push(`- \`workflows serve\` start → first 200 from /healthz on a fresh database (migrate + bootstrap): median ${secs(median(starts[ours.name]))} of ${starts[ours.name].length} (${starts[ours.name].map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
   lines.push(`- reference start → /healthz (existing database): median ${secs(median(starts[ref.name]))} of ${starts[ref.name].length}`)
-  lines.push(`- \`workflows --help\` start → exit: median ${secs(median(cliTimes))} of ${cliTimes.length} (${cliTimes.map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
+  if (base !== undefined) lines.push(`- baseline start → /healthz (fresh database): median ${secs(median(starts.baseline))} of ${starts.baseline.length} (${starts.baseline.map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
+  lines.push(`- \`workflows --help\` start → exit: median ${secs(median(cliTimes.ours))} of ${cliTimes.ours.length} (${cliTimes.ours.map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
+  if (base !== undefined) lines.push(`- baseline \`--help\` start → exit: median ${secs(median(cliTimes.baseline))} of ${cliTimes.baseline.length} (${cliTimes.baseline.map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
   lines.push(`- status codes seen — ours: ${codes(o)}; reference: ${codes(r)}`)
   lines.push(`- connection errors / timeouts — ours: ${o.errors} / ${o.timeouts}; reference: ${r.errors} / ${r.timeouts}`, "")
+  lines.push("### Other routes (ours only: the reference serves PATCH alone)", "")
+  lines.push(`GET one workflow (rotating ids), list (\`?limit=20\`), lifecycle (pause / resume of the seeded active workflows, a write each); ${options.rounds} round(s) of ${options.routesDuration} s each, medians.`, "")
+  lines.push("| route | server | req/s | p50 ms | p99 ms | non-2xx | CPU µs / req | KB allocated / req |")
+  lines.push("|---|---|---:|---:|---:|---:|---:|---:|")
+  for (const route of ["get", "list", "lifecycle"]) {
+    for (const s of servers.filter((x) => x.name !== "reference")) {
+      const x = summarize(routeResults.filter((q) => q.route === route && q.server === s.name))
+      lines.push(`| ${route} | ${s.name} | ${fmt(x.reqPerSec)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${fmt(x.non2xx)} | ${fmt(x.cpuPer1k * 1000)} | ${fmt(x.kbPerRequest)} |`)
+    }
+    if (base !== undefined) {
+      const [x, y] = [ours, base].map((s) => summarize(routeResults.filter((q) => q.route === route && q.server === s.name)))
+      lines.push(`| ${route} | ours / baseline | ${fmt(x.reqPerSec / y.reqPerSec, 2)}× | | | | ${fmt(x.cpuPer1k / y.cpuPer1k, 2)}× | ${fmt(x.kbPerRequest / y.kbPerRequest, 2)}× |`)
+    }
+  }
+  lines.push("")
   lines.push("### Per round", "")
-  lines.push("| round | server | requests | req/s | p50 ms | p99 ms | non-2xx | CPU s | server CPU use | CPU s / 1,000 req | peak RSS MB |")
-  lines.push("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+  lines.push("| round | server | requests | req/s | p50 ms | p99 ms | non-2xx | CPU s | server CPU use | CPU s / 1,000 req | KB / req | peak RSS MB |")
+  lines.push("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for (const q of results) {
-    lines.push(`| ${q.round} | ${q.server} | ${fmt(q.requests)} | ${fmt(q.reqPerSec)} | ${fmt(q.p50, 1)} | ${fmt(q.p99, 1)} | ${fmt(q.non2xx)} | ${fmt(q.cpuSeconds, 2)} | ${fmt((100 * q.cpuSeconds) / q.seconds)} % | ${fmt(q.cpuPer1k, 3)} | ${mb(q.peakKb)} |`)
+    lines.push(`| ${q.round} | ${q.server} | ${fmt(q.requests)} | ${fmt(q.reqPerSec)} | ${fmt(q.p50, 1)} | ${fmt(q.p99, 1)} | ${fmt(q.non2xx)} | ${fmt(q.cpuSeconds, 2)} | ${fmt((100 * q.cpuSeconds) / q.seconds)} % | ${fmt(q.cpuPer1k, 3)} | ${fmt(q.kbPerRequest)} | ${mb(q.peakKb)} |`)
   }
   lines.push("", "A server pinned to one core that shows well under 100 % CPU use while 32 connections wait was short of CPU (other work on that core): its req/s then understates it; CPU per request is steadier but is inflated too on a contended core, so compare the two servers' ratio within one run.")
   lines.push("", "### Checks", "")
@@ -605,17 +687,28 @@ const main = async () => {
     say(`seeding ${fmt(options.rows)} workflows`)
     const ids = seed(benchDb, options.rows, key)
     copyDatabase(benchDb, refDb)
+    const baseDb = path.join(tmp, "baseline.db")
+    if (options.baseline !== undefined) copyDatabase(benchDb, baseDb)
 
-    // 2. Both servers, each on its own copy.
+    // 2. The servers, each on its own copy, each with the allocation probe preloaded.
     const definitions = [
       { name: "ours", label: "`workflows serve` (Effect 3)", args: OUR_SERVER, db: benchDb, ready: /listening on/ },
-      { name: "reference", label: "reference (node:http + better-sqlite3)", args: REFERENCE_SERVER, db: refDb, ready: /listening on/ }
+      { name: "reference", label: "reference (node:http + better-sqlite3)", args: REFERENCE_SERVER, db: refDb, ready: /listening on/ },
+      ...(options.baseline === undefined ? [] : [
+        { name: "baseline", label: `baseline (\`${path.relative(ROOT, options.baseline)}\`)`, args: [options.baseline, "serve"], db: baseDb, ready: /listening on/ }
+      ])
     ]
     for (const d of definitions) {
       const port = await freePort()
       const logPath = path.join(tmp, `${d.name}.log`)
-      const proc = startNode({ args: d.args, env: { PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: `sqlite:${d.db}` }, logPath, cpu: pinning.server })
-      servers.push({ ...d, port, proc, pid: proc.child.pid, logPath })
+      const allocOut = path.join(tmp, `${d.name}.alloc.json`)
+      const proc = startNode({
+        args: ["--import", "./bench/alloc-probe.mjs", ...d.args],
+        env: { PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: `sqlite:${d.db}`, ALLOC_PROBE_OUT: allocOut },
+        logPath,
+        cpu: pinning.server
+      })
+      servers.push({ ...d, port, proc, pid: proc.child.pid, logPath, allocOut })
     }
     for (const s of servers) {
       await waitForLog(s.proc, s.ready)
@@ -629,7 +722,7 @@ const main = async () => {
     say(`contract spot-check: ${checks.length - bad.length}/${checks.length} cases agree`)
 
     // 4. Warm-up, then alternating rounds.
-    const state = { key, ids, seq: 0 }
+    const state = { key, ids, seq: 0, paused: {} }
     const results = []
     const warmedUp = new Set()
     const warmups = {}
@@ -646,6 +739,20 @@ const main = async () => {
         const measured = await measureRound(s, options, state)
         results.push({ round, server: s.name, ...measured })
         say(`  ${fmt(measured.reqPerSec)} req/s, p50 ${fmt(measured.p50, 1)} ms, p99 ${fmt(measured.p99, 1)} ms, non-2xx ${measured.non2xx}, errors ${measured.errors}, CPU ${fmt(measured.cpuPer1k, 3)} s/1k`)
+      }
+    }
+
+    // 4b. Our other routes, alternating with the baseline when there is one (the reference has none).
+    const routeResults = []
+    const ourServers = servers.filter((s) => s.name !== "reference")
+    for (const route of ["get", "list", "lifecycle"]) {
+      for (const s of ourServers) await drive({ port: s.port, key, ids, connections: options.connections, duration: 1, state, route, server: s.name })
+      for (let round = 1; round <= options.rounds; round++) {
+        for (const s of ourServers) {
+          say(`${route}, round ${round}/${options.rounds}: ${s.name}, ${options.routesDuration} s`)
+          const measured = await measureRound(s, options, state, route, options.routesDuration)
+          routeResults.push({ route, round, server: s.name, ...measured })
+        }
       }
     }
     for (const s of servers) await stopProcess(s.proc.child)
@@ -672,12 +779,21 @@ const main = async () => {
 
     // 5. Start-up timings.
     say(`timing ${options.starts} fresh starts of workflows serve`)
-    const starts = {
-      ours: await timeStarts({ count: options.starts, tmp, cpu: pinning.server, args: OUR_SERVER, database: undefined, label: "ours" }),
-      reference: await timeStarts({ count: options.starts, tmp, cpu: pinning.server, args: REFERENCE_SERVER, database: refDb, label: "reference" })
+    // Alternated start by start, so a busy spell on the machine weighs on both alike.
+    const starts = { ours: [], reference: [], baseline: [] }
+    const cliTimes = { ours: [], baseline: [] }
+    for (let i = 0; i < options.starts; i++) {
+      starts.ours.push(...(await timeStarts({ count: 1, tmp, cpu: pinning.server, args: OUR_SERVER, database: undefined, label: "ours" })))
+      if (options.baseline !== undefined) {
+        starts.baseline.push(...(await timeStarts({ count: 1, tmp, cpu: pinning.server, args: [options.baseline, "serve"], database: undefined, label: "baseline" })))
+      }
+      starts.reference.push(...(await timeStarts({ count: 1, tmp, cpu: pinning.server, args: REFERENCE_SERVER, database: refDb, label: "reference" })))
     }
     say(`timing ${options.starts} runs of workflows --help`)
-    const cliTimes = timeCliHelp(options.starts, pinning.server)
+    for (let i = 0; i < options.starts; i++) {
+      cliTimes.ours.push(...timeCliHelp(1, pinning.server, CLI))
+      if (options.baseline !== undefined) cliTimes.baseline.push(...timeCliHelp(1, pinning.server, options.baseline))
+    }
 
     const machine = {
       date: new Date().toISOString(),
@@ -703,7 +819,7 @@ const main = async () => {
         }
       })()
     }
-    const markdown = report({ options, pinning, machine, servers, results, starts, cliTimes, checks, integrity })
+    const markdown = report({ options, pinning, machine, servers, results, routeResults, starts, cliTimes, checks, integrity })
     fs.writeFileSync(RESULTS, markdown)
     console.log(markdown)
     say(`written to ${path.relative(ROOT, RESULTS)}`)

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `npm run bench:steps`: where a PATCH's time goes below the HTTP layer, in-process, on a temp
 // SQLite file. Each step runs in a tight loop after a warm-up; the figure is the median of several
-// batches, in µs per call. Beside our service calls it times the same SQL done with bare
-// better-sqlite3 (the floor every implementation pays) and the @effect/sql plumbing on its own.
+// batches, in µs per call, with the bytes allocated per call (from V8's heap statistics around
+// each collection: garbage included, steady under load where timings are not). Beside our
+// service calls it times the same SQL done with bare better-sqlite3 (the floor every
+// implementation pays) and the @effect/sql plumbing on its own.
 // Prints a Markdown table. Not part of `npm test`; run `npm run build` first.
 //
 // Flags: --iterations N (3000 per batch)  --batches N (5)  --json
@@ -14,6 +16,7 @@ import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { GCProfiler, getHeapStatistics } from "node:v8"
 
 const flag = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -29,28 +32,51 @@ const organization = OrganizationId.make("org_default")
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 let calls = 0 // every call gets a fresh number, so patches always change something and ids never repeat
 
-/** µs per call of `run(i)` (an Effect), median over batches. */
+/** Bytes allocated on the heap while `stop` is pending: growth between collections, summed. */
+const countAllocation = () => {
+  const profiler = new GCProfiler()
+  const start = getHeapStatistics().used_heap_size
+  profiler.start()
+  return () => {
+    const end = getHeapStatistics().used_heap_size
+    let bytes = 0
+    let after = start
+    for (const gc of profiler.stop().statistics) {
+      bytes += Math.max(0, gc.beforeGC.heapStatistics.usedHeapSize - after)
+      after = gc.afterGC.heapStatistics.usedHeapSize
+    }
+    return bytes + Math.max(0, end - after)
+  }
+}
+
+/** [µs per call, KB allocated per call] of `run(i)` (an Effect), medians over batches. */
 const timeEffect = (run) =>
   Effect.gen(function* () {
     for (let i = 0; i < ITERATIONS; i++) yield* run(calls++)
     const batches = []
+    const kb = []
     for (let b = 0; b < BATCHES; b++) {
+      const stop = countAllocation()
       const started = performance.now()
       for (let i = 0; i < ITERATIONS; i++) yield* run(calls++)
       batches.push(((performance.now() - started) * 1000) / ITERATIONS)
+      kb.push(stop() / 1024 / ITERATIONS)
     }
-    return median(batches)
+    return [median(batches), median(kb)]
   })
 
 const timeSync = (run) => {
   for (let i = 0; i < ITERATIONS; i++) run(calls++)
   const batches = []
+  const kb = []
   for (let b = 0; b < BATCHES; b++) {
+    const stop = countAllocation()
     const started = performance.now()
     for (let i = 0; i < ITERATIONS; i++) run(calls++)
     batches.push(((performance.now() - started) * 1000) / ITERATIONS)
+    kb.push(stop() / 1024 / ITERATIONS)
   }
-  return median(batches)
+  return [median(batches), median(kb)]
 }
 
 const ours = Effect.gen(function* () {
@@ -117,11 +143,11 @@ const floor = () => {
 try {
   const rows = [...(await Effect.runPromise(ours)), ...floor()]
   if (JSON_OUTPUT) {
-    console.log(JSON.stringify(Object.fromEntries(rows.map(([name, us]) => [name, Math.round(us * 10) / 10]))))
+    console.log(JSON.stringify(Object.fromEntries(rows.map(([name, [us, kb]]) => [name, { us: Math.round(us * 10) / 10, kb: Math.round(kb * 10) / 10 }]))))
   } else {
     console.log(`In-process cost per call, µs (median of ${BATCHES} batches of ${ITERATIONS}; Node ${process.version}, ${os.cpus().length} CPUs)\n`)
-    console.log("| step | µs |\n|---|---:|")
-    for (const [name, us] of rows) console.log(`| ${name} | ${us.toFixed(1)} |`)
+    console.log("| step | µs | KB allocated |\n|---|---:|---:|")
+    for (const [name, [us, kb]] of rows) console.log(`| ${name} | ${us.toFixed(1)} | ${kb.toFixed(1)} |`)
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true })

@@ -1,5 +1,7 @@
 import { expect } from "@effect/vitest"
 import Database from "better-sqlite3"
+import * as HttpApi from "@effect/platform/HttpApi"
+import { WorkflowsApi } from "@workflows/http"
 import { Effect, Fiber } from "effect"
 import { databases } from "./databases.js"
 import { create, expectProblem, expectValidation, insert, send, Server, withServer, withSql, writesNothing } from "./http-support.js"
@@ -48,6 +50,26 @@ for (const db of databases) {
         }
         // A wrong method changed nothing.
         expect((yield* send("GET", `/v1/workflows/${id}`)).status).toBe(200)
+      }))
+
+    it.effect("every endpoint of the API definition is served: without a key each asks for one (the open ones answer), none is 'no route'", () =>
+      Effect.gen(function* () {
+        const endpoints: Array<{ readonly method: string; readonly path: string; readonly open: boolean }> = []
+        HttpApi.reflect(WorkflowsApi, {
+          onGroup: () => {},
+          onEndpoint: ({ endpoint, group }) =>
+            endpoints.push({ method: endpoint.method, path: endpoint.path.replace(":id", "wfl_missing0000"), open: group.identifier === "system" })
+        })
+        expect(endpoints.filter((e) => e.open).length).toBeGreaterThan(0)
+        expect(endpoints.filter((e) => !e.open).length).toBeGreaterThan(0)
+        for (const { method, open, path } of endpoints) {
+          const reply = yield* send(method, path, { key: null })
+          if (open) expect(reply.status, `${method} ${path}`).toBe(200)
+          else {
+            expectProblem(reply, 401, "unauthorized")
+            expect(reply.headers.get("www-authenticate"), `${method} ${path}`).toBe("Bearer")
+          }
+        }
       }))
 
     it.effect("a bad query parameter is a 400 naming it, and the rejected value never comes back", () =>

@@ -1,5 +1,5 @@
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type FieldError, validationError } from "@workflows/domain"
@@ -11,7 +11,6 @@ import { recordDatabaseError } from "./HttpMetrics.js"
 import { UNKNOWN_PARAMETER } from "./QueryParameters.js"
 import { requestIdFrom } from "./RequestId.js"
 import { firstCode, transientCode } from "../service/TransientFailure.js"
-import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
 const problemResponse = (body: ProblemBody) =>
   HttpServerResponse.unsafeJson(body, { status: body.status, contentType: "application/problem+json" })
@@ -56,7 +55,7 @@ const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpSer
  * clients and load balancers retry; a 500 says the request itself hit a bug.
  * Typed endpoint errors pass through to be encoded by their declared problem schemas.
  */
-export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =>
+export const problems = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unknown, R> =>
   Effect.catchAllCause(app, (cause) =>
     Effect.gen(function* () {
       const failure = Cause.failureOption(cause)
@@ -82,7 +81,6 @@ export const ProblemMiddleware = HttpApiBuilder.middleware(WorkflowsApi, (app) =
       return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
     })
   )
-)
 
 /** A problem document written straight onto a connection the application never sees, which then closes. */
 const answerOnSocket = (socket: Duplex, status: number, reason: string, problem: ProblemBody & { readonly errors?: ReadonlyArray<FieldError> }, requestId: string) => {

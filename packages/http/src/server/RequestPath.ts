@@ -17,7 +17,7 @@ const decodes = (path: string): boolean => {
  * is taken literally instead (`%` as `%25`): the request reaches its route, is authenticated
  * first, and the id — which cannot match the id pattern — gets the missing workflow's 404.
  */
-export const literalBrokenEscapes = (app: HttpApp.Default): HttpApp.Default =>
+export const literalBrokenEscapes = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const queryAt = request.url.indexOf("?")
     const path = queryAt < 0 ? request.url : request.url.slice(0, queryAt)

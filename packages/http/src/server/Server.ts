@@ -1,39 +1,32 @@
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as OpenApi from "@effect/platform/OpenApi"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Console, Effect, Layer, Option, Scope } from "effect"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { ApiKeys } from "../storage/ApiKeys.js"
 import { AuthenticationLive } from "./Authentication.js"
-import { answerConnect, answerMalformedRequest, ProblemMiddleware } from "./ProblemMiddleware.js"
+import { makeApiApp } from "./ApiDispatch.js"
+import { answerConnect, answerMalformedRequest, problems } from "./ProblemMiddleware.js"
 import { requestLog } from "./RequestLog.js"
 import { literalBrokenEscapes } from "./RequestPath.js"
 import { DOCS_PATH, MAX_PARAM_LENGTH, OPENAPI_PATH } from "./RouteTemplates.js"
 import { ServerLog } from "./ServerLog.js"
 import { type Database, describeDatabase, layer } from "../storage/Sql.js"
-import { TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
+import { serverSpanAttributes, TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
 import { WorkflowStore } from "../service/WorkflowStore.js"
 import { WorkflowsApi } from "../api/WorkflowsApi.js"
-import { SystemHttpLive, WorkflowsHttpLive } from "./WorkflowsHttp.js"
+import { SystemHandlers, WorkflowsHandlers } from "./WorkflowsHttp.js"
 
 /** `/docs`, whose page is built on its first request rather than at start-up. */
-const DocsRoute = HttpApiBuilder.Router.use((router) =>
-  Effect.gen(function* () {
-    const scope = yield* Effect.scope
-    const page = yield* Effect.cached(
-      Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
-    )
-    yield* router.get(DOCS_PATH, Effect.flatten(page))
-  })
-)
-
-const ApiLive = (database: Database) =>
-  HttpApiBuilder.api(WorkflowsApi).pipe(
-    Layer.provide([WorkflowsHttpLive, SystemHttpLive(database)]),
-    Layer.provide(AuthenticationLive)
+const docsRoute = Effect.gen(function* () {
+  const scope = yield* Effect.scope
+  const page = yield* Effect.cached(
+    Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
   )
+  return Effect.flatten(page)
+})
 
 /**
  * The whole HTTP application over a database client: routes, problem bodies, request log and
@@ -42,15 +35,23 @@ const ApiLive = (database: Database) =>
  * only when `tracing` says where to.
  */
 export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOptions> = Option.none()) =>
-  HttpApiBuilder.serve((app) => requestLog(literalBrokenEscapes(app))).pipe(
-    Layer.provide(DocsRoute),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH })),
-    Layer.provide(ProblemMiddleware),
-    Layer.provide(ApiLive(database)),
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const openApi = HttpServerResponse.unsafeJson(OpenApi.fromApi(WorkflowsApi))
+      const app = yield* makeApiApp({
+        handlers: { workflows: yield* WorkflowsHandlers, system: yield* SystemHandlers(database) },
+        extraRoutes: [[OPENAPI_PATH, Effect.succeed(openApi)], [DOCS_PATH, yield* docsRoute]],
+        // With tracing off, nothing is added per request.
+        middleware: Option.isSome(tracing) ? (app) => serverSpanAttributes(problems(app)) : problems,
+        maxParamLength: MAX_PARAM_LENGTH
+      })
+      yield* HttpServer.serveEffect(requestLog(literalBrokenEscapes(app)))
+    })
+  ).pipe(
+    Layer.provide(AuthenticationLive),
     // Off unless an exporter is configured: a span per request and per SQL statement costs more
     // than the statements, and nothing would read them.
-    withTracing(tracing),
-    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: MAX_PARAM_LENGTH }))
+    withTracing(tracing)
   )
 
 export interface ListenOptions {

@@ -1,10 +1,9 @@
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Config, Context, Duration, Effect, Layer, Option, Tracer } from "effect"
 import { CurrentRequestId } from "./RequestId.js"
 import { methodLabel, routeTemplate, UNMATCHED_ROUTE } from "./RouteTemplates.js"
-import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
 /** Where and how spans are exported: the OpenTelemetry SDK's standard variables, read by `TracingConfig`. */
 export interface TracingOptions {
@@ -81,7 +80,7 @@ const spanName = (request: HttpServerRequest.HttpServerRequest) => {
  * records its own `/v1/workflows/:id` form while routing, so this is set once the request is
  * answered) and the request id that the log line and the audit trail carry.
  */
-const ServerSpanAttributes = HttpApiBuilder.middleware(WorkflowsApi, (app) =>
+export const serverSpanAttributes = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.withFiberRuntime((fiber) => {
     const span = Context.getOption(fiber.currentContext, Tracer.ParentSpan)
     if (Option.isNone(span) || span.value._tag !== "Span") return app
@@ -91,11 +90,12 @@ const ServerSpanAttributes = HttpApiBuilder.middleware(WorkflowsApi, (app) =>
     if (requestId !== null) server.attribute("http.request.id", requestId)
     const route = routeTemplate(methodLabel(request.method), request.url)
     return route === UNMATCHED_ROUTE ? app : Effect.ensuring(app, Effect.sync(() => server.attribute("http.route", route)))
-  }))
+  })
 
 /**
  * Tracing of the HTTP application `app`. Off (`Option.none()`): no span is made anywhere, as if
- * no tracer existed. On: a server span per request, continued from an incoming W3C `traceparent`,
+ * no tracer existed. On: a server span per request, continued from an incoming W3C `traceparent`
+ * (its route and request id set by `serverSpanAttributes`, which the server applies then),
  * with a span per service operation and per database statement beneath it, exported over OTLP/HTTP;
  * the exporter is loaded only then.
  */
@@ -104,7 +104,6 @@ export const withTracing = (tracing: Option.Option<TracingOptions>) => <A, E, R>
     onNone: () => app.pipe(HttpMiddleware.withTracerDisabledWhen(() => true), Layer.provide(Layer.setTracerEnabled(false))),
     onSome: (options) =>
       app.pipe(
-        Layer.provide(ServerSpanAttributes),
         HttpMiddleware.withTracerDisabledWhen(untraced),
         HttpMiddleware.withSpanNameGenerator(spanName),
         Layer.provide(

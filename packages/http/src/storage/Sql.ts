@@ -292,12 +292,18 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
         )
       )
     )
+  const isLockBusy = (error: unknown): error is WriteLockBusy => error instanceof WriteLockBusy
+  // The retry schedule is set up only once the lock was found busy: building it costs more than the transaction.
   const immediate = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
-    attempt(effect).pipe(
-      Effect.retry({ schedule: waitForLock, while: (error) => error instanceof WriteLockBusy }),
-      // Still locked after all that: the original SQLITE_BUSY (a 503 at the HTTP edge).
-      Effect.catchIf((error): error is WriteLockBusy => error instanceof WriteLockBusy, (busy) => Effect.fail(busy.error))
-    )
+    Effect.catchIf(attempt(effect), isLockBusy, (busy) => {
+      // The busy attempt counts as the first try, so the schedule's first delay comes before the next.
+      let tries = 0
+      return Effect.suspend(() => (tries++ === 0 ? Effect.fail(busy) : attempt(effect))).pipe(
+        Effect.retry({ schedule: waitForLock, while: isLockBusy }),
+        // Still locked after all that: the original SQLITE_BUSY (a 503 at the HTTP edge).
+        Effect.catchIf(isLockBusy, (busy) => Effect.fail(busy.error))
+      )
+    })
   return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     (sqlite
       ? Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>

@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// `npm run bench:profile [-- flags]`: a CPU profile of `workflows serve` under the bench's PATCH
+// load (or another route's), summarised by function and by package. The server runs from the
+// unbundled build (packages/cli/dist/bin.js) so frames keep their names. Not part of `npm test`.
+//
+// Flags: --route patch|get|list|healthz (patch)  --duration S (8)  --warmup S (3)  --connections N (32)
+//        --rows N (2000)  --top N (40)  --out DIR (keep the profile there)
+//        --alloc (sample allocation sites instead, garbage included: slow, for finding where)
+//        --bytes (no profiler: only the bytes allocated per request, counted by bench/alloc-probe.mjs)
+import autocannon from "autocannon"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { freePort, sleep } from "./support.mjs"
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const flag = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i < 0 ? fallback : process.argv[i + 1]
+}
+const route = flag("route", "patch")
+const duration = Number(flag("duration", 8))
+const warmup = Number(flag("warmup", 3))
+const connections = Number(flag("connections", 32))
+const rows = Number(flag("rows", 2000))
+const top = Number(flag("top", 40))
+const out = flag("out", undefined)
+const alloc = process.argv.includes("--alloc") // an allocation profile instead of a CPU profile
+const bytesOnly = process.argv.includes("--bytes")
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "workflows-profile-"))
+const profDir = out ?? path.join(tmp, "prof")
+const file = path.join(tmp, "profile.db")
+
+const start = async (extra) => {
+  const port = await freePort()
+  const log = path.join(tmp, `server-${port}.log`)
+  const fd = fs.openSync(log, "a")
+  const spawned = performance.now()
+  // The server on the first allowed CPU, this process (and autocannon) elsewhere, as in bench/run.mjs.
+  const child = spawn("taskset", ["-c", "0", process.execPath, ...extra, "packages/cli/dist/bin.js", "serve"], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: `sqlite:${file}` },
+    stdio: ["ignore", fd, fd]
+  })
+  fs.closeSync(fd)
+  const exited = new Promise((resolve) => child.once("exit", resolve))
+  for (let i = 0; i < 2400; i++) {
+    if (/listening on/.test(fs.readFileSync(log, "utf8"))) break
+    await sleep(50)
+  }
+  return { child, port, log, exited, spawned }
+}
+
+const request = async (port, method, url, key, body) => {
+  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body
+  })
+  return res.json()
+}
+
+function summariseAllocations(profile, requests, route) {
+  const bySite = new Map()
+  let total = 0
+  const walk = (node) => {
+    const f = node.callFrame
+    const name = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*node_modules\//, "").replace(/^.*packages\//, "")}:${f.lineNumber + 1}`
+    const bytes = node.selfSize
+    total += bytes
+    bySite.set(name, (bySite.get(name) ?? 0) + bytes)
+    for (const child of node.children) walk(child)
+  }
+  walk(profile.head)
+  console.log(`${route}: about ${Math.round(total / requests / 1024)} KB allocated per request (${requests} requests, sampled)`)
+  for (const [name, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`  ${String(Math.round(bytes / requests)).padStart(7)} B  ${name}`)
+  }
+}
+
+try {
+  // Bootstrap (key printed once), create the rows over HTTP, then restart under the profiler.
+  const boot = await start([])
+  const key = /\b(wfk_[0-9A-Za-z]{22,128})\b/.exec(fs.readFileSync(boot.log, "utf8"))[1]
+  const ids = []
+  for (let i = 0; i < rows; i++) ids.push((await request(boot.port, "POST", "/v1/workflows", key, JSON.stringify({ title: `Profiled ${i}` }))).id)
+  boot.child.kill("SIGTERM")
+  await boot.exited
+
+  const allocOut = path.join(tmp, "alloc.heapprofile")
+  process.env.ALLOC_PROFILE_OUT = allocOut
+  process.env.ALLOC_PROBE_OUT = path.join(tmp, "bytes.json")
+  const server = await start(
+    alloc ? ["--import", "./bench/alloc-sampler.mjs"] : bytesOnly ? ["--import", "./bench/alloc-probe.mjs"] : ["--cpu-prof", `--cpu-prof-dir=${profDir}`]
+  )
+  let seq = 0
+  const requests = {
+    patch: () => [{
+      method: "PATCH",
+      setupRequest: (req) => {
+        const n = seq++
+        return { ...req, path: `/v1/workflows/${ids[n % ids.length]}`, body: JSON.stringify(n % 2 ? { title: `Bench ${n}` } : { description: `Updated ${n}` }) }
+      }
+    }],
+    get: () => [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/workflows/${ids[seq++ % ids.length]}` }) }],
+    list: () => [{ method: "GET", path: "/v1/workflows?limit=20" }],
+    healthz: () => [{ method: "GET", path: "/healthz" }]
+  }[route]()
+  const drive = (seconds) =>
+    autocannon({
+      url: `http://127.0.0.1:${server.port}`,
+      connections,
+      duration: seconds,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      requests
+    })
+  await drive(warmup)
+  const measuredFrom = (performance.now() - server.spawned) * 1000 // µs after spawn: skip start-up and warm-up
+  const waitFor = async (f) => {
+    while (!fs.existsSync(f)) await sleep(50)
+  }
+  if (alloc || bytesOnly) {
+    server.child.kill("SIGUSR2")
+    await waitFor((alloc ? allocOut : process.env.ALLOC_PROBE_OUT) + ".started")
+  }
+  const result = await drive(duration)
+  if (bytesOnly) {
+    server.child.kill("SIGUSR2")
+    await waitFor(process.env.ALLOC_PROBE_OUT)
+    await sleep(200)
+    const { bytes } = JSON.parse(fs.readFileSync(process.env.ALLOC_PROBE_OUT, "utf8"))
+    console.log(`${route}: ${(bytes / result.requests.total / 1024).toFixed(1)} KB allocated per request (${result.requests.total} requests)`)
+  }
+  if (alloc) {
+    server.child.kill("SIGUSR2")
+    await waitFor(allocOut)
+    await sleep(500)
+    summariseAllocations(JSON.parse(fs.readFileSync(allocOut, "utf8")), result.requests.total, route)
+    if (out !== undefined) fs.copyFileSync(allocOut, path.join(out, "alloc.heapprofile"))
+  }
+  server.child.kill("SIGTERM")
+  await server.exited
+  console.log(`${route}: ${result.requests.total} requests, ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}`)
+
+  if (alloc || bytesOnly) process.exit(0)
+  const profile = JSON.parse(fs.readFileSync(path.join(profDir, fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"))), "utf8"))
+  const self = new Map()
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n]))
+  const dt = new Map()
+  let at = 0
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0
+    if (at >= measuredFrom) dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0))
+  }
+  let total = 0
+  const byPackage = new Map()
+  const packageOf = (url) => {
+    if (url === "") return "(native/vm)"
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
+    if (m) return m[1]
+    if (url.startsWith("node:")) return "node:"
+    const ours = /packages\/(\w+)\//.exec(url)
+    return ours ? `@workflows/${ours[1]}` : url
+  }
+  for (const [id, us] of dt) {
+    const n = byNode.get(id)
+    const f = n.callFrame
+    const name = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*node_modules\//, "").replace(/^.*packages\//, "")}:${f.lineNumber + 1}`
+    self.set(name, (self.get(name) ?? 0) + us)
+    const pkg = packageOf(f.url)
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us)
+    total += us
+  }
+  const pct = (us) => `${((100 * us) / total).toFixed(1)} %`
+  console.log(`\nself time by package (of ${(total / 1e6).toFixed(1)} s sampled):`)
+  for (const [pkg, us] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${pct(us).padStart(7)}  ${pkg}`)
+  console.log(`\nself time by function (top ${top}):`)
+  for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us).padStart(7)}  ${name}`)
+  if (out !== undefined) console.log(`\nprofile kept in ${out}`)
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true })
+}

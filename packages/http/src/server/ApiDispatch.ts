@@ -1,0 +1,150 @@
+import * as HttpApi from "@effect/platform/HttpApi"
+import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Effect, Option, type ParseResult, Redacted, Schema, type Scope } from "effect"
+import * as FindMyWay from "find-my-way-ts"
+import type { Unauthorized } from "@workflows/domain"
+import type { Principal } from "../storage/ApiKeys.js"
+import { Authentication, CurrentPrincipal, WorkflowsApi } from "../api/WorkflowsApi.js"
+
+type Groups = typeof WorkflowsApi extends HttpApi.HttpApi<string, infer G, infer _E, infer _R> ? G : never
+type ApiError = typeof WorkflowsApi extends HttpApi.HttpApi<string, infer _G, infer E, infer _R> ? E : never
+type GroupNamed<Group extends string> = HttpApiGroup.HttpApiGroup.WithName<Groups, Group>
+type Endpoints<Group extends string> = HttpApiGroup.HttpApiGroup.Endpoints<GroupNamed<Group>>
+
+/**
+ * One handler per endpoint of a group, typed by its endpoint in the HttpApi definition: the raw
+ * request with its decoded path, headers and query, answering a response or the success value.
+ */
+export type GroupHandlers<Group extends HttpApiGroup.HttpApiGroup.Name<Groups>, R> = {
+  readonly [E in Endpoints<Group> as E["name"]]: HttpApiEndpoint.HttpApiEndpoint.HandlerRaw<
+    E,
+    ApiError | HttpApiGroup.HttpApiGroup.Error<GroupNamed<Group>>,
+    R
+  >
+}
+
+export type ApiHandlers<R> = { readonly [G in HttpApiGroup.HttpApiGroup.Name<Groups>]: GroupHandlers<G, R> }
+
+type AnyHandler = (request: Record<string, unknown>) => Effect.Effect<unknown, unknown, CurrentPrincipal>
+type Route = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<unknown>) => Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  unknown,
+  HttpServerRequest.HttpServerRequest | Scope.Scope
+>
+
+/** A typed failure of any endpoint, with what turns it into its problem document. */
+interface ErrorEncoder {
+  readonly is: (u: unknown) => boolean
+  readonly encode: (u: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+  readonly status: number
+  readonly contentType: string
+}
+
+const errorEncoders = (api: HttpApi.HttpApi.Any): ReadonlyArray<ErrorEncoder> => {
+  const schemas = new Set<Schema.Schema.Any>()
+  const { errorSchema, groups } = api as unknown as HttpApi.HttpApi<string, HttpApiGroup.HttpApiGroup.Any, unknown, unknown>
+  HttpApiSchema.deunionize(schemas, errorSchema)
+  for (const group of Object.values(groups) as unknown as ReadonlyArray<HttpApiGroup.HttpApiGroup.AnyWithProps>) {
+    for (const endpoint of Object.values(group.endpoints)) HttpApiSchema.deunionize(schemas, endpoint.errorSchema)
+    HttpApiSchema.deunionize(schemas, group.errorSchema)
+  }
+  return Array.from(schemas, (schema) => ({
+    is: Schema.is(Schema.typeSchema(schema as Schema.Schema<unknown, unknown, never>)),
+    encode: Schema.encodeUnknown(schema as Schema.Schema<unknown, unknown, never>),
+    status: HttpApiSchema.getStatusErrorAST(schema.ast),
+    contentType: HttpApiSchema.getEncoding(schema.ast).contentType
+  }))
+}
+
+const refailDecode = <A, R>(effect: Effect.Effect<A, ParseResult.ParseError, R>) =>
+  Effect.catchAll(effect, HttpApiDecodeError.refailParseError)
+
+/**
+ * The API's routes served straight from its HttpApi definition. Per request it does what the
+ * framework's HttpApiBuilder does, in the same order (authenticate, decode the path, the headers
+ * and the query with the endpoint's schemas, run the handler, encode a typed failure with its
+ * error schema), without its layers of middleware, context merges and scoped services: those
+ * cost more than the handler itself. The definition stays the contract for the OpenAPI document
+ * and the typed client. `middleware` sits where the framework's API middleware does: between
+ * routing and the encoding of typed failures. `extraRoutes` are GETs outside the API (documents).
+ */
+export const makeApiApp = <R>(options: {
+  readonly handlers: ApiHandlers<R>
+  readonly extraRoutes: ReadonlyArray<readonly [path: `/${string}`, HttpApp.Default<unknown, Scope.Scope>]>
+  readonly middleware: <E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<unknown, R>
+  readonly maxParamLength: number
+}): Effect.Effect<HttpApp.Default<never, Exclude<R, CurrentPrincipal> | Scope.Scope>, never, Authentication> =>
+  Effect.map(Authentication, (service) => {
+    // The framework runs security middleware inside its router, whose context it may read; ours
+    // reads the request only, which is all this dispatch provides.
+    const authenticate = service.bearer as (
+      token: Redacted.Redacted
+    ) => Effect.Effect<Principal, Unauthorized, HttpServerRequest.HttpServerRequest>
+    const router = FindMyWay.make<Route>({ maxParamLength: options.maxParamLength })
+    const encoders = errorEncoders(WorkflowsApi)
+
+    HttpApi.reflect(WorkflowsApi, {
+      onGroup: () => {},
+      onEndpoint: ({ endpoint, group, middleware }) => {
+        const handler = (options.handlers as unknown as Record<string, Record<string, AnyHandler>>)[group.identifier]![endpoint.name]!
+        const decodePath = Option.map(endpoint.pathSchema, (schema) => Schema.decodeUnknown(schema))
+        const decodeHeaders = Option.map(endpoint.headersSchema, (schema) => Schema.decodeUnknown(schema))
+        // Every query parameter is a single string: a repeated one stays an array and fails decoding.
+        const decodeQuery = Option.map(endpoint.urlParamsSchema, (schema) => Schema.decodeUnknown(schema))
+        const encodeSuccess = Schema.encode(endpoint.successSchema as Schema.Schema<unknown, unknown, never>)
+        const successStatus = HttpApiSchema.getStatusSuccessAST(endpoint.successSchema.ast)
+        const secured = (middleware as ReadonlySet<unknown>).has(Authentication)
+
+        const run = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<unknown>) =>
+          Effect.gen(function* () {
+            const input: Record<string, unknown> = { request }
+            if (decodePath._tag === "Some") input.path = yield* refailDecode(decodePath.value(found.params))
+            if (decodeHeaders._tag === "Some") input.headers = yield* refailDecode(decodeHeaders.value(request.headers))
+            if (decodeQuery._tag === "Some") input.urlParams = yield* refailDecode(decodeQuery.value(found.searchParams))
+            return yield* handler(input)
+          })
+
+        const respond = (result: unknown) =>
+          HttpServerResponse.isServerResponse(result)
+            ? Effect.succeed(result)
+            : Effect.orDie(Effect.map(encodeSuccess(result), (body) => HttpServerResponse.unsafeJson(body, { status: successStatus })))
+
+        // As the framework does: the header's value after `Bearer `, whatever the scheme (the check is the handler's).
+        const route: Route = secured
+          ? (request, found) =>
+            Effect.flatMap(
+              authenticate(Redacted.make((request.headers.authorization ?? "").slice(7))),
+              (principal) => Effect.flatMap(Effect.provideService(run(request, found), CurrentPrincipal, principal), respond)
+            )
+          : (request, found) => Effect.flatMap(run(request, found) as Effect.Effect<unknown, unknown>, respond)
+        router.on(endpoint.method, endpoint.path as FindMyWay.PathInput, route)
+      }
+    })
+    for (const [path, app] of options.extraRoutes) router.on("GET", path, () => app)
+
+    // A failure no error schema declares is a bug: a defect, as the framework would have it.
+    const encodeFailure = (error: unknown): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+      for (const encoder of encoders) {
+        if (encoder.is(error)) {
+          return Effect.orDie(Effect.map(encoder.encode(error), (body) =>
+            HttpServerResponse.unsafeJson(body, { status: encoder.status, contentType: encoder.contentType })))
+        }
+      }
+      return Effect.die(error)
+    }
+
+    const dispatch = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const found = router.find(request.method, request.url) ??
+        (request.method === "HEAD" ? router.find("GET", request.url) : undefined)
+      if (found === undefined) return Effect.fail(new HttpServerError.RouteNotFound({ request }))
+      return Effect.interruptible(found.handler(request, found))
+    })
+    return Effect.catchAll(options.middleware(dispatch), encodeFailure) as HttpApp.Default<never, Exclude<R, CurrentPrincipal> | Scope.Scope>
+  })
