@@ -1,7 +1,7 @@
 // Lint and format in one pass: typescript-eslint's recommended rules for correctness, and
 // dprint (through @effect/eslint-plugin, as the Effect templates do) for layout. `npm run lint:fix` formats.
-import js from "@eslint/js"
 import * as effect from "@effect/eslint-plugin"
+import js from "@eslint/js"
 import globals from "globals"
 import tseslint from "typescript-eslint"
 

@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url"
 import { defineProject } from "vitest/config"
 
-const source = (pkg: string, entry = "index") => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url))
+const source = (pkg: string, entry = "index") =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url))
 
 // Tests run against the packages' TypeScript sources, so `npm test` never depends on a stale build.
 export const project = (name: string, options: { readonly timeoutMs?: number; readonly globalSetup?: string } = {}) =>

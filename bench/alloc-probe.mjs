@@ -3,7 +3,7 @@
 // V8's own heap statistics around every collection (no sampling, no per-allocation cost), and
 // writes {"bytes": N} to $ALLOC_PROBE_OUT at the second signal. Not loaded by `workflows serve`.
 import * as fs from "node:fs"
-import { getHeapStatistics, GCProfiler } from "node:v8"
+import { GCProfiler, getHeapStatistics } from "node:v8"
 
 const out = process.env.ALLOC_PROBE_OUT
 let profiler

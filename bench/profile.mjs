@@ -68,14 +68,18 @@ function summariseAllocations(profile, requests, route) {
   let total = 0
   const walk = (node) => {
     const f = node.callFrame
-    const name = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*node_modules\//, "").replace(/^.*packages\//, "")}:${f.lineNumber + 1}`
+    const name = `${f.functionName || "(anonymous)"} ${
+      f.url.replace(/^.*node_modules\//, "").replace(/^.*packages\//, "")
+    }:${f.lineNumber + 1}`
     const bytes = node.selfSize
     total += bytes
     bySite.set(name, (bySite.get(name) ?? 0) + bytes)
     for (const child of node.children) walk(child)
   }
   walk(profile.head)
-  console.log(`${route}: about ${Math.round(total / requests / 1024)} KB allocated per request (${requests} requests, sampled)`)
+  console.log(
+    `${route}: about ${Math.round(total / requests / 1024)} KB allocated per request (${requests} requests, sampled)`
+  )
   for (const [name, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     console.log(`  ${String(Math.round(bytes / requests)).padStart(7)} B  ${name}`)
   }
@@ -86,7 +90,9 @@ try {
   const boot = await start([])
   const key = /\b(wfk_[0-9A-Za-z]{22,128})\b/.exec(fs.readFileSync(boot.log, "utf8"))[1]
   const ids = []
-  for (let i = 0; i < rows; i++) ids.push((await request(boot.port, "POST", "/v1/workflows", key, JSON.stringify({ title: `Profiled ${i}` }))).id)
+  for (let i = 0; i < rows; i++) {
+    ids.push((await request(boot.port, "POST", "/v1/workflows", key, JSON.stringify({ title: `Profiled ${i}` }))).id)
+  }
   boot.child.kill("SIGTERM")
   await boot.exited
 
@@ -94,7 +100,11 @@ try {
   process.env.ALLOC_PROFILE_OUT = allocOut
   process.env.ALLOC_PROBE_OUT = path.join(tmp, "bytes.json")
   const server = await start(
-    alloc ? ["--import", "./bench/alloc-sampler.mjs"] : bytesOnly ? ["--import", "./bench/alloc-probe.mjs"] : ["--cpu-prof", `--cpu-prof-dir=${profDir}`]
+    alloc
+      ? ["--import", "./bench/alloc-sampler.mjs"]
+      : bytesOnly
+      ? ["--import", "./bench/alloc-probe.mjs"]
+      : ["--cpu-prof", `--cpu-prof-dir=${profDir}`]
   )
   let seq = 0
   const requests = {
@@ -102,10 +112,15 @@ try {
       method: "PATCH",
       setupRequest: (req) => {
         const n = seq++
-        return { ...req, path: `/v1/workflows/${ids[n % ids.length]}`, body: JSON.stringify(n % 2 ? { title: `Bench ${n}` } : { description: `Updated ${n}` }) }
+        return {
+          ...req,
+          path: `/v1/workflows/${ids[n % ids.length]}`,
+          body: JSON.stringify(n % 2 ? { title: `Bench ${n}` } : { description: `Updated ${n}` })
+        }
       }
     }],
-    get: () => [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/workflows/${ids[seq++ % ids.length]}` }) }],
+    get:
+      () => [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/workflows/${ids[seq++ % ids.length]}` }) }],
     list: () => [{ method: "GET", path: "/v1/workflows?limit=20" }],
     healthz: () => [{ method: "GET", path: "/healthz" }]
   }[route]()
@@ -132,7 +147,11 @@ try {
     await waitFor(process.env.ALLOC_PROBE_OUT)
     await sleep(200)
     const { bytes } = JSON.parse(fs.readFileSync(process.env.ALLOC_PROBE_OUT, "utf8"))
-    console.log(`${route}: ${(bytes / result.requests.total / 1024).toFixed(1)} KB allocated per request (${result.requests.total} requests)`)
+    console.log(
+      `${route}: ${
+        (bytes / result.requests.total / 1024).toFixed(1)
+      } KB allocated per request (${result.requests.total} requests)`
+    )
   }
   if (alloc) {
     server.child.kill("SIGUSR2")
@@ -143,10 +162,16 @@ try {
   }
   server.child.kill("SIGTERM")
   await server.exited
-  console.log(`${route}: ${result.requests.total} requests, ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}`)
+  console.log(
+    `${route}: ${result.requests.total} requests, ${
+      Math.round(result.requests.average)
+    } req/s, non-2xx ${result.non2xx}`
+  )
 
   if (alloc || bytesOnly) process.exit(0)
-  const profile = JSON.parse(fs.readFileSync(path.join(profDir, fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"))), "utf8"))
+  const profile = JSON.parse(
+    fs.readFileSync(path.join(profDir, fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"))), "utf8")
+  )
   const self = new Map()
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]))
   const dt = new Map()
@@ -168,7 +193,9 @@ try {
   for (const [id, us] of dt) {
     const n = byNode.get(id)
     const f = n.callFrame
-    const name = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*node_modules\//, "").replace(/^.*packages\//, "")}:${f.lineNumber + 1}`
+    const name = `${f.functionName || "(anonymous)"} ${
+      f.url.replace(/^.*node_modules\//, "").replace(/^.*packages\//, "")
+    }:${f.lineNumber + 1}`
     self.set(name, (self.get(name) ?? 0) + us)
     const pkg = packageOf(f.url)
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us)
@@ -176,9 +203,13 @@ try {
   }
   const pct = (us) => `${((100 * us) / total).toFixed(1)} %`
   console.log(`\nself time by package (of ${(total / 1e6).toFixed(1)} s sampled):`)
-  for (const [pkg, us] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${pct(us).padStart(7)}  ${pkg}`)
+  for (const [pkg, us] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+    console.log(`  ${pct(us).padStart(7)}  ${pkg}`)
+  }
   console.log(`\nself time by function (top ${top}):`)
-  for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us).padStart(7)}  ${name}`)
+  for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`  ${pct(us).padStart(7)}  ${name}`)
+  }
   if (out !== undefined) console.log(`\nprofile kept in ${out}`)
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true })

@@ -13,7 +13,7 @@
 // and compared, but timestamps are compared through Date.parse (millisecond precision) rather
 // than with the domain's full calendar validation.
 import Database from "better-sqlite3"
-import { createHash, randomUUID, randomInt } from "node:crypto"
+import { createHash, randomInt, randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 
 const PORT = Number(process.env.PORT ?? 3001)
@@ -90,12 +90,22 @@ class Problem {
   }
 }
 const validation = (errors) =>
-  new Problem(400, "validation_failed", "Validation failed", errors.map((e) => (e.field === null ? e.message : `${e.field}: ${e.message}`)).join("; "), { errors })
+  new Problem(
+    400,
+    "validation_failed",
+    "Validation failed",
+    errors.map((e) => (e.field === null ? e.message : `${e.field}: ${e.message}`)).join("; "),
+    { errors }
+  )
 const notFound = () => new Problem(404, "not_found", "Not found", "No workflow with this id exists.")
 
 const send = (res, status, headers, body) => {
   const payload = JSON.stringify(body)
-  res.writeHead(status, { ...headers, "content-type": headers["content-type"] ?? "application/json", "content-length": Buffer.byteLength(payload) })
+  res.writeHead(status, {
+    ...headers,
+    "content-type": headers["content-type"] ?? "application/json",
+    "content-length": Buffer.byteLength(payload)
+  })
   res.end(payload)
 }
 
@@ -155,7 +165,9 @@ const decodeDescription = (value) => {
 }
 
 const decodeInteger = (min) => (value) =>
-  typeof value === "number" && Number.isSafeInteger(value) && value >= min ? { value } : { error: `must be an integer of at least ${min}` }
+  typeof value === "number" && Number.isSafeInteger(value) && value >= min
+    ? { value }
+    : { error: `must be an integer of at least ${min}` }
 const decodeString = (value) => (typeof value === "string" ? { value } : { error: "must be a string" })
 const decodeInstant = (value) => {
   const ms = typeof value === "string" && ISO_INSTANT.test(value) ? Date.parse(value) : NaN
@@ -211,27 +223,50 @@ const update = db.transaction((principal, id, patch, ifMatch, requestId) => {
     const etag = `"${current.version}"`
     const tags = ifMatch.split(",").map((tag) => tag.trim())
     if (!tags.includes("*") && !tags.includes(etag)) {
-      throw new Problem(412, "precondition_failed", "Precondition failed", `If-Match ${ifMatch} does not match the current ETag ${etag}; read the workflow again.`, { current_etag: etag })
+      throw new Problem(
+        412,
+        "precondition_failed",
+        "Precondition failed",
+        `If-Match ${ifMatch} does not match the current ETag ${etag}; read the workflow again.`,
+        { current_etag: etag }
+      )
     }
   }
   if (patch.status !== undefined && canonical(patch.status) !== canonical(current.status)) {
     const allowed = Object.keys(MACHINE).filter((action) => MACHINE[action].includes(current.status))
-    throw new Problem(409, "status_conflict", "Status conflict", `The workflow is ${current.status} and cannot become ${patch.status} (allowed actions: ${allowed.join(", ") || "none"}). Status changes only through the lifecycle routes.`, {
-      current_status: current.status,
-      requested_status: patch.status,
-      allowed_actions: allowed
-    })
+    throw new Problem(
+      409,
+      "status_conflict",
+      "Status conflict",
+      `The workflow is ${current.status} and cannot become ${patch.status} (allowed actions: ${
+        allowed.join(", ") || "none"
+      }). Status changes only through the lifecycle routes.`,
+      {
+        current_status: current.status,
+        requested_status: patch.status,
+        allowed_actions: allowed
+      }
+    )
   }
   const errors = []
   for (const [field, value] of Object.entries(patch.readOnly)) {
     const stored = field === "created_at" || field === "updated_at" ? Date.parse(current[field]) : current[field]
-    if (stored !== value) errors.push({ field, message: "is read-only and differs from the stored value; send the value you read or leave it out" })
+    if (stored !== value) {
+      errors.push({
+        field,
+        message: "is read-only and differs from the stored value; send the value you read or leave it out"
+      })
+    }
   }
   let title = patch.title ?? patch.name
   if (patch.title !== undefined && patch.name !== undefined && patch.title !== patch.name) {
     if (patch.title === current.title) title = patch.name
     else if (patch.name === current.title) title = patch.title
-    else errors.push({ field: "name", message: "is an alias of title; title and name differ from each other and from the stored title, so the intended title is unclear" })
+    else {errors.push({
+        field: "name",
+        message:
+          "is an alias of title; title and name differ from each other and from the stored title, so the intended title is unclear"
+      })}
   }
   if (patch.title === undefined && patch.name === undefined && patch.description === undefined) {
     errors.push({ field: null, message: `the body holds no editable field; ${EDITABLE_HINT}` })
@@ -278,7 +313,9 @@ const authenticate = (req) => {
     const row = stmt.key.get(createHash("sha256").update(secret).digest("hex"))
     if (row !== undefined) return { organization_id: row.organization_id, key_id: row.id }
   }
-  throw new Problem(401, "unauthorized", "Unauthorized", "Send an API key as `Authorization: Bearer <key>`.", {}, { "www-authenticate": "Bearer" })
+  throw new Problem(401, "unauthorized", "Unauthorized", "Send an API key as `Authorization: Bearer <key>`.", {}, {
+    "www-authenticate": "Bearer"
+  })
 }
 
 /** Resolves with the parsed object, or rejects with a Problem (415, 413, 400). */
@@ -287,9 +324,21 @@ const readJsonObject = (req) =>
     const type = req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase()
     if (type === undefined || !JSON_TYPES.includes(type)) {
       req.resume()
-      return reject(new Problem(415, "unsupported_media_type", "Unsupported media type", "The body must be sent as application/json or application/merge-patch+json.", {}, { "accept-patch": JSON_TYPES.join(", ") }))
+      return reject(
+        new Problem(
+          415,
+          "unsupported_media_type",
+          "Unsupported media type",
+          "The body must be sent as application/json or application/merge-patch+json.",
+          {},
+          { "accept-patch": JSON_TYPES.join(", ") }
+        )
+      )
     }
-    const tooLarge = () => new Problem(413, "payload_too_large", "Payload too large", `The body must be at most ${BODY_LIMIT} bytes.`, { limit: BODY_LIMIT })
+    const tooLarge = () =>
+      new Problem(413, "payload_too_large", "Payload too large", `The body must be at most ${BODY_LIMIT} bytes.`, {
+        limit: BODY_LIMIT
+      })
     if (Number(req.headers["content-length"] ?? 0) > BODY_LIMIT) {
       req.resume()
       return reject(tooLarge())
@@ -346,14 +395,18 @@ const handlePatch = async (req, res, rawId, requestId) => {
 const log = (req, status, requestId, started) => {
   const ms = Math.round((performance.now() - started) * 10) / 10
   process.stdout.write(
-    `timestamp=${new Date().toISOString()} level=INFO message="${req.method} ${req.url} ${status}" request_id=${requestId} status=${status} duration_ms=${ms}\n`
+    `timestamp=${
+      new Date().toISOString()
+    } level=INFO message="${req.method} ${req.url} ${status}" request_id=${requestId} status=${status} duration_ms=${ms}\n`
   )
 }
 
 const server = createServer(async (req, res) => {
   const started = performance.now()
   const incoming = req.headers["x-request-id"]
-  const requestId = typeof incoming === "string" && SANE_REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replaceAll("-", "")}`
+  const requestId = typeof incoming === "string" && SANE_REQUEST_ID.test(incoming)
+    ? incoming
+    : `req_${randomUUID().replaceAll("-", "")}`
   res.once("finish", () => log(req, res.statusCode, requestId, started))
   try {
     const match = req.method === "PATCH" ? PATCH_PATH.exec(req.url) : null
@@ -367,9 +420,17 @@ const server = createServer(async (req, res) => {
     }
   } catch (error) {
     if (error instanceof Problem) return sendProblem(res, requestId, error)
-    process.stdout.write(`timestamp=${new Date().toISOString()} level=ERROR message="request failed" request_id=${requestId} error=${JSON.stringify(String(error?.stack ?? error))}\n`)
+    process.stdout.write(
+      `timestamp=${new Date().toISOString()} level=ERROR message="request failed" request_id=${requestId} error=${
+        JSON.stringify(String(error?.stack ?? error))
+      }\n`
+    )
     if (!res.headersSent) {
-      sendProblem(res, requestId, new Problem(500, "internal", "Internal error", "The server failed to handle this request; it has been logged."))
+      sendProblem(
+        res,
+        requestId,
+        new Problem(500, "internal", "Internal error", "The server failed to handle this request; it has been logged.")
+      )
     } else res.destroy()
   }
 })

@@ -51,7 +51,9 @@ const parseFlags = (argv) => {
       flags[name] = true
     } else if (name === "baseline") {
       flags.baseline = inline ?? argv[++i]
-      if (flags.baseline === undefined || !fs.existsSync(flags.baseline)) fail(`--baseline needs an existing file, got ${flags.baseline}`)
+      if (flags.baseline === undefined || !fs.existsSync(flags.baseline)) {
+        fail(`--baseline needs an existing file, got ${flags.baseline}`)
+      }
     } else if (name !== undefined && numeric.has(name)) {
       const raw = inline ?? argv[++i]
       const value = Number(raw)
@@ -152,7 +154,9 @@ const waitForLog = async ({ child, logPath }, pattern, timeoutMs = START_TIMEOUT
     const match = pattern.exec(text)
     if (match !== null) return match
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}:\n${tail(logPath)}`)
+      throw new Error(
+        `server exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}:\n${tail(logPath)}`
+      )
     }
     await sleep(50)
   }
@@ -169,10 +173,12 @@ const request = ({ port, method, path: urlPath, headers = {}, body }) =>
       (res) => {
         const chunks = []
         res.on("data", (chunk) => chunks.push(chunk))
-        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }))
+        res.on("end", () =>
+          resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }))
       }
     )
-    req.once("timeout", () => req.destroy(new Error("timeout")))
+    req.once("timeout", () =>
+      req.destroy(new Error("timeout")))
     req.once("error", reject)
     if (body !== undefined) req.write(body)
     req.end()
@@ -249,7 +255,9 @@ const allowedCpus = () => {
   const cpus = []
   for (const part of list.split(",")) {
     const [a, b] = part.split("-").map(Number)
-    if (Number.isInteger(a)) for (let c = a; c <= (Number.isInteger(b) ? b : a) && cpus.length < 64; c++) cpus.push(c)
+    if (Number.isInteger(a)) {
+      for (let c = a; c <= (Number.isInteger(b) ? b : a) && cpus.length < 64; c++) cpus.push(c)
+    }
   }
   return cpus
 }
@@ -262,11 +270,14 @@ const setUpPinning = (wanted) => {
   if (cpus.length < 2) return { server: undefined, bench: undefined, note: `off (only CPU ${cpus.join(",")} allowed)` }
   const [server, bench] = cpus
   // Every thread of this process (autocannon runs here) onto the second core; threads created later inherit it.
-  const pinned = spawnSync("taskset", ["-a", "-p", "-c", String(bench), String(process.pid)], { stdio: "ignore" }).status === 0
+  const pinned =
+    spawnSync("taskset", ["-a", "-p", "-c", String(bench), String(process.pid)], { stdio: "ignore" }).status === 0
   return {
     server,
     bench: pinned ? bench : undefined,
-    note: `servers on CPU ${server} (taskset -c ${server}), bench + autocannon ${pinned ? `on CPU ${bench}` : "unpinned (taskset -p failed)"}`
+    note: `servers on CPU ${server} (taskset -c ${server}), bench + autocannon ${
+      pinned ? `on CPU ${bench}` : "unpinned (taskset -p failed)"
+    }`
   }
 }
 
@@ -285,18 +296,26 @@ const seed = (file, rows, key) => {
   try {
     const hash = createHash("sha256").update(key).digest("hex")
     const owner = db.prepare("SELECT organization_id FROM api_keys WHERE hash = ?").get(hash)
-    if (owner?.organization_id !== "org_default") throw new Error("the bootstrap key is not in api_keys for org_default")
-    const insertWorkflow = db.prepare(`INSERT INTO workflows (id, organization_id, title, description, status, node_count,
-      edge_count, enrolled_leads, version, created_at, updated_at) VALUES (?, 'org_default', ?, ?, ?, ?, ?, ?, 1, ?, ?)`)
-    const insertEvent = db.prepare(`INSERT INTO workflow_events (id, workflow_id, organization_id, type, actor, request_id,
-      reason, changes, created_at) VALUES (?, ?, 'org_default', 'workflow.created', '{"type":"system"}', NULL, NULL, ?, ?)`)
+    if (owner?.organization_id !== "org_default") {
+      throw new Error("the bootstrap key is not in api_keys for org_default")
+    }
+    const insertWorkflow = db.prepare(
+      `INSERT INTO workflows (id, organization_id, title, description, status, node_count,
+      edge_count, enrolled_leads, version, created_at, updated_at) VALUES (?, 'org_default', ?, ?, ?, ?, ?, ?, 1, ?, ?)`
+    )
+    const insertEvent = db.prepare(
+      `INSERT INTO workflow_events (id, workflow_id, organization_id, type, actor, request_id,
+      reason, changes, created_at) VALUES (?, ?, 'org_default', 'workflow.created', '{"type":"system"}', NULL, NULL, ?, ?)`
+    )
     const base = Date.UTC(2025, 0, 1)
     const ids = []
     db.transaction(() => {
       for (let i = 0; i < rows; i++) {
         const id = seedId(i)
         const title = `Seeded workflow ${i}`
-        const description = i % 3 === 0 ? null : `Seeded description ${i}: a campaign of call steps with enrolled leads.`
+        const description = i % 3 === 0
+          ? null
+          : `Seeded description ${i}: a campaign of call steps with enrolled leads.`
         const status = STATUSES[i % STATUSES.length]
         const at = new Date(base + i * 1000).toISOString()
         insertWorkflow.run(id, title, description, status, i % 13, i % 11, i % 500, at, at)
@@ -325,29 +344,63 @@ const conformance = async (servers, id, key) => {
   const auth = { authorization: `Bearer ${key}` }
   const json = { ...auth, "content-type": "application/json" }
   const cases = [
-    { name: "no key", headers: { "content-type": "application/json" }, body: '{"title":"x"}', expect: 401 },
-    { name: "text/plain", headers: { ...auth, "content-type": "text/plain" }, body: '{"title":"x"}', expect: 415 },
+    { name: "no key", headers: { "content-type": "application/json" }, body: "{\"title\":\"x\"}", expect: 401 },
+    { name: "text/plain", headers: { ...auth, "content-type": "text/plain" }, body: "{\"title\":\"x\"}", expect: 415 },
     { name: "70 KB body", headers: json, body: JSON.stringify({ description: "x".repeat(70_000) }), expect: 413 },
-    { name: "malformed JSON", headers: json, body: '{"title":', expect: 400 },
+    { name: "malformed JSON", headers: json, body: "{\"title\":", expect: 400 },
     { name: "array body", headers: json, body: "[]", expect: 400 },
     { name: "{}", headers: json, body: "{}", expect: 400 },
-    { name: "unknown fields", headers: json, body: '{"titl":"x","nodes":[]}', expect: 400, errors: 2 },
-    { name: "control char in title", headers: json, body: '{"title":"a\\u0007b"}', expect: 400, errors: 1 },
-    { name: "version 0", headers: json, body: '{"version":0}', expect: 400 },
-    { name: "missing id", path: "/v1/workflows/wfl_doesnotexist0", headers: json, body: '{"title":"x"}', expect: 404 },
-    { name: "id outside pattern", path: "/v1/workflows/not-an-id", headers: json, body: '{"title":"x"}', expect: 404 },
-    { name: "stale If-Match", headers: { ...json, "if-match": '"999"' }, body: '{"title":"x"}', expect: 412 },
-    { name: "status change", headers: json, body: '{"status":"cancelled"}', expect: 409 },
-    { name: "title trimmed + status echo", headers: { ...json, "x-request-id": "bench-check-1" }, body: '{"title":"  Checked \\t","status":"draft"}', expect: 200, requestId: "bench-check-1" },
-    { name: "same title: no-op", headers: { ...json, "if-match": '"2"' }, body: '{"name":"Checked"}', expect: 200 },
-    { name: "description keeps \\n and \\t", headers: json, body: '{"description":"  line 1\\n\\tline 2  "}', expect: 200 },
-    { name: "blank description → null", headers: json, body: '{"description":"   "}', expect: 200 }
+    { name: "unknown fields", headers: json, body: "{\"titl\":\"x\",\"nodes\":[]}", expect: 400, errors: 2 },
+    { name: "control char in title", headers: json, body: "{\"title\":\"a\\u0007b\"}", expect: 400, errors: 1 },
+    { name: "version 0", headers: json, body: "{\"version\":0}", expect: 400 },
+    {
+      name: "missing id",
+      path: "/v1/workflows/wfl_doesnotexist0",
+      headers: json,
+      body: "{\"title\":\"x\"}",
+      expect: 404
+    },
+    {
+      name: "id outside pattern",
+      path: "/v1/workflows/not-an-id",
+      headers: json,
+      body: "{\"title\":\"x\"}",
+      expect: 404
+    },
+    { name: "stale If-Match", headers: { ...json, "if-match": "\"999\"" }, body: "{\"title\":\"x\"}", expect: 412 },
+    { name: "status change", headers: json, body: "{\"status\":\"cancelled\"}", expect: 409 },
+    {
+      name: "title trimmed + status echo",
+      headers: { ...json, "x-request-id": "bench-check-1" },
+      body: "{\"title\":\"  Checked \\t\",\"status\":\"draft\"}",
+      expect: 200,
+      requestId: "bench-check-1"
+    },
+    {
+      name: "same title: no-op",
+      headers: { ...json, "if-match": "\"2\"" },
+      body: "{\"name\":\"Checked\"}",
+      expect: 200
+    },
+    {
+      name: "description keeps \\n and \\t",
+      headers: json,
+      body: "{\"description\":\"  line 1\\n\\tline 2  \"}",
+      expect: 200
+    },
+    { name: "blank description → null", headers: json, body: "{\"description\":\"   \"}", expect: 200 }
   ]
   const rows = []
   for (const c of cases) {
     const row = { name: c.name, expect: c.expect, answers: {} }
     for (const server of servers) {
-      const res = await request({ port: server.port, method: "PATCH", path: c.path ?? `/v1/workflows/${id}`, headers: c.headers, body: c.body })
+      const res = await request({
+        port: server.port,
+        method: "PATCH",
+        path: c.path ?? `/v1/workflows/${id}`,
+        headers: c.headers,
+        body: c.body
+      })
       let body
       try {
         body = JSON.parse(res.text)
@@ -357,7 +410,9 @@ const conformance = async (servers, id, key) => {
       const problems = []
       if (res.status !== c.expect) problems.push(`status ${res.status}`)
       if (!res.headers["x-request-id"]) problems.push("no X-Request-Id")
-      if (c.requestId !== undefined && res.headers["x-request-id"] !== c.requestId) problems.push("X-Request-Id not echoed")
+      if (c.requestId !== undefined && res.headers["x-request-id"] !== c.requestId) {
+        problems.push("X-Request-Id not echoed")
+      }
       if (c.errors !== undefined && body?.errors?.length !== c.errors) problems.push(`${body?.errors?.length} errors`)
       if (res.status === 200) {
         if (body?.name !== body?.title) problems.push("name ≠ title")
@@ -366,7 +421,14 @@ const conformance = async (servers, id, key) => {
       row.answers[server.name] = {
         status: res.status,
         problems,
-        summary: res.status === 200 ? { title: body.title, description: body.description, version: body.version, keys: Object.keys(body).join(",") } : body?.code
+        summary: res.status === 200
+          ? {
+            title: body.title,
+            description: body.description,
+            version: body.version,
+            keys: Object.keys(body).join(",")
+          }
+          : body?.code
       }
     }
     const [a, b] = servers.map((s) => row.answers[s.name])
@@ -393,11 +455,16 @@ const drive = async ({ port, key, ids, connections, duration, state, route = "pa
         const id = ids[n % ids.length]
         // Alternate the body kind, shifting each pass over the ids so every row sees both kinds.
         const titleTurn = (n + Math.floor(n / ids.length)) % 2 === 0
-        const body = titleTurn ? { title: `Bench ${n}` } : { description: `Updated by the benchmark, round-robin over the seeded rows: ${n}` }
+        const body = titleTurn
+          ? { title: `Bench ${n}` }
+          : { description: `Updated by the benchmark, round-robin over the seeded rows: ${n}` }
         return { ...req, path: `/v1/workflows/${id}`, body: JSON.stringify(body) }
       }
     }],
-    get: () => [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/workflows/${ids[state.seq++ % ids.length]}` }) }],
+    get: () => [{
+      method: "GET",
+      setupRequest: (req) => ({ ...req, path: `/v1/workflows/${ids[state.seq++ % ids.length]}` })
+    }],
     list: () => [{ method: "GET", path: "/v1/workflows?limit=20" }],
     lifecycle: () => {
       const active = ids.filter((_, i) => STATUSES[i % STATUSES.length] === "active")
@@ -427,7 +494,9 @@ const drive = async ({ port, key, ids, connections, duration, state, route = "pa
 const assertAlive = (server, when) => {
   const { child } = server.proc
   if (child.exitCode !== null || child.signalCode !== null) {
-    throw new Error(`${server.name} server exited (${child.exitCode ?? child.signalCode}) ${when}:\n${tail(server.logPath)}`)
+    throw new Error(
+      `${server.name} server exited (${child.exitCode ?? child.signalCode}) ${when}:\n${tail(server.logPath)}`
+    )
   }
 }
 
@@ -457,7 +526,16 @@ const measureRound = async (server, options, state, route = "patch", duration = 
   const stopProbe = await allocationProbe(server)
   const ticksBefore = cpuTicks(server.pid)
   const stopPolling = pollMemory(server.pid)
-  const result = await drive({ port: server.port, key: state.key, ids: state.ids, connections: options.connections, duration, state, route, server: server.name })
+  const result = await drive({
+    port: server.port,
+    key: state.key,
+    ids: state.ids,
+    connections: options.connections,
+    duration,
+    state,
+    route,
+    server: server.name
+  })
   assertAlive(server, "during its round")
   const ticksAfter = cpuTicks(server.pid)
   const peakKb = stopPolling()
@@ -498,7 +576,12 @@ const timeStarts = async ({ count, tmp, cpu, args, database, label }) => {
     const file = database === undefined ? path.join(dir, "fresh.db") : path.join(dir, "copy.db")
     if (database !== undefined) copyDatabase(database, file)
     const port = await freePort()
-    const proc = startNode({ args, env: { PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: `sqlite:${file}` }, logPath: path.join(dir, "server.log"), cpu })
+    const proc = startNode({
+      args,
+      env: { PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: `sqlite:${file}` },
+      logPath: path.join(dir, "server.log"),
+      cpu
+    })
     try {
       times.push(await waitForHealthz(proc, port))
     } finally {
@@ -516,7 +599,9 @@ const timeCliHelp = (count, cpu, cli) => {
     const started = performance.now()
     const run = spawnSync(command, rest, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], timeout: START_TIMEOUT_MS })
     const ms = performance.now() - started
-    if (run.status !== 0) throw new Error(`workflows --help exited ${run.status ?? run.signal}: ${String(run.stderr).slice(0, 500)}`)
+    if (run.status !== 0) {
+      throw new Error(`workflows --help exited ${run.status ?? run.signal}: ${String(run.stderr).slice(0, 500)}`)
+    }
     times.push(ms)
   }
   return times
@@ -526,7 +611,9 @@ const timeCliHelp = (count, cpu, cli) => {
 // Report
 
 const fmt = (value, digits = 0) =>
-  Number.isFinite(value) ? value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "—"
+  Number.isFinite(value)
+    ? value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "—"
 const mb = (kb) => fmt(kb / 1024, 0)
 const secs = (ms) => `${fmt(ms / 1000, 2)} s`
 
@@ -575,69 +662,154 @@ const report = ({ options, pinning, machine, servers, results, routeResults, sta
   const codes = (s) => Object.entries(s.statusCodes).map(([code, n]) => `${code} × ${fmt(n)}`).join(", ") || "—"
   const lines = []
   lines.push("# PATCH benchmark: `workflows serve` vs a hand-written reference", "")
-  lines.push(`Generated by \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\` (bench/run.mjs) on ${machine.date}.`, "")
+  lines.push(
+    `Generated by \`npm run bench${
+      process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""
+    }\` (bench/run.mjs) on ${machine.date}.`,
+    ""
+  )
   if (options.quick) lines.push("**Quick run (smoke test): one short round; the numbers are indicative only.**", "")
   lines.push("## Machine", "")
   lines.push(`- ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memGb} GB RAM, Linux ${machine.kernel}`)
   lines.push(`- Node ${process.version}, SQLite ${machine.sqlite} (better-sqlite3), autocannon ${machine.autocannon}`)
-  lines.push(`- load average at start: ${machine.loadavg} (the machine may be shared and busy: compare the ratios, not the absolute numbers)`)
+  lines.push(
+    `- load average at start: ${machine.loadavg} (the machine may be shared and busy: compare the ratios, not the absolute numbers)`
+  )
   lines.push(`- pinning: ${pinning.note}; CLK_TCK ${CLK_TCK}`)
   lines.push(`- code: ${machine.git}`, "")
   lines.push("## Parameters", "")
-  lines.push(`- ${fmt(options.rows)} seeded workflows (org_default, mixed statuses, one workflow.created event each) in one SQLite file (WAL); each server gets its own copy`)
-  lines.push(`- ${options.rounds} round(s) per server, ${options.duration} s each, alternating (${servers.map((s) => s.name).join(" → ")} → …); ${options.warmup} s warm-up per server before its first round`)
-  lines.push(`- autocannon, ${options.connections} connections, \`PATCH /v1/workflows/{id}\` over rotating ids with rotating bodies (\`{"title":"Bench <n>"}\` / \`{"description":"…<n>"}\`), so every request is a real write (row update + audit event)`)
-  lines.push(`- figures are medians over rounds; non-2xx and status codes are totals; peak RSS is the highest VmHWM/VmRSS seen (polled every 200 ms)`, "")
+  lines.push(
+    `- ${
+      fmt(options.rows)
+    } seeded workflows (org_default, mixed statuses, one workflow.created event each) in one SQLite file (WAL); each server gets its own copy`
+  )
+  lines.push(
+    `- ${options.rounds} round(s) per server, ${options.duration} s each, alternating (${
+      servers.map((s) => s.name).join(" → ")
+    } → …); ${options.warmup} s warm-up per server before its first round`
+  )
+  lines.push(
+    `- autocannon, ${options.connections} connections, \`PATCH /v1/workflows/{id}\` over rotating ids with rotating bodies (\`{"title":"Bench <n>"}\` / \`{"description":"…<n>"}\`), so every request is a real write (row update + audit event)`
+  )
+  lines.push(
+    `- figures are medians over rounds; non-2xx and status codes are totals; peak RSS is the highest VmHWM/VmRSS seen (polled every 200 ms)`,
+    ""
+  )
   lines.push("## Results", "")
-  lines.push("| server | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB | CPU s / 1,000 req | CPU µs / req | KB allocated / req | start → /healthz |")
+  lines.push(
+    "| server | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB | CPU s / 1,000 req | CPU µs / req | KB allocated / req | start → /healthz |"
+  )
   lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for (const s of servers) {
     const x = sum[s.name]
     const peak = Math.max(...results.filter((q) => q.server === s.name).map((q) => q.peakKb))
     lines.push(
-      `| ${s.label} | ${fmt(x.reqPerSec)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${fmt(x.non2xx)} | ${mb(peak)} | ${fmt(x.cpuPer1k, 3)} | ${fmt(x.cpuPer1k * 1000)} | ${fmt(x.kbPerRequest)} | ${secs(median(starts[s.name]))} |`
+      `| ${s.label} | ${fmt(x.reqPerSec)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${fmt(x.non2xx)} | ${mb(peak)} | ${
+        fmt(x.cpuPer1k, 3)
+      } | ${fmt(x.cpuPer1k * 1000)} | ${fmt(x.kbPerRequest)} | ${secs(median(starts[s.name]))} |`
     )
   }
   lines.push("")
-  lines.push(`- **ours / reference: throughput ${fmt(o.reqPerSec / r.reqPerSec, 2)}×, CPU per request ${fmt(o.cpuPer1k / r.cpuPer1k, 2)}×**, p50 latency ${fmt(o.p50 / r.p50, 1)}×, allocation per request ${fmt(o.kbPerRequest / r.kbPerRequest, 1)}×`)
+  lines.push(
+    `- **ours / reference: throughput ${fmt(o.reqPerSec / r.reqPerSec, 2)}×, CPU per request ${
+      fmt(o.cpuPer1k / r.cpuPer1k, 2)
+    }×**, p50 latency ${fmt(o.p50 / r.p50, 1)}×, allocation per request ${fmt(o.kbPerRequest / r.kbPerRequest, 1)}×`
+  )
   if (base !== undefined) {
     const b = sum[base.name]
-    lines.push(`- **ours / baseline: throughput ${fmt(o.reqPerSec / b.reqPerSec, 2)}×, CPU per request ${fmt(o.cpuPer1k / b.cpuPer1k, 2)}×, allocation per request ${fmt(o.kbPerRequest / b.kbPerRequest, 2)}×**, p99 latency ${fmt(o.p99 / b.p99, 2)}×`)
+    lines.push(
+      `- **ours / baseline: throughput ${fmt(o.reqPerSec / b.reqPerSec, 2)}×, CPU per request ${
+        fmt(o.cpuPer1k / b.cpuPer1k, 2)
+      }×, allocation per request ${fmt(o.kbPerRequest / b.kbPerRequest, 2)}×**, p99 latency ${fmt(o.p99 / b.p99, 2)}×`
+    )
   }
   const inside = (name) => `p50 ${fmt(integrity[name].inside.p50, 1)} / p99 ${fmt(integrity[name].inside.p99, 1)} ms`
   lines.push(
-    `- time inside the server (its request log's \`duration_ms\`, every PATCH of the run) — ours: ${inside(ours.name)}; reference: ${inside(ref.name)}. ` +
+    `- time inside the server (its request log's \`duration_ms\`, every PATCH of the run) — ours: ${
+      inside(ours.name)
+    }; reference: ${inside(ref.name)}. ` +
       `The rest of the latency above is waiting for the one core: with ${options.connections} connections in a closed loop, mean latency = ${options.connections} ÷ throughput, and a request that arrives while the event loop is working through the others can wait nearly two such turns.`
   )
-  lines.push(`- \`workflows serve\` start → first 200 from /healthz on a fresh database (migrate + bootstrap): median ${secs(median(starts[ours.name]))} of ${starts[ours.name].length} (${starts[ours.name].map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
-  lines.push(`- reference start → /healthz (existing database): median ${secs(median(starts[ref.name]))} of ${starts[ref.name].length}`)
-  if (base !== undefined) lines.push(`- baseline start → /healthz (fresh database): median ${secs(median(starts.baseline))} of ${starts.baseline.length} (${starts.baseline.map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
-  lines.push(`- \`workflows --help\` start → exit: median ${secs(median(cliTimes.ours))} of ${cliTimes.ours.length} (${cliTimes.ours.map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
-  if (base !== undefined) lines.push(`- baseline \`--help\` start → exit: median ${secs(median(cliTimes.baseline))} of ${cliTimes.baseline.length} (${cliTimes.baseline.map((t) => fmt(t / 1000, 2)).join(", ")} s)`)
+  lines.push(
+    `- \`workflows serve\` start → first 200 from /healthz on a fresh database (migrate + bootstrap): median ${
+      secs(median(starts[ours.name]))
+    } of ${starts[ours.name].length} (${starts[ours.name].map((t) => fmt(t / 1000, 2)).join(", ")} s)`
+  )
+  lines.push(
+    `- reference start → /healthz (existing database): median ${secs(median(starts[ref.name]))} of ${
+      starts[ref.name].length
+    }`
+  )
+  if (base !== undefined) {
+    lines.push(
+      `- baseline start → /healthz (fresh database): median ${
+        secs(median(starts.baseline))
+      } of ${starts.baseline.length} (${starts.baseline.map((t) => fmt(t / 1000, 2)).join(", ")} s)`
+    )
+  }
+  lines.push(
+    `- \`workflows --help\` start → exit: median ${secs(median(cliTimes.ours))} of ${cliTimes.ours.length} (${
+      cliTimes.ours.map((t) => fmt(t / 1000, 2)).join(", ")
+    } s)`
+  )
+  if (base !== undefined) {
+    lines.push(
+      `- baseline \`--help\` start → exit: median ${secs(median(cliTimes.baseline))} of ${cliTimes.baseline.length} (${
+        cliTimes.baseline.map((t) => fmt(t / 1000, 2)).join(", ")
+      } s)`
+    )
+  }
   lines.push(`- status codes seen — ours: ${codes(o)}; reference: ${codes(r)}`)
-  lines.push(`- connection errors / timeouts — ours: ${o.errors} / ${o.timeouts}; reference: ${r.errors} / ${r.timeouts}`, "")
+  lines.push(
+    `- connection errors / timeouts — ours: ${o.errors} / ${o.timeouts}; reference: ${r.errors} / ${r.timeouts}`,
+    ""
+  )
   lines.push("### Other routes (ours only: the reference serves PATCH alone)", "")
-  lines.push(`GET one workflow (rotating ids), list (\`?limit=20\`), lifecycle (pause / resume of the seeded active workflows, a write each); ${options.rounds} round(s) of ${options.routesDuration} s each, medians.`, "")
+  lines.push(
+    `GET one workflow (rotating ids), list (\`?limit=20\`), lifecycle (pause / resume of the seeded active workflows, a write each); ${options.rounds} round(s) of ${options.routesDuration} s each, medians.`,
+    ""
+  )
   lines.push("| route | server | req/s | p50 ms | p99 ms | non-2xx | CPU µs / req | KB allocated / req |")
   lines.push("|---|---|---:|---:|---:|---:|---:|---:|")
   for (const route of ["get", "list", "lifecycle"]) {
     for (const s of servers.filter((x) => x.name !== "reference")) {
       const x = summarize(routeResults.filter((q) => q.route === route && q.server === s.name))
-      lines.push(`| ${route} | ${s.name} | ${fmt(x.reqPerSec)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${fmt(x.non2xx)} | ${fmt(x.cpuPer1k * 1000)} | ${fmt(x.kbPerRequest)} |`)
+      lines.push(
+        `| ${route} | ${s.name} | ${fmt(x.reqPerSec)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${fmt(x.non2xx)} | ${
+          fmt(x.cpuPer1k * 1000)
+        } | ${fmt(x.kbPerRequest)} |`
+      )
     }
     if (base !== undefined) {
-      const [x, y] = [ours, base].map((s) => summarize(routeResults.filter((q) => q.route === route && q.server === s.name)))
-      lines.push(`| ${route} | ours / baseline | ${fmt(x.reqPerSec / y.reqPerSec, 2)}× | | | | ${fmt(x.cpuPer1k / y.cpuPer1k, 2)}× | ${fmt(x.kbPerRequest / y.kbPerRequest, 2)}× |`)
+      const [x, y] = [ours, base].map((s) =>
+        summarize(routeResults.filter((q) => q.route === route && q.server === s.name))
+      )
+      lines.push(
+        `| ${route} | ours / baseline | ${fmt(x.reqPerSec / y.reqPerSec, 2)}× | | | | ${
+          fmt(x.cpuPer1k / y.cpuPer1k, 2)
+        }× | ${fmt(x.kbPerRequest / y.kbPerRequest, 2)}× |`
+      )
     }
   }
   lines.push("")
   lines.push("### Per round", "")
-  lines.push("| round | server | requests | req/s | p50 ms | p99 ms | non-2xx | CPU s | server CPU use | CPU s / 1,000 req | KB / req | peak RSS MB |")
+  lines.push(
+    "| round | server | requests | req/s | p50 ms | p99 ms | non-2xx | CPU s | server CPU use | CPU s / 1,000 req | KB / req | peak RSS MB |"
+  )
   lines.push("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for (const q of results) {
-    lines.push(`| ${q.round} | ${q.server} | ${fmt(q.requests)} | ${fmt(q.reqPerSec)} | ${fmt(q.p50, 1)} | ${fmt(q.p99, 1)} | ${fmt(q.non2xx)} | ${fmt(q.cpuSeconds, 2)} | ${fmt((100 * q.cpuSeconds) / q.seconds)} % | ${fmt(q.cpuPer1k, 3)} | ${fmt(q.kbPerRequest)} | ${mb(q.peakKb)} |`)
+    lines.push(
+      `| ${q.round} | ${q.server} | ${fmt(q.requests)} | ${fmt(q.reqPerSec)} | ${fmt(q.p50, 1)} | ${fmt(q.p99, 1)} | ${
+        fmt(q.non2xx)
+      } | ${fmt(q.cpuSeconds, 2)} | ${fmt((100 * q.cpuSeconds) / q.seconds)} % | ${fmt(q.cpuPer1k, 3)} | ${
+        fmt(q.kbPerRequest)
+      } | ${mb(q.peakKb)} |`
+    )
   }
-  lines.push("", "A server pinned to one core that shows well under 100 % CPU use while 32 connections wait was short of CPU (other work on that core): its req/s then understates it; CPU per request is steadier but is inflated too on a contended core, so compare the two servers' ratio within one run.")
+  lines.push(
+    "",
+    "A server pinned to one core that shows well under 100 % CPU use while 32 connections wait was short of CPU (other work on that core): its req/s then understates it; CPU per request is steadier but is inflated too on a contended core, so compare the two servers' ratio within one run."
+  )
   lines.push("", "### Checks", "")
   const mismatches = checks.filter((c) => !c.same || Object.values(c.answers).some((a) => a.problems.length > 0))
   lines.push(
@@ -646,13 +818,25 @@ const report = ({ options, pinning, machine, servers, results, routeResults, sta
       : `- contract spot-check: ${mismatches.length} of ${checks.length} cases differ or are off:`
   )
   for (const c of mismatches) {
-    lines.push(`  - ${c.name} (expected ${c.expect}): ${servers.map((s) => `${s.name} ${c.answers[s.name].status} ${JSON.stringify(c.answers[s.name].summary)}${c.answers[s.name].problems.length ? ` [${c.answers[s.name].problems.join("; ")}]` : ""}`).join(" vs ")}`)
+    lines.push(
+      `  - ${c.name} (expected ${c.expect}): ${
+        servers.map((s) =>
+          `${s.name} ${c.answers[s.name].status} ${JSON.stringify(c.answers[s.name].summary)}${
+            c.answers[s.name].problems.length ? ` [${c.answers[s.name].problems.join("; ")}]` : ""
+          }`
+        ).join(" vs ")
+      }`
+    )
   }
   for (const s of servers) {
     const i = integrity[s.name]
     lines.push(
-      `- ${s.name}: ${fmt(i.loadEvents)} audit events written by the load for ${fmt(i.ok)} 200s counted (warm-up included; in-flight requests at each stop add up to ${options.connections} per run); ` +
-        `${fmt(i.patchLogLines)} PATCH log lines for ${fmt(i.patches)} PATCHes counted (checks included); non-2xx during warm-up: ${fmt(i.warmupNon2xx)}`
+      `- ${s.name}: ${fmt(i.loadEvents)} audit events written by the load for ${
+        fmt(i.ok)
+      } 200s counted (warm-up included; in-flight requests at each stop add up to ${options.connections} per run); ` +
+        `${fmt(i.patchLogLines)} PATCH log lines for ${
+          fmt(i.patches)
+        } PATCHes counted (checks included); non-2xx during warm-up: ${fmt(i.warmupNon2xx)}`
     )
   }
   lines.push("")
@@ -673,7 +857,9 @@ const main = async () => {
   say(`temp dir ${tmp}; ${pinning.note}`)
   const servers = []
   try {
-    if (!fs.existsSync(path.join(ROOT, "packages/cli/dist/bin.js"))) throw new Error("packages/cli/dist/bin.js is missing: run `npm run build` first")
+    if (!fs.existsSync(path.join(ROOT, "packages/cli/dist/bin.js"))) {
+      throw new Error("packages/cli/dist/bin.js is missing: run `npm run build` first")
+    }
 
     // 1. Our server creates and migrates the database and prints its bootstrap key; then it stops
     //    and the rows go straight into the file.
@@ -681,7 +867,12 @@ const main = async () => {
     const refDb = path.join(tmp, "reference.db")
     say("bootstrapping the database with workflows serve")
     const bootPort = await freePort()
-    const boot = startNode({ args: OUR_SERVER, env: { PORT: String(bootPort), HOST: "127.0.0.1", DATABASE_URL: `sqlite:${benchDb}` }, logPath: path.join(tmp, "bootstrap.log"), cpu: pinning.server })
+    const boot = startNode({
+      args: OUR_SERVER,
+      env: { PORT: String(bootPort), HOST: "127.0.0.1", DATABASE_URL: `sqlite:${benchDb}` },
+      logPath: path.join(tmp, "bootstrap.log"),
+      cpu: pinning.server
+    })
     const key = (await waitForLog(boot, /\b(wfk_[0-9A-Za-z]{22,128})\b[\s\S]*listening on/))[1]
     await stopProcess(boot.child)
     say(`seeding ${fmt(options.rows)} workflows`)
@@ -693,9 +884,21 @@ const main = async () => {
     // 2. The servers, each on its own copy, each with the allocation probe preloaded.
     const definitions = [
       { name: "ours", label: "`workflows serve` (Effect 3)", args: OUR_SERVER, db: benchDb, ready: /listening on/ },
-      { name: "reference", label: "reference (node:http + better-sqlite3)", args: REFERENCE_SERVER, db: refDb, ready: /listening on/ },
+      {
+        name: "reference",
+        label: "reference (node:http + better-sqlite3)",
+        args: REFERENCE_SERVER,
+        db: refDb,
+        ready: /listening on/
+      },
       ...(options.baseline === undefined ? [] : [
-        { name: "baseline", label: `baseline (\`${path.relative(ROOT, options.baseline)}\`)`, args: [options.baseline, "serve"], db: baseDb, ready: /listening on/ }
+        {
+          name: "baseline",
+          label: `baseline (\`${path.relative(ROOT, options.baseline)}\`)`,
+          args: [options.baseline, "serve"],
+          db: baseDb,
+          ready: /listening on/
+        }
       ])
     ]
     for (const d of definitions) {
@@ -731,14 +934,29 @@ const main = async () => {
         if (!warmedUp.has(s.name)) {
           say(`warming up ${s.name} for ${options.warmup} s`)
           assertAlive(s, "before its warm-up")
-          const warm = await drive({ port: s.port, key, ids, connections: options.connections, duration: options.warmup, state })
-          warmups[s.name] = { requests: warm.requests.total, ok: warm.statusCodeStats["200"]?.count ?? 0, non2xx: warm.non2xx }
+          const warm = await drive({
+            port: s.port,
+            key,
+            ids,
+            connections: options.connections,
+            duration: options.warmup,
+            state
+          })
+          warmups[s.name] = {
+            requests: warm.requests.total,
+            ok: warm.statusCodeStats["200"]?.count ?? 0,
+            non2xx: warm.non2xx
+          }
           warmedUp.add(s.name)
         }
         say(`round ${round}/${options.rounds}: ${s.name}, ${options.duration} s`)
         const measured = await measureRound(s, options, state)
         results.push({ round, server: s.name, ...measured })
-        say(`  ${fmt(measured.reqPerSec)} req/s, p50 ${fmt(measured.p50, 1)} ms, p99 ${fmt(measured.p99, 1)} ms, non-2xx ${measured.non2xx}, errors ${measured.errors}, CPU ${fmt(measured.cpuPer1k, 3)} s/1k`)
+        say(
+          `  ${fmt(measured.reqPerSec)} req/s, p50 ${fmt(measured.p50, 1)} ms, p99 ${
+            fmt(measured.p99, 1)
+          } ms, non-2xx ${measured.non2xx}, errors ${measured.errors}, CPU ${fmt(measured.cpuPer1k, 3)} s/1k`
+        )
       }
     }
 
@@ -746,7 +964,18 @@ const main = async () => {
     const routeResults = []
     const ourServers = servers.filter((s) => s.name !== "reference")
     for (const route of ["get", "list", "lifecycle"]) {
-      for (const s of ourServers) await drive({ port: s.port, key, ids, connections: options.connections, duration: 1, state, route, server: s.name })
+      for (const s of ourServers) {
+        await drive({
+          port: s.port,
+          key,
+          ids,
+          connections: options.connections,
+          duration: 1,
+          state,
+          route,
+          server: s.name
+        })
+      }
       for (let round = 1; round <= options.rounds; round++) {
         for (const s of ourServers) {
           say(`${route}, round ${round}/${options.rounds}: ${s.name}, ${options.routesDuration} s`)
@@ -783,11 +1012,38 @@ const main = async () => {
     const starts = { ours: [], reference: [], baseline: [] }
     const cliTimes = { ours: [], baseline: [] }
     for (let i = 0; i < options.starts; i++) {
-      starts.ours.push(...(await timeStarts({ count: 1, tmp, cpu: pinning.server, args: OUR_SERVER, database: undefined, label: "ours" })))
+      starts.ours.push(
+        ...(await timeStarts({
+          count: 1,
+          tmp,
+          cpu: pinning.server,
+          args: OUR_SERVER,
+          database: undefined,
+          label: "ours"
+        }))
+      )
       if (options.baseline !== undefined) {
-        starts.baseline.push(...(await timeStarts({ count: 1, tmp, cpu: pinning.server, args: [options.baseline, "serve"], database: undefined, label: "baseline" })))
+        starts.baseline.push(
+          ...(await timeStarts({
+            count: 1,
+            tmp,
+            cpu: pinning.server,
+            args: [options.baseline, "serve"],
+            database: undefined,
+            label: "baseline"
+          }))
+        )
       }
-      starts.reference.push(...(await timeStarts({ count: 1, tmp, cpu: pinning.server, args: REFERENCE_SERVER, database: refDb, label: "reference" })))
+      starts.reference.push(
+        ...(await timeStarts({
+          count: 1,
+          tmp,
+          cpu: pinning.server,
+          args: REFERENCE_SERVER,
+          database: refDb,
+          label: "reference"
+        }))
+      )
     }
     say(`timing ${options.starts} runs of workflows --help`)
     for (let i = 0; i < options.starts; i++) {
@@ -812,14 +1068,27 @@ const main = async () => {
       git: (() => {
         try {
           const rev = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim()
-          const dirty = execFileSync("git", ["status", "--porcelain", "--", "packages"], { cwd: ROOT, encoding: "utf8" }).trim() !== ""
+          const dirty =
+            execFileSync("git", ["status", "--porcelain", "--", "packages"], { cwd: ROOT, encoding: "utf8" }).trim() !==
+              ""
           return `${rev}${dirty ? " + uncommitted changes in packages/" : ""}`
         } catch {
           return "unknown"
         }
       })()
     }
-    const markdown = report({ options, pinning, machine, servers, results, routeResults, starts, cliTimes, checks, integrity })
+    const markdown = report({
+      options,
+      pinning,
+      machine,
+      servers,
+      results,
+      routeResults,
+      starts,
+      cliTimes,
+      checks,
+      integrity
+    })
     fs.writeFileSync(RESULTS, markdown)
     console.log(markdown)
     say(`written to ${path.relative(ROOT, RESULTS)}`)

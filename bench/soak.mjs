@@ -84,14 +84,20 @@ const run = (args, env) =>
     })
   })
 
-const databaseUrl = process.env.DATABASE_URL?.match(/^postgres(ql)?:\/\//) ? process.env.DATABASE_URL : `sqlite:${path.join(tempDir, "soak.db")}`
+const databaseUrl = process.env.DATABASE_URL?.match(/^postgres(ql)?:\/\//)
+  ? process.env.DATABASE_URL
+  : `sqlite:${path.join(tempDir, "soak.db")}`
 const onPostgres = databaseUrl.startsWith("postgres")
 const env = { ...process.env, DATABASE_URL: databaseUrl }
 const logPath = path.join(tempDir, "server.log")
 
 const startServer = async (port) => {
   const fd = fs.openSync(logPath, "a")
-  const child = spawn(process.execPath, [BIN, "serve", "--port", String(port), "--host", "127.0.0.1"], { cwd: ROOT, env, stdio: ["ignore", fd, fd] })
+  const child = spawn(process.execPath, [BIN, "serve", "--port", String(port), "--host", "127.0.0.1"], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", fd, fd]
+  })
   fs.closeSync(fd)
   children.add(child)
   child.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })))
@@ -103,7 +109,9 @@ const startServer = async (port) => {
   while (Date.now() < deadline) {
     const text = fs.readFileSync(logPath, "utf8")
     if (text.includes("listening on")) return { child, bootstrapKey: /wfk_[A-Za-z0-9]+/.exec(text)?.[0] }
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited before listening:\n${text.slice(-2_000)}`)
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`server exited before listening:\n${text.slice(-2_000)}`)
+    }
     await sleep(100)
   }
   throw new Error(`server did not listen within ${START_TIMEOUT_MS} ms`)
@@ -145,7 +153,12 @@ const allEvents = async (base, key, id) => {
   const events = []
   let cursor
   for (let page = 0; page < 10_000; page++) {
-    const reply = await api(base, key, "GET", `/v1/workflows/${id}/events?limit=100${cursor ? `&starting_after=${cursor}` : ""}`)
+    const reply = await api(
+      base,
+      key,
+      "GET",
+      `/v1/workflows/${id}/events?limit=100${cursor ? `&starting_after=${cursor}` : ""}`
+    )
     if (reply.status !== 200) throw new Error(`events of ${id}: ${reply.status} ${JSON.stringify(reply.body)}`)
     events.push(...reply.body.data)
     if (!reply.body.has_more) return events.reverse() // oldest first
@@ -162,13 +175,17 @@ const trailProblems = (row, events) => {
   const current = { title: null, description: null, status: null }
   events.forEach((event, i) => {
     for (const [field, change] of Object.entries(event.changes)) {
-      if ((current[field] ?? null) !== change.from) problems.push(`event ${i + 1} ${field}.from ${JSON.stringify(change.from)} ≠ ${JSON.stringify(current[field])}`)
+      if ((current[field] ?? null) !== change.from) {
+        problems.push(`event ${i + 1} ${field}.from ${JSON.stringify(change.from)} ≠ ${JSON.stringify(current[field])}`)
+      }
       if (change.from === change.to) problems.push(`event ${i + 1} ${field} changes nothing`)
       current[field] = change.to
     }
   })
   for (const field of ["title", "description", "status"]) {
-    if (row[field] !== current[field]) problems.push(`row ${field} ${JSON.stringify(row[field])} ≠ replayed ${JSON.stringify(current[field])}`)
+    if (row[field] !== current[field]) {
+      problems.push(`row ${field} ${JSON.stringify(row[field])} ≠ replayed ${JSON.stringify(current[field])}`)
+    }
   }
   return problems
 }
@@ -178,7 +195,11 @@ const trailProblems = (row, events) => {
 const main = async () => {
   const failures = []
   const port = await freePort()
-  console.log(`soak: ${flags.duration} s, ${flags.connections} connections, ${flags.workflows} workflows, ${onPostgres ? "PostgreSQL (DATABASE_URL)" : "temp SQLite file"}`)
+  console.log(
+    `soak: ${flags.duration} s, ${flags.connections} connections, ${flags.workflows} workflows, ${
+      onPostgres ? "PostgreSQL (DATABASE_URL)" : "temp SQLite file"
+    }`
+  )
   const { child: server, bootstrapKey } = await startServer(port)
   const base = `http://127.0.0.1:${port}`
   let key = bootstrapKey
@@ -193,8 +214,10 @@ const main = async () => {
   const ids = []
   for (let i = 0; i < flags.workflows; i += 10) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(10, flags.workflows - i) }, (_, j) =>
-        api(base, key, "POST", "/v1/workflows", { title: `Soak ${i + j}`, description: "soak", status: "active" })
+      Array.from(
+        { length: Math.min(10, flags.workflows - i) },
+        (_, j) =>
+          api(base, key, "POST", "/v1/workflows", { title: `Soak ${i + j}`, description: "soak", status: "active" })
       )
     )
     for (const reply of batch) {
@@ -206,7 +229,10 @@ const main = async () => {
   // RSS of the server process, every second from the start of the load.
   const samples = []
   const loadStarted = Date.now()
-  const sampler = setInterval(() => samples.push({ t: (Date.now() - loadStarted) / 1000, kb: rssKb(server.pid) }), 1_000)
+  const sampler = setInterval(
+    () => samples.push({ t: (Date.now() - loadStarted) / 1000, kb: rssKb(server.pid) }),
+    1_000
+  )
 
   const statuses = {}
   const bad = []
@@ -224,11 +250,43 @@ const main = async () => {
           const i = n++
           const id = ids[Math.floor(Math.random() * ids.length)]
           const roll = Math.random()
-          if (roll < 0.25) return { ...request, method: "PATCH", path: `/v1/workflows/${id}`, headers: json, body: JSON.stringify({ title: `soak title ${i}` }) }
-          if (roll < 0.45) return { ...request, method: "PATCH", path: `/v1/workflows/${id}`, headers: json, body: JSON.stringify({ description: `soak description ${i}` }) }
-          if (roll < 0.8) return { ...request, method: "GET", path: `/v1/workflows/${id}`, headers: auth, body: undefined }
-          if (roll < 0.85) return { ...request, method: "GET", path: `/v1/workflows/${id}/events?limit=5`, headers: auth, body: undefined }
-          return { ...request, method: "POST", path: `/v1/workflows/${id}/${roll < 0.925 ? "pause" : "resume"}`, headers: auth, body: undefined }
+          if (roll < 0.25) {
+            return {
+              ...request,
+              method: "PATCH",
+              path: `/v1/workflows/${id}`,
+              headers: json,
+              body: JSON.stringify({ title: `soak title ${i}` })
+            }
+          }
+          if (roll < 0.45) {
+            return {
+              ...request,
+              method: "PATCH",
+              path: `/v1/workflows/${id}`,
+              headers: json,
+              body: JSON.stringify({ description: `soak description ${i}` })
+            }
+          }
+          if (roll < 0.8) {
+            return { ...request, method: "GET", path: `/v1/workflows/${id}`, headers: auth, body: undefined }
+          }
+          if (roll < 0.85) {
+            return {
+              ...request,
+              method: "GET",
+              path: `/v1/workflows/${id}/events?limit=5`,
+              headers: auth,
+              body: undefined
+            }
+          }
+          return {
+            ...request,
+            method: "POST",
+            path: `/v1/workflows/${id}/${roll < 0.925 ? "pause" : "resume"}`,
+            headers: auth,
+            body: undefined
+          }
         },
         onResponse: (status, body) => {
           statuses[status] = (statuses[status] ?? 0) + 1
@@ -240,7 +298,10 @@ const main = async () => {
   clearInterval(sampler)
 
   const total = Object.values(statuses).reduce((a, b) => a + b, 0)
-  const fiveXx = Object.entries(statuses).filter(([status]) => Number(status) >= 500).reduce((a, [, count]) => a + count, 0)
+  const fiveXx = Object.entries(statuses).filter(([status]) => Number(status) >= 500).reduce(
+    (a, [, count]) => a + count,
+    0
+  )
   const unexpected = Object.entries(statuses).filter(([status]) => status !== "200")
   if (fiveXx > 0) failures.push(`${fiveXx} responses were 5xx: ${bad.join(" | ")}`)
   if (unexpected.length > 0) failures.push(`statuses other than 200: ${JSON.stringify(Object.fromEntries(unexpected))}`)
@@ -254,7 +315,9 @@ const main = async () => {
   const last = valid.at(-1)
   const peak = valid.reduce((max, sample) => Math.max(max, sample.kb), 0)
   const growth = baseline && last ? (last.kb - baseline.kb) / baseline.kb : Number.NaN
-  if (!(growth < RSS_GROWTH_LIMIT)) failures.push(`RSS grew ${(growth * 100).toFixed(1)}% after ${RSS_BASELINE_S} s (limit ${RSS_GROWTH_LIMIT * 100}%)`)
+  if (!(growth < RSS_GROWTH_LIMIT)) {
+    failures.push(`RSS grew ${(growth * 100).toFixed(1)}% after ${RSS_BASELINE_S} s (limit ${RSS_GROWTH_LIMIT * 100}%)`)
+  }
 
   // Every workflow's trail, read back through the API.
   let events = 0
@@ -278,19 +341,25 @@ const main = async () => {
 
   const log = fs.readFileSync(logPath, "utf8")
   const errorLines = log.split("\n").filter((line) => /\bstatus=5\d\d\b|\blevel=(ERROR|FATAL)\b|SQLITE_BUSY/.test(line))
-  if (errorLines.length > 0) failures.push(`${errorLines.length} error lines in the server log, first: ${errorLines[0].slice(0, 300)}`)
+  if (errorLines.length > 0) {
+    failures.push(`${errorLines.length} error lines in the server log, first: ${errorLines[0].slice(0, 300)}`)
+  }
   await stopServer(server)
 
   const mb = (kb) => (kb === undefined ? "n/a" : `${(kb / 1024).toFixed(1)} MB`)
   console.log(
     [
       "",
-      `requests        ${total} (${(total / flags.duration).toFixed(0)} req/s; autocannon mean ${result.requests.average} req/s)`,
+      `requests        ${total} (${
+        (total / flags.duration).toFixed(0)
+      } req/s; autocannon mean ${result.requests.average} req/s)`,
       `statuses        ${JSON.stringify(statuses)}`,
       `5xx             ${fiveXx}`,
       `errors/timeouts ${result.errors} / ${result.timeouts}`,
       `latency         p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`,
-      `RSS             at ${baseline?.t.toFixed(0) ?? "?"} s ${mb(baseline?.kb)}, at end ${mb(last?.kb)} (${(growth * 100).toFixed(1)}%), peak ${mb(peak)}`,
+      `RSS             at ${baseline?.t.toFixed(0) ?? "?"} s ${mb(baseline?.kb)}, at end ${mb(last?.kb)} (${
+        (growth * 100).toFixed(1)
+      }%), peak ${mb(peak)}`,
       `event chains    ${ids.length - broken}/${ids.length} unbroken, ${events} events`,
       flags.keepLog ? `server log      ${logPath}` : "",
       failures.length === 0 ? "soak: PASS" : `soak: FAIL\n  - ${failures.join("\n  - ")}`

@@ -8,9 +8,9 @@
 // Prints a Markdown table. Not part of `npm test`; run `npm run build` first.
 //
 // Flags: --iterations N (3000 per batch)  --batches N (5)  --json
-import { Sql, WorkflowRepository, WorkflowStore, ApiKeys } from "@workflows/http"
-import { OrganizationId } from "@workflows/domain"
 import { SqlClient } from "@effect/sql"
+import { OrganizationId } from "@workflows/domain"
+import { ApiKeys, Sql, WorkflowRepository, WorkflowStore } from "@workflows/http"
 import Database from "better-sqlite3"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
@@ -51,7 +51,7 @@ const countAllocation = () => {
 
 /** [µs per call, KB allocated per call] of `run(i)` (an Effect), medians over batches. */
 const timeEffect = (run) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     for (let i = 0; i < ITERATIONS; i++) yield* run(calls++)
     const batches = []
     const kb = []
@@ -79,23 +79,36 @@ const timeSync = (run) => {
   return [median(batches), median(kb)]
 }
 
-const ours = Effect.gen(function* () {
+const ours = Effect.gen(function*() {
   const store = yield* WorkflowStore
   const keys = yield* ApiKeys
   const repository = yield* WorkflowRepository
   const sql = yield* SqlClient.SqlClient
   const writeTransaction = Sql.makeWriteTransaction(sql)
   const key = yield* keys.create(organization, "steps")
-  const workflows = store.forCaller({ organization_id: organization, actor: { type: "api_key", id: key.id }, request_id: "req_steps" })
+  const workflows = store.forCaller({
+    organization_id: organization,
+    actor: { type: "api_key", id: key.id },
+    request_id: "req_steps"
+  })
   const workflow = yield* workflows.create({ title: "Steps", status: "active" })
   const patch = (i) => (i % 2 ? { title: `Steps ${i}` } : { description: `Updated ${i}` })
   return [
-    ["service: update (PATCH below HTTP: read, rules, write, audit event)", yield* timeEffect((i) => workflows.update(workflow.id, patch(i)))],
+    [
+      "service: update (PATCH below HTTP: read, rules, write, audit event)",
+      yield* timeEffect((i) => workflows.update(workflow.id, patch(i)))
+    ],
     ["service: get", yield* timeEffect(() => workflows.get(workflow.id))],
     ["API key lookup (authenticate)", yield* timeEffect(() => keys.authenticate(key.key))],
     ["@effect/sql: one statement (SELECT 1)", yield* timeEffect(() => sql`SELECT 1`)],
-    ["@effect/sql: empty write transaction (BEGIN IMMEDIATE … COMMIT)", yield* timeEffect(() => writeTransaction(Effect.void))],
-    ["repository: read for write, in a write transaction", yield* timeEffect(() => writeTransaction(repository.findForWrite(organization, workflow.id)))]
+    [
+      "@effect/sql: empty write transaction (BEGIN IMMEDIATE … COMMIT)",
+      yield* timeEffect(() => writeTransaction(Effect.void))
+    ],
+    [
+      "repository: read for write, in a write transaction",
+      yield* timeEffect(() => writeTransaction(repository.findForWrite(organization, workflow.id)))
+    ]
   ]
 }).pipe(
   Effect.provide(
@@ -119,9 +132,13 @@ const floor = () => {
     key: db.prepare("SELECT id, organization_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL"),
     begin: db.prepare("BEGIN IMMEDIATE"),
     find: db.prepare("SELECT * FROM workflows WHERE id = ? AND organization_id = ?"),
-    update: db.prepare("UPDATE workflows SET title = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? RETURNING id"),
-    event: db.prepare(`INSERT INTO workflow_events (id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at)
-      VALUES (?, ?, ?, 'workflow.updated', '{"type":"system"}', NULL, NULL, ?, ?)`),
+    update: db.prepare(
+      "UPDATE workflows SET title = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? RETURNING id"
+    ),
+    event: db.prepare(
+      `INSERT INTO workflow_events (id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at)
+      VALUES (?, ?, ?, 'workflow.updated', '{"type":"system"}', NULL, NULL, ?, ?)`
+    ),
     commit: db.prepare("COMMIT")
   }
   const write = (i) => {
@@ -129,11 +146,20 @@ const floor = () => {
     const current = statements.find.get(id, organization)
     const now = new Date().toISOString()
     statements.update.get(`Floor ${i}`, current.version + 1, now, id, current.version)
-    statements.event.run(`evt_floor${i.toString(36)}`, id, organization, JSON.stringify({ title: { from: current.title, to: `Floor ${i}` } }), now)
+    statements.event.run(
+      `evt_floor${i.toString(36)}`,
+      id,
+      organization,
+      JSON.stringify({ title: { from: current.title, to: `Floor ${i}` } }),
+      now
+    )
     statements.commit.run()
   }
   const rows = [
-    ["better-sqlite3: key lookup + the PATCH transaction (the floor)", timeSync((i) => (statements.key.get(hash), write(i)))],
+    [
+      "better-sqlite3: key lookup + the PATCH transaction (the floor)",
+      timeSync((i) => (statements.key.get(hash), write(i)))
+    ],
     ["better-sqlite3: key lookup", timeSync(() => statements.key.get(hash))]
   ]
   db.close()
@@ -143,9 +169,17 @@ const floor = () => {
 try {
   const rows = [...(await Effect.runPromise(ours)), ...floor()]
   if (JSON_OUTPUT) {
-    console.log(JSON.stringify(Object.fromEntries(rows.map(([name, [us, kb]]) => [name, { us: Math.round(us * 10) / 10, kb: Math.round(kb * 10) / 10 }]))))
+    console.log(
+      JSON.stringify(
+        Object.fromEntries(
+          rows.map(([name, [us, kb]]) => [name, { us: Math.round(us * 10) / 10, kb: Math.round(kb * 10) / 10 }])
+        )
+      )
+    )
   } else {
-    console.log(`In-process cost per call, µs (median of ${BATCHES} batches of ${ITERATIONS}; Node ${process.version}, ${os.cpus().length} CPUs)\n`)
+    console.log(
+      `In-process cost per call, µs (median of ${BATCHES} batches of ${ITERATIONS}; Node ${process.version}, ${os.cpus().length} CPUs)\n`
+    )
     console.log("| step | µs | KB allocated |\n|---|---:|---:|")
     for (const [name, [us, kb]] of rows) console.log(`| ${name} | ${us.toFixed(1)} | ${kb.toFixed(1)} |`)
   }

@@ -18,9 +18,20 @@ await build({
   target: "node20",
   outExtension: { ".js": ".mjs" },
   // better-sqlite3 loads a native addon; pg optionally requires pg-native; the others are optional accelerators.
-  external: ["better-sqlite3", "pg", "pg-native", "@parcel/watcher", "msgpackr-extract", "bufferutil", "utf-8-validate"],
+  external: [
+    "better-sqlite3",
+    "pg",
+    "pg-native",
+    "@parcel/watcher",
+    "msgpackr-extract",
+    "bufferutil",
+    "utf-8-validate"
+  ],
   // CommonJS dependencies inside an ES module bundle still call require().
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  banner: {
+    js:
+      "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
+  },
   minify: true,
   sourcemap: true,
   logLevel: "warning"

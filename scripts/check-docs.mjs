@@ -42,7 +42,7 @@ const BROWSER_SERVICE_HOSTS = new Set([
   "optimizationguide-pa.googleapis.com",
   "content-autofill.googleapis.com",
   "safebrowsing.googleapis.com",
-  "redirector.gvt1.com",
+  "redirector.gvt1.com"
 ])
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
@@ -62,7 +62,9 @@ let chromium
 try {
   ;({ chromium } = await import("playwright-core"))
 } catch (error) {
-  console.error("check:docs: cannot load playwright-core (a root devDependency). Run `npm install` at the repository root.")
+  console.error(
+    "check:docs: cannot load playwright-core (a root devDependency). Run `npm install` at the repository root."
+  )
   console.error(String(error?.message ?? error))
   process.exit(2)
 }
@@ -170,7 +172,16 @@ function startServer(port, database) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [path.join(ROOT, "packages/cli/bin/workflows.js"), "serve", "--port", String(port), "--host", "127.0.0.1", "--database", database],
+      [
+        path.join(ROOT, "packages/cli/bin/workflows.js"),
+        "serve",
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+        "--database",
+        database
+      ],
       { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } }
     )
     server = child
@@ -190,7 +201,10 @@ function startServer(port, database) {
       reject(new Error(`server exited before listening (code ${code}, signal ${signal}):\n${redact(output)}`))
     })
     const timer = setTimeout(
-      () => reject(new Error(`server did not print "listening on" within ${SERVER_START_TIMEOUT_MS} ms:\n${redact(output)}`)),
+      () =>
+        reject(
+          new Error(`server did not print "listening on" within ${SERVER_START_TIMEOUT_MS} ms:\n${redact(output)}`)
+        ),
       SERVER_START_TIMEOUT_MS
     )
   })
@@ -262,8 +276,8 @@ async function main() {
       "--disable-component-update",
       "--disable-sync",
       // safety net: anything not on loopback goes to the recording proxy (loopback bypasses it)
-      `--proxy-server=http://127.0.0.1:${proxy.address().port}`,
-    ],
+      `--proxy-server=http://127.0.0.1:${proxy.address().port}`
+    ]
   })
   console.log(`browser:    ${CHROMIUM} ${context.browser()?.version() ?? ""} (playwright-core, profile ${userDataDir})`)
 
@@ -343,10 +357,10 @@ async function main() {
       const pathEl = b.querySelector(".opblock-summary-path")
       const p = pathEl?.getAttribute("data-path") ?? pathEl?.textContent ?? ""
       return `${method.trim().toUpperCase()} ${p.replace(/[\u200b\s]/g, "")}`
-    })
-  )
-  const renderErrors = await page.$$eval("#swagger-ui .errors-wrapper, #swagger-ui .loading-container .info", (els) =>
-    els.map((e) => e.textContent.trim()).filter(Boolean)
+    }))
+  const renderErrors = await page.$$eval(
+    "#swagger-ui .errors-wrapper, #swagger-ui .loading-container .info",
+    (els) => els.map((e) => e.textContent.trim()).filter(Boolean)
   )
   for (const e of renderErrors) failures.push(`Swagger UI shows an error: ${e.slice(0, 300)}`)
   const title = await page.locator("#swagger-ui .info .title").first().textContent().catch(() => null)
@@ -374,18 +388,38 @@ async function main() {
   }
   const pageHosts = new Set(requests.map((r) => hostOf(r.url)))
   const proxyHost = (h) => (h.method === "CONNECT" ? h.url.replace(/:\d+$/, "") : hostOf(h.url))
-  const browserInternal = proxyHits.filter((h) => BROWSER_SERVICE_HOSTS.has(proxyHost(h)) && !pageHosts.has(proxyHost(h)))
+  const browserInternal = proxyHits.filter((h) =>
+    BROWSER_SERVICE_HOSTS.has(proxyHost(h)) && !pageHosts.has(proxyHost(h))
+  )
   const proxyLeaks = proxyHits.filter((h) => !browserInternal.includes(h))
   for (const h of proxyLeaks) failures.push(`request left loopback (seen at proxy): ${h.method} ${h.url}`)
 
   // 6. summary
   const byType = {}
   for (const r of requests) byType[r.type] = (byType[r.type] ?? 0) + 1
-  const hosts = [...new Set(requests.map((r) => { try { return new URL(r.url).protocol.startsWith("http") || new URL(r.url).protocol.startsWith("ws") ? new URL(r.url).host : new URL(r.url).protocol } catch { return r.url } }))]
+  const hosts = [
+    ...new Set(requests.map((r) => {
+      try {
+        return new URL(r.url).protocol.startsWith("http") || new URL(r.url).protocol.startsWith("ws")
+          ? new URL(r.url).host
+          : new URL(r.url).protocol
+      } catch {
+        return r.url
+      }
+    }))
+  ]
   console.log(`page title: ${title?.trim() ?? "(none)"}`)
-  console.log(`routes:     expected ${expected.length}, rendered ${rendered.length}, found ${expected.length - missing.length}/${expected.length}`)
+  console.log(
+    `routes:     expected ${expected.length}, rendered ${rendered.length}, found ${
+      expected.length - missing.length
+    }/${expected.length}`
+  )
   for (const op of expected) console.log(`  ${renderedSet.has(op) ? "ok     " : "MISSING"} ${op}`)
-  console.log(`requests:   ${requests.length} (${Object.entries(byType).map(([t, n]) => `${t} ${n}`).join(", ")}); page-level ${pageRequests.length}; hosts: ${hosts.join(", ")}`)
+  console.log(
+    `requests:   ${requests.length} (${
+      Object.entries(byType).map(([t, n]) => `${t} ${n}`).join(", ")
+    }); page-level ${pageRequests.length}; hosts: ${hosts.join(", ")}`
+  )
   for (const r of requests) {
     const shown = r.url.length > 120 ? `${r.url.slice(0, 117)}...` : r.url
     console.log(`  ${isAllowedUrl(r.url) ? "loopback" : "OUTSIDE "} ${r.method} ${shown} [${r.type}]`)
@@ -398,7 +432,9 @@ async function main() {
     const counts = {}
     for (const h of browserInternal) counts[proxyHost(h)] = (counts[proxyHost(h)] ?? 0) + 1
     console.log(
-      `browser-internal (Chromium's own service calls, refused by the proxy, not counted): ${Object.entries(counts).map(([h, n]) => `${h} x${n}`).join(", ")}`
+      `browser-internal (Chromium's own service calls, refused by the proxy, not counted): ${
+        Object.entries(counts).map(([h, n]) => `${h} x${n}`).join(", ")
+      }`
     )
   }
   console.log(`screenshot: ${SCREENSHOT}`)

@@ -9,7 +9,17 @@
 //   - (3) `npx workflows --help` works from the consumer.
 // Any missing shipped file, missing type or duplicate copy fails it. `--keep` keeps the folder.
 import { execFileSync, spawn } from "node:child_process"
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -24,7 +34,12 @@ const fail = (message) => {
 }
 const run = (command, args, options = {}) => {
   try {
-    return execFileSync(command, args, { cwd: consumer, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...options })
+    return execFileSync(command, args, {
+      cwd: consumer,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      ...options
+    })
   } catch (error) {
     return fail(`${command} ${args.join(" ")} exited ${error.status}\n${error.stdout ?? ""}${error.stderr ?? ""}`)
   }
@@ -60,19 +75,33 @@ writeFileSync(
 )
 
 step("install the client only: @workflows/domain, @workflows/http, effect, @effect/platform")
-npm("install", tarballs.domain, tarballs.http, `effect@^${tested("effect")}`, `@effect/platform@^${tested("@effect/platform")}`,
-  `typescript@~${tested("typescript")}`, "@types/node@^20")
+npm(
+  "install",
+  tarballs.domain,
+  tarballs.http,
+  `effect@^${tested("effect")}`,
+  `@effect/platform@^${tested("@effect/platform")}`,
+  `typescript@~${tested("typescript")}`,
+  "@types/node@^20"
+)
 for (const absent of ["better-sqlite3", "pg", "@effect/sql", "@effect/sql-sqlite-node", "@effect/sql-pg"]) {
   if (existsSync(join(consumer, "node_modules", absent))) fail(`the client alone installed ${absent}`)
 }
-const loaded = run("node", ["--input-type=module", "-e",
-  "const m = await import('@workflows/http/client'); console.log(typeof m.WorkflowsClient.layerConfig, typeof m.Workflows)"])
+const loaded = run("node", [
+  "--input-type=module",
+  "-e",
+  "const m = await import('@workflows/http/client'); console.log(typeof m.WorkflowsClient.layerConfig, typeof m.Workflows)"
+])
 if (loaded.trim() !== "object function") fail(`@workflows/http/client loaded as: ${loaded}`)
 run("npx", ["tsc", "-p", "tsconfig.client.json"])
 
 step("install the rest: @workflows/cli, @effect/platform-node and the SQLite driver (builds better-sqlite3)")
-npm("install", tarballs.cli, `@effect/platform-node@^${tested("@effect/platform-node")}`,
-  `@effect/sql-sqlite-node@^${tested("@effect/sql-sqlite-node")}`)
+npm(
+  "install",
+  tarballs.cli,
+  `@effect/platform-node@^${tested("@effect/platform-node")}`,
+  `@effect/sql-sqlite-node@^${tested("@effect/sql-sqlite-node")}`
+)
 
 step("npm ls: one effect, every peer satisfied")
 run("npm", ["ls", "--all"]) // exits non-zero on a missing or invalid peer
@@ -88,7 +117,13 @@ step("(1) in-process over SQLite")
 const local = JSON.parse(run("node", ["dist/in-process.js", join(consumer, "in-process.db")]))
 
 step("(2) through WorkflowsClient against `workflows serve` from the consumer")
-server = spawn(join(consumer, "node_modules/.bin/workflows"), ["serve", "--port", "0", "--database", `sqlite:${join(consumer, "server.db")}`], {
+server = spawn(join(consumer, "node_modules/.bin/workflows"), [
+  "serve",
+  "--port",
+  "0",
+  "--database",
+  `sqlite:${join(consumer, "server.db")}`
+], {
   cwd: consumer,
   stdio: ["ignore", "pipe", "inherit"]
 })
@@ -106,7 +141,9 @@ const { key, url } = await new Promise((resolveStart, rejectStart) => {
   })
   server.on("exit", (code) => rejectStart(new Error(`server exited ${code}:\n${output}`)))
 }).catch((error) => fail(error.message))
-const remote = JSON.parse(run("node", ["dist/remote.js"], { env: { ...process.env, WORKFLOWS_URL: url, WORKFLOWS_API_KEY: key } }))
+const remote = JSON.parse(
+  run("node", ["dist/remote.js"], { env: { ...process.env, WORKFLOWS_URL: url, WORKFLOWS_API_KEY: key } })
+)
 const stopped = new Promise((resolveStop) => server.on("exit", (code) => resolveStop(code)))
 server.kill("SIGTERM")
 const code = await stopped
@@ -122,7 +159,9 @@ const expected = {
 }
 for (const [name, summary] of [["in-process", local], ["remote", remote]]) {
   if (JSON.stringify(summary) !== JSON.stringify(expected)) {
-    fail(`${name} program returned\n${JSON.stringify(summary, null, 2)}\nexpected\n${JSON.stringify(expected, null, 2)}`)
+    fail(
+      `${name} program returned\n${JSON.stringify(summary, null, 2)}\nexpected\n${JSON.stringify(expected, null, 2)}`
+    )
   }
 }
 

@@ -13,5 +13,9 @@ mkdirSync(out, { recursive: true })
 
 npm("run", "build")
 const packed = JSON.parse(npm("pack", "--workspaces", "--pack-destination", out, "--json"))
-for (const { filename, entryCount, size } of packed) console.log(`${out}/${filename}  ${entryCount} files, ${(size / 1024).toFixed(0)} KiB`)
-if (readdirSync(out).length !== 3) throw new Error(`expected three tarballs in ${out}, found ${readdirSync(out).join(", ")}`)
+for (const { filename, entryCount, size } of packed) {
+  console.log(`${out}/${filename}  ${entryCount} files, ${(size / 1024).toFixed(0)} KiB`)
+}
+if (readdirSync(out).length !== 3) {
+  throw new Error(`expected three tarballs in ${out}, found ${readdirSync(out).join(", ")}`)
+}

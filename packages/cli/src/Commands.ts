@@ -15,12 +15,19 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 // The rules' plain values only: the help must not load the schemas.
-import { DESCRIPTION_MAX, LIMIT_DEFAULT, LIMIT_MAX, REASON_MAX, TITLE_MAX, WORKFLOW_STATUSES } from "@workflows/domain/constants"
+import {
+  DESCRIPTION_MAX,
+  LIMIT_DEFAULT,
+  LIMIT_MAX,
+  REASON_MAX,
+  TITLE_MAX,
+  WORKFLOW_STATUSES
+} from "@workflows/domain/constants"
 import { exitCodeTable } from "./Failure.js"
 // Types only: the handler modules themselves are loaded on demand, so `--help` never parses them.
+import { forHandlers } from "./HelpText.js"
 import type * as OperatorModule from "./Operator.js"
 import type * as RemoteModule from "./Remote.js"
-import { forHandlers } from "./HelpText.js"
 
 type RemoteHandlers = typeof RemoteModule
 type OperatorHandlers = typeof OperatorModule
@@ -41,7 +48,9 @@ const invalid = (message: string) => Effect.fail(ValidationError.invalidValue(He
 
 /** A whole number, with a message that names the option (and its variable, when it has one). */
 const wholeNumber = (label: string) => (text: string) =>
-  /^\d{1,9}$/.test(text.trim()) ? Effect.succeed(Number(text.trim())) : invalid(`${label} must be a whole number (got ${JSON.stringify(text)})`)
+  /^\d{1,9}$/.test(text.trim())
+    ? Effect.succeed(Number(text.trim()))
+    : invalid(`${label} must be a whole number (got ${JSON.stringify(text)})`)
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print the API's JSON instead of text (for scripts)"))
 
@@ -81,7 +90,6 @@ const ifMatch = Options.text("if-match").pipe(
   Options.optional
 )
 
-
 const paging = {
   limit: Options.text("limit").pipe(
     Options.withPseudoName("N"),
@@ -94,7 +102,9 @@ const paging = {
 
 const database = Options.text("database").pipe(
   Options.withPseudoName("URL"),
-  Options.withDescription("sqlite:PATH, postgres://… or postgresql://… (default: $DATABASE_URL, else sqlite:./data/workflows.db)"),
+  Options.withDescription(
+    "sqlite:PATH, postgres://… or postgresql://… (default: $DATABASE_URL, else sqlite:./data/workflows.db)"
+  ),
   Options.optional
 )
 
@@ -106,7 +116,10 @@ const create = Command.make(
   {
     ...connection,
     json,
-    title: Options.text("title").pipe(Options.withPseudoName("TEXT"), Options.withDescription(`The workflow's title (1–${TITLE_MAX} characters)`)),
+    title: Options.text("title").pipe(
+      Options.withPseudoName("TEXT"),
+      Options.withDescription(`The workflow's title (1–${TITLE_MAX} characters)`)
+    ),
     description: Options.text("description").pipe(
       Options.withPseudoName("TEXT"),
       Options.withDescription(`Its description (up to ${DESCRIPTION_MAX.toLocaleString("en")} characters)`),
@@ -145,8 +158,16 @@ const update = Command.make(
     ...connection,
     json,
     id: workflowId.pipe(Args.optional),
-    title: Options.text("title").pipe(Options.withPseudoName("TEXT"), Options.withDescription("New title"), Options.optional),
-    description: Options.text("description").pipe(Options.withPseudoName("TEXT"), Options.withDescription("New description"), Options.optional),
+    title: Options.text("title").pipe(
+      Options.withPseudoName("TEXT"),
+      Options.withDescription("New title"),
+      Options.optional
+    ),
+    description: Options.text("description").pipe(
+      Options.withPseudoName("TEXT"),
+      Options.withDescription("New description"),
+      Options.optional
+    ),
     clearDescription: Options.boolean("clear-description").pipe(Options.withDescription("Remove the description")),
     ifMatch,
     from: Options.text("from").pipe(
@@ -162,7 +183,9 @@ const update = Command.make(
       Options.withDescription("The format of --from when its name does not say (.csv, .jsonl, .ndjson), e.g. for -"),
       Options.optional
     ),
-    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("With --from: read each workflow and judge its row, write nothing")),
+    dryRun: Options.boolean("dry-run").pipe(
+      Options.withDescription("With --from: read each workflow and judge its row, write nothing")
+    ),
     concurrency: Options.text("concurrency").pipe(
       Options.withPseudoName("N"),
       Options.mapEffect(wholeNumber("--concurrency")),
@@ -171,12 +194,18 @@ const update = Command.make(
     ),
     report: Options.text("report").pipe(
       Options.withPseudoName("FILE"),
-      Options.withDescription("With --from: write one JSON line per row to this file ({line, id, outcome, version, code?, message?})"),
+      Options.withDescription(
+        "With --from: write one JSON line per row to this file ({line, id, outcome, version, code?, message?})"
+      ),
       Options.optional
     )
   },
   (input) => remote((r) => r.updateCommand(input))
-).pipe(Command.withDescription("Change a workflow's title or description (in any status), or those of many workflows from a file (--from FILE)."))
+).pipe(
+  Command.withDescription(
+    "Change a workflow's title or description (in any status), or those of many workflows from a file (--from FILE)."
+  )
+)
 
 const lifecycleHelp = {
   activate: "Activate a draft workflow.",
@@ -202,8 +231,10 @@ const lifecycle = (action: keyof typeof lifecycleHelp) =>
     (input) => remote((r) => r.lifecycle(action, input))
   ).pipe(Command.withDescription(lifecycleHelp[action]))
 
-const events = Command.make("events", { ...connection, json, ...paging, id: workflowId }, (input) =>
-  remote((r) => r.events(input))
+const events = Command.make(
+  "events",
+  { ...connection, json, ...paging, id: workflowId },
+  (input) => remote((r) => r.events(input))
 ).pipe(Command.withDescription("Show a workflow's audit trail, newest first."))
 
 // ---------------------------------------------------------------------------------------------
@@ -218,8 +249,9 @@ const serve = Command.make(
       Options.withDefault("3000"),
       // Node would take 99999 as a defect at listen time; say what is wrong before starting anything.
       Options.mapEffect((text) =>
-        Effect.flatMap(wholeNumber("--port / $PORT")(text), (port) =>
-          port <= 65535 ? Effect.succeed(port) : invalid("--port / $PORT must be from 0 to 65535")
+        Effect.flatMap(
+          wholeNumber("--port / $PORT")(text),
+          (port) => port <= 65535 ? Effect.succeed(port) : invalid("--port / $PORT must be from 0 to 65535")
         )
       ),
       Options.withDescription("Port to listen on ($PORT, default 3000)")
@@ -244,8 +276,15 @@ const keysCreate = Command.make(
   {
     database,
     json,
-    org: Options.text("org").pipe(Options.withPseudoName("ORG"), Options.withDescription("The organization, org_… (created if new)")),
-    name: Options.text("name").pipe(Options.withPseudoName("TEXT"), Options.withDescription("A label for the key"), Options.withDefault(""))
+    org: Options.text("org").pipe(
+      Options.withPseudoName("ORG"),
+      Options.withDescription("The organization, org_… (created if new)")
+    ),
+    name: Options.text("name").pipe(
+      Options.withPseudoName("TEXT"),
+      Options.withDescription("A label for the key"),
+      Options.withDefault("")
+    )
   },
   (input) => operator((o) => o.keysCreate(input))
 ).pipe(Command.withDescription("Create an API key and print it (it is shown only this once)."))
@@ -255,7 +294,11 @@ const keysList = Command.make(
   {
     database,
     json,
-    org: Options.text("org").pipe(Options.withPseudoName("ORG"), Options.withDescription("Only this organization's keys"), Options.optional)
+    org: Options.text("org").pipe(
+      Options.withPseudoName("ORG"),
+      Options.withDescription("Only this organization's keys"),
+      Options.optional
+    )
   },
   (input) => operator((o) => o.keysList(input))
 ).pipe(Command.withDescription("List API keys (never their secrets)."))

@@ -26,12 +26,21 @@ export const ExitCode = {
 export const exitCodeTable: ReadonlyArray<readonly [code: number, meaning: string]> = [
   [ExitCode.ok, "success"],
   [ExitCode.internal, "internal error, or anything not listed below (e.g. the server cannot bind its port)"],
-  [ExitCode.usage, "usage or validation error: a bad or missing option or argument (--api-key included), an unusable --from file, or the server rejected the request as invalid"],
+  [
+    ExitCode.usage,
+    "usage or validation error: a bad or missing option or argument (--api-key included), an unusable --from file, or the server rejected the request as invalid"
+  ],
   [ExitCode.notFound, "not found (workflow or API key)"],
   [ExitCode.conflict, "conflict: the status does not allow the action, or --if-match is not the current version"],
   [ExitCode.authentication, "authentication failed: the API key is unknown, revoked or malformed"],
-  [ExitCode.unreachable, "the server could not be reached (check --url / WORKFLOWS_URL), or is temporarily unavailable (HTTP 503)"],
-  [ExitCode.rowsFailed, "update --from: some rows failed (or would fail, with --dry-run); the others were applied, each row is reported"]
+  [
+    ExitCode.unreachable,
+    "the server could not be reached (check --url / WORKFLOWS_URL), or is temporarily unavailable (HTTP 503)"
+  ],
+  [
+    ExitCode.rowsFailed,
+    "update --from: some rows failed (or would fail, with --dry-run); the others were applied, each row is reported"
+  ]
 ]
 
 /** A mistake on the command line that the parser cannot see (e.g. an ORG that is not an organization id). */
@@ -61,7 +70,10 @@ const failure = (code: number, message: string): Failure => ({ code, message: Op
 const tagOf = (u: unknown): string | undefined =>
   typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" ? u._tag : undefined
 
-const field = (u: unknown, key: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
+const field = (
+  u: unknown,
+  key: string
+): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
 
 /** Only the first line of a message: no stack, no multi-line dumps. */
 const oneLine = (text: string): string => text.split("\n", 1)[0]!.trim()
@@ -112,14 +124,19 @@ const parserMessage = (error: ValidationError.ValidationError): string => {
 /** Typed failures: the domain's errors (by tag, so this module loads none of it) and the CLI's own. */
 const fromError = (error: unknown): Failure => {
   if (ValidationError.isValidationError(error)) return failure(ExitCode.usage, parserMessage(error))
-  if (ConfigError.isConfigError(error)) return failure(ExitCode.usage, `invalid configuration — ${configMessage(error)}`)
+  if (ConfigError.isConfigError(error)) {
+    return failure(ExitCode.usage, `invalid configuration — ${configMessage(error)}`)
+  }
   switch (tagOf(error)) {
     case "UsageError":
       return failure(ExitCode.usage, String(field(error, "message")))
     case "RowsFailed": {
       const { dryRun, total, lines } = error as RowsFailed
       const verb = dryRun ? "would fail" : "failed"
-      return failure(ExitCode.rowsFailed, `${lines.length} of ${total} rows ${verb} (line${lines.length === 1 ? "" : "s"} ${listLines(lines)})`)
+      return failure(
+        ExitCode.rowsFailed,
+        `${lines.length} of ${total} rows ${verb} (line${lines.length === 1 ? "" : "s"} ${listLines(lines)})`
+      )
     }
     case "NotFound":
       return failure(ExitCode.notFound, `not found — ${String(field(error, "message"))}`)
@@ -134,15 +151,21 @@ const fromError = (error: unknown): Failure => {
       const allowed = field(error, "allowed_actions") as ReadonlyArray<string>
       return failure(
         ExitCode.conflict,
-        `status conflict — the workflow is ${String(field(error, "current_status"))} and cannot become ${String(field(error, "requested_status"))}; ` +
-          (allowed.length === 0 ? "no lifecycle action applies to a final status" : `allowed actions: ${allowed.join(", ")}`)
+        `status conflict — the workflow is ${String(field(error, "current_status"))} and cannot become ${
+          String(field(error, "requested_status"))
+        }; ` +
+          (allowed.length === 0
+            ? "no lifecycle action applies to a final status"
+            : `allowed actions: ${allowed.join(", ")}`)
       )
     }
     case "WorkflowPreconditionFailed": {
       const version = (s: unknown) => String(s).replace(/^"|"$/g, "")
       return failure(
         ExitCode.conflict,
-        `precondition failed — --if-match ${version(field(error, "if_match"))} is not the current version (${version(field(error, "current_etag"))}); get the workflow again`
+        `precondition failed — --if-match ${version(field(error, "if_match"))} is not the current version (${
+          version(field(error, "current_etag"))
+        }); get the workflow again`
       )
     }
     case "IdempotencyKeyReused":
@@ -152,7 +175,10 @@ const fromError = (error: unknown): Failure => {
       if (field(cause, "code") === "EADDRINUSE") {
         const address = field(cause, "address")
         const port = field(cause, "port")
-        return failure(ExitCode.internal, `cannot listen on ${String(address ?? "")}:${String(port ?? "")} — address already in use`)
+        return failure(
+          ExitCode.internal,
+          `cannot listen on ${String(address ?? "")}:${String(port ?? "")} — address already in use`
+        )
       }
       return failure(ExitCode.internal, `cannot start the server — ${rootMessage(cause)}`)
     }
@@ -173,19 +199,27 @@ const UNAVAILABLE = "the server is temporarily unavailable (HTTP 503): its datab
 const fromDefect = (defect: unknown): Failure => {
   switch (tagOf(defect)) {
     case "Unauthorized":
-      return failure(ExitCode.authentication, `authentication failed — ${String(field(defect, "reason") ?? "the API key was refused")}`)
+      return failure(
+        ExitCode.authentication,
+        `authentication failed — ${String(field(defect, "reason") ?? "the API key was refused")}`
+      )
     case "RequestError": {
       const request = field(defect, "request")
       const target = `${String(field(request, "method") ?? "")} ${String(field(request, "url") ?? "")}`.trim()
       if (field(defect, "reason") === "InvalidUrl") return failure(ExitCode.usage, `invalid --url — ${target}`)
-      return failure(ExitCode.unreachable, `cannot reach the server (${target}) — ${rootMessage(field(defect, "cause") ?? defect)}`)
+      return failure(
+        ExitCode.unreachable,
+        `cannot reach the server (${target}) — ${rootMessage(field(defect, "cause") ?? defect)}`
+      )
     }
     case "ServiceUnavailable":
       return failure(ExitCode.unreachable, UNAVAILABLE)
     case "ResponseError": {
       const status = field(field(defect, "response"), "status")
       if (status === 503) return failure(ExitCode.unreachable, UNAVAILABLE)
-      if (status === 500) return failure(ExitCode.internal, "the server failed to handle the request (HTTP 500); its log has the cause")
+      if (status === 500) {
+        return failure(ExitCode.internal, "the server failed to handle the request (HTTP 500); its log has the cause")
+      }
       return failure(ExitCode.internal, `unexpected response from the server (HTTP ${String(status)}) — ${NOT_THE_API}`)
     }
     case "ParseError":
@@ -230,7 +264,9 @@ export const toExitCode = <R>(program: Effect.Effect<void, unknown, R>): Effect.
 export const teardown = <E, A>(exit: Exit.Exit<A, E>, onExit: (code: number) => void): void => {
   const code = Exit.isSuccess(exit)
     ? typeof exit.value === "number" ? exit.value : ExitCode.ok
-    : Cause.isInterruptedOnly(exit.cause) ? ExitCode.ok : ExitCode.internal
+    : Cause.isInterruptedOnly(exit.cause)
+    ? ExitCode.ok
+    : ExitCode.internal
   onExit(code)
   process.exit(code)
 }

@@ -39,7 +39,8 @@ const fill = (tokens: ReadonlyArray<string>, first: string, rest: string): Array
   return lines
 }
 
-const wrapUsage = (usage: string, first: string, rest: string): Array<string> => fill(usage.match(USAGE_TOKEN) ?? [], first, rest)
+const wrapUsage = (usage: string, first: string, rest: string): Array<string> =>
+  fill(usage.match(USAGE_TOKEN) ?? [], first, rest)
 
 /** Prose: wrap at spaces, continuing under the text of the line (after `  2  ` or `- `). */
 const wrapProse = (line: string): Array<string> => {

@@ -4,8 +4,8 @@
  */
 import { isOrganizationId, type OrganizationId } from "@workflows/domain"
 import type { ApiKeys, Sql } from "@workflows/http/storage"
-import * as Console from "effect/Console"
 import * as ConfigError from "effect/ConfigError"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -24,14 +24,20 @@ const server = Effect.promise(() => import("@workflows/http/server"))
 type SqlModule = Effect.Effect.Success<typeof storage>["Sql"]
 
 /** `--database` when given, else `DATABASE_URL`, else the embedded default. */
-const resolveDatabase = (sql: SqlModule, flag: Option.Option<string>): Effect.Effect<Sql.Database, ConfigError.ConfigError> =>
+const resolveDatabase = (
+  sql: SqlModule,
+  flag: Option.Option<string>
+): Effect.Effect<Sql.Database, ConfigError.ConfigError> =>
   Option.match(flag, {
     onNone: () => sql.DatabaseConfig,
-    onSome: (url) => Either.mapLeft(sql.parseDatabaseUrl(url), (message) => ConfigError.InvalidData(["--database"], message))
+    onSome: (url) =>
+      Either.mapLeft(sql.parseDatabaseUrl(url), (message) => ConfigError.InvalidData(["--database"], message))
   })
 
-export const serve = (input: { readonly port: number; readonly host: string; readonly database: Option.Option<string> }) =>
-  Effect.gen(function* () {
+export const serve = (
+  input: { readonly port: number; readonly host: string; readonly database: Option.Option<string> }
+) =>
+  Effect.gen(function*() {
     yield* tuneHeapForServing
     const [{ Sql }, { ServerLive }] = yield* Effect.all([storage, server])
     const database = yield* resolveDatabase(Sql, input.database)
@@ -39,7 +45,7 @@ export const serve = (input: { readonly port: number; readonly host: string; rea
   })
 
 export const migrate = (input: { readonly database: Option.Option<string> }) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const { Sql } = yield* storage
     const database = yield* resolveDatabase(Sql, input.database)
     // Building the client layer applies every pending migration; the scope closes the connection.
@@ -65,34 +71,57 @@ const withKeys = <A, E>(
   options: { readonly mustExist: boolean },
   use: (keys: ApiKeys) => Effect.Effect<A, E>
 ) =>
-  Effect.flatMap(storage, ({ ApiKeys, Sql }) =>
-    Effect.flatMap(resolveDatabase(Sql, flag), (resolved) =>
-      Effect.flatMap(options.mustExist ? existing(resolved) : Effect.succeed(resolved), (database) =>
-        Effect.flatMap(ApiKeys, use).pipe(Effect.provide(ApiKeys.Default.pipe(Layer.provide(Sql.layer(database)))))
-      )
-    )
+  Effect.flatMap(
+    storage,
+    ({ ApiKeys, Sql }) =>
+      Effect.flatMap(resolveDatabase(Sql, flag), (resolved) =>
+        Effect.flatMap(options.mustExist ? existing(resolved) : Effect.succeed(resolved), (database) =>
+          Effect.flatMap(ApiKeys, use).pipe(Effect.provide(ApiKeys.Default.pipe(Layer.provide(Sql.layer(database)))))))
   )
 
 const organization = (org: string): Effect.Effect<OrganizationId, UsageError> =>
   isOrganizationId(org)
     ? Effect.succeed(org)
-    : Effect.fail(new UsageError({ message: `--org must be an organization id: org_ followed by 1–64 letters, digits or _ (got ${JSON.stringify(org)})` }))
+    : Effect.fail(
+      new UsageError({
+        message: `--org must be an organization id: org_ followed by 1–64 letters, digits or _ (got ${
+          JSON.stringify(org)
+        })`
+      })
+    )
 
-export const keysCreate = (input: { readonly database: Option.Option<string>; readonly json: boolean; readonly org: string; readonly name: string }) =>
-  Effect.flatMap(organization(input.org), (org) =>
-    withKeys(input.database, { mustExist: false }, (keys) => keys.create(org, input.name)).pipe(
-      Effect.flatMap((key) =>
-        Console.log(
-          input.json
-            ? Output.json({ id: key.id, organization_id: key.organization_id, name: key.name, key: key.key, created_at: key.created_at })
-            : Output.createdKeyText(key)
+export const keysCreate = (
+  input: {
+    readonly database: Option.Option<string>
+    readonly json: boolean
+    readonly org: string
+    readonly name: string
+  }
+) =>
+  Effect.flatMap(
+    organization(input.org),
+    (org) =>
+      withKeys(input.database, { mustExist: false }, (keys) => keys.create(org, input.name)).pipe(
+        Effect.flatMap((key) =>
+          Console.log(
+            input.json
+              ? Output.json({
+                id: key.id,
+                organization_id: key.organization_id,
+                name: key.name,
+                key: key.key,
+                created_at: key.created_at
+              })
+              : Output.createdKeyText(key)
+          )
         )
       )
-    )
   )
 
-export const keysList = (input: { readonly database: Option.Option<string>; readonly json: boolean; readonly org: Option.Option<string> }) =>
-  Effect.gen(function* () {
+export const keysList = (
+  input: { readonly database: Option.Option<string>; readonly json: boolean; readonly org: Option.Option<string> }
+) =>
+  Effect.gen(function*() {
     const org = Option.isSome(input.org) ? yield* organization(input.org.value) : undefined
     const found = yield* withKeys(input.database, { mustExist: true }, (keys) => keys.list(org))
     yield* Console.log(input.json ? Output.json({ data: found.map(Output.keyJson) }) : Output.keyTable(found))
@@ -100,11 +129,12 @@ export const keysList = (input: { readonly database: Option.Option<string>; read
 
 export const keysRevoke = (input: { readonly database: Option.Option<string>; readonly id: string }) =>
   withKeys(input.database, { mustExist: true }, (keys) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       if (yield* keys.revoke(input.id)) return yield* Console.log(`Revoked API key ${input.id}.`)
       // Nothing changed: either it was revoked before (the outcome asked for: not an error) or it does not exist.
       const existing = (yield* keys.list()).find((key) => key.id === input.id)
-      if (existing?.revoked_at != null) return yield* Console.log(`API key ${input.id} was already revoked at ${existing.revoked_at}.`)
+      if (existing?.revoked_at != null) {
+        return yield* Console.log(`API key ${input.id} was already revoked at ${existing.revoked_at}.`)
+      }
       return yield* new NotFound({ message: `no API key with id ${JSON.stringify(input.id)}` })
-    })
-  )
+    }))

@@ -1,5 +1,5 @@
-import type { ApiKey, CreatedApiKey } from "@workflows/http/storage"
 import { type Workflow, WorkflowEvent, WorkflowJson } from "@workflows/domain"
+import type { ApiKey, CreatedApiKey } from "@workflows/http/storage"
 import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
 
@@ -11,7 +11,10 @@ const encodeEvent = Schema.encodeSync(WorkflowEvent)
 
 export const workflowJson = (workflow: Workflow) => encodeWorkflow(workflow)
 export const eventJson = (event: WorkflowEvent) => encodeEvent(event)
-export const pageJson = <A, J>(page: { readonly data: ReadonlyArray<A>; readonly has_more: boolean }, encode: (a: A) => J) => ({
+export const pageJson = <A, J>(
+  page: { readonly data: ReadonlyArray<A>; readonly has_more: boolean },
+  encode: (a: A) => J
+) => ({
   data: page.data.map(encode),
   has_more: page.has_more
 })
@@ -22,8 +25,11 @@ const pad = (text: string, to: number): string => text + " ".repeat(Math.max(0, 
 
 /** Control characters would break a table row or a terminal: show them escaped. */
 const printable = (text: string): string =>
-  // eslint-disable-next-line no-control-regex
-  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`))
+  text.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what it escapes
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+  )
 
 /** `key  value` lines with the keys aligned; multi-line values are indented under their first line. */
 export const keyValues = (rows: ReadonlyArray<readonly [string, string]>): string => {
@@ -31,7 +37,10 @@ export const keyValues = (rows: ReadonlyArray<readonly [string, string]>): strin
   return rows
     .map(([key, value]) => {
       const [first = "", ...rest] = value.split(/\r\n|\r|\n/)
-      return [pad(key, keyWidth) + "  " + printable(first), ...rest.map((line) => " ".repeat(keyWidth + 2) + printable(line))].join("\n")
+      return [
+        pad(key, keyWidth) + "  " + printable(first),
+        ...rest.map((line) => " ".repeat(keyWidth + 2) + printable(line))
+      ].join("\n")
     })
     .join("\n")
 }
@@ -73,7 +82,9 @@ export const workflowTable = (workflows: ReadonlyArray<Workflow>, hasMore: boole
 
 const changeSummary = (event: WorkflowEvent): string =>
   Object.entries(event.changes)
-    .map(([field, { from, to }]) => `${field}: ${from === null ? "∅" : JSON.stringify(from)} → ${to === null ? "∅" : JSON.stringify(to)}`)
+    .map(([field, { from, to }]) =>
+      `${field}: ${from === null ? "∅" : JSON.stringify(from)} → ${to === null ? "∅" : JSON.stringify(to)}`
+    )
     .join(", ")
 
 export const eventTable = (events: ReadonlyArray<WorkflowEvent>, hasMore: boolean): string => {
@@ -99,9 +110,9 @@ export const keyTable = (keys: ReadonlyArray<ApiKey>): string =>
   keys.length === 0
     ? "No API keys."
     : table(
-        ["ID", "ORGANIZATION", "CREATED", "REVOKED", "NAME"],
-        keys.map((k) => [k.id, k.organization_id, k.created_at, k.revoked_at ?? "-", k.name])
-      )
+      ["ID", "ORGANIZATION", "CREATED", "REVOKED", "NAME"],
+      keys.map((k) => [k.id, k.organization_id, k.created_at, k.revoked_at ?? "-", k.name])
+    )
 
 /** `keys list --json`: what anyone may see of a key, never a secret (none is stored). */
 export const keyJson = (key: ApiKey) => ({
@@ -114,7 +125,13 @@ export const keyJson = (key: ApiKey) => ({
 
 /** `update --from`: the end-of-run line, `30 updated, 0 unchanged, 2 failed`. */
 export const bulkSummary = (
-  s: { readonly updated: number; readonly unchanged: number; readonly failed: number; readonly would_update: number; readonly would_fail: number },
+  s: {
+    readonly updated: number
+    readonly unchanged: number
+    readonly failed: number
+    readonly would_update: number
+    readonly would_fail: number
+  },
   dryRun: boolean
 ): string =>
   dryRun
@@ -122,13 +139,22 @@ export const bulkSummary = (
     : `${s.updated} updated, ${s.unchanged} unchanged, ${s.failed} failed`
 
 /** A row that failed (or would): where it is in the file, which workflow, the problem's code and detail. */
-export const bulkFailure = (o: { readonly line: number; readonly id: string; readonly outcome: string; readonly code?: string; readonly message?: string }): string =>
-  printable(`line ${o.line}  ${o.id}  ${o.outcome.replace("_", " ")}  ${o.code ?? ""}: ${o.message ?? ""}`)
+export const bulkFailure = (
+  o: {
+    readonly line: number
+    readonly id: string
+    readonly outcome: string
+    readonly code?: string
+    readonly message?: string
+  }
+): string => printable(`line ${o.line}  ${o.id}  ${o.outcome.replace("_", " ")}  ${o.code ?? ""}: ${o.message ?? ""}`)
 
 const clock = (seconds: number): string => {
   const s = Math.max(0, Math.round(seconds))
   return s >= 3600
-    ? `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`
+    ? `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}:${
+      String(s % 60).padStart(2, "0")
+    }`
     : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`
 }
 

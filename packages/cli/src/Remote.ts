@@ -17,12 +17,19 @@ export interface Connection {
 }
 
 /** Runs `use` against the server named by the connection options. */
-export const call = <A, E>(connection: Connection, use: (workflows: WorkflowsService) => Effect.Effect<A, E>): Effect.Effect<A, E | UsageError> =>
+export const call = <A, E>(
+  connection: Connection,
+  use: (workflows: WorkflowsService) => Effect.Effect<A, E>
+): Effect.Effect<A, E | UsageError> =>
   Option.match(connection.apiKey, {
     onNone: () => Effect.fail(new UsageError({ message: "no API key: pass --api-key or set WORKFLOWS_API_KEY" })),
     onSome: (apiKey) =>
       Effect.flatMap(Workflows, use).pipe(
-        Effect.provide(WorkflowsClient.layer({ url: connection.url.replace(/\/+$/, ""), apiKey }).pipe(Layer.provide(FetchHttpClient.layer)))
+        Effect.provide(
+          WorkflowsClient.layer({ url: connection.url.replace(/\/+$/, ""), apiKey }).pipe(
+            Layer.provide(FetchHttpClient.layer)
+          )
+        )
       )
   })
 
@@ -32,7 +39,8 @@ const printWorkflow = (json: boolean) => (workflow: Parameters<typeof Output.wor
   print(json ? Output.json(Output.workflowJson(workflow)) : Output.workflowBlock(workflow))
 
 /** `"<VERSION>"`, the ETag of that version, as the server expects in If-Match. */
-const ifMatch = (version: Option.Option<number>) => Option.match(version, { onNone: () => undefined, onSome: (v) => `"${v}"` })
+const ifMatch = (version: Option.Option<number>) =>
+  Option.match(version, { onNone: () => undefined, onSome: (v) => `"${v}"` })
 
 interface Paging {
   readonly limit: Option.Option<number>
@@ -45,7 +53,7 @@ const pages = <A extends { readonly id: string }, E>(
   fetch: (query: ListQueryInput) => Effect.Effect<{ readonly data: ReadonlyArray<A>; readonly has_more: boolean }, E>,
   query: ListQueryInput = {}
 ): Effect.Effect<{ readonly data: ReadonlyArray<A>; readonly has_more: boolean }, E> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const base: ListQueryInput = { ...query, ...(Option.isSome(paging.limit) ? { limit: paging.limit.value } : {}) }
     let page = yield* fetch(base)
     if (!paging.all) return page
@@ -58,22 +66,37 @@ const pages = <A extends { readonly id: string }, E>(
   })
 
 export const create = (
-  input: Connection & { readonly title: string; readonly description: Option.Option<string>; readonly idempotencyKey: Option.Option<string> }
+  input: Connection & {
+    readonly title: string
+    readonly description: Option.Option<string>
+    readonly idempotencyKey: Option.Option<string>
+  }
 ) =>
   call(input, (workflows) => {
-    const body: NewWorkflowInput = { title: input.title, ...(Option.isSome(input.description) ? { description: input.description.value } : {}) }
-    return workflows.create(body, Option.isSome(input.idempotencyKey) ? { idempotency_key: input.idempotencyKey.value } : {})
+    const body: NewWorkflowInput = {
+      title: input.title,
+      ...(Option.isSome(input.description) ? { description: input.description.value } : {})
+    }
+    return workflows.create(
+      body,
+      Option.isSome(input.idempotencyKey) ? { idempotency_key: input.idempotencyKey.value } : {}
+    )
   }).pipe(Effect.flatMap(printWorkflow(input.json)))
 
 export const get = (input: Connection & { readonly id: string }) =>
   call(input, (workflows) => workflows.get(input.id)).pipe(Effect.flatMap(printWorkflow(input.json)))
 
 export const list = (input: Connection & Paging & { readonly status: Option.Option<WorkflowStatus> }) =>
-  call(input, (workflows) =>
-    pages(input, workflows.list, Option.isSome(input.status) ? { status: input.status.value } : {})
+  call(
+    input,
+    (workflows) => pages(input, workflows.list, Option.isSome(input.status) ? { status: input.status.value } : {})
   ).pipe(
     Effect.flatMap((page) =>
-      print(input.json ? Output.json(Output.pageJson(page, Output.workflowJson)) : Output.workflowTable(page.data, page.has_more))
+      print(
+        input.json
+          ? Output.json(Output.pageJson(page, Output.workflowJson))
+          : Output.workflowTable(page.data, page.has_more)
+      )
     )
   )
 
@@ -86,7 +109,7 @@ export const update = (
     readonly ifMatch: Option.Option<number>
   }
 ) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     if (input.clearDescription && Option.isSome(input.description)) {
       return yield* new UsageError({ message: "--description and --clear-description cannot be used together" })
     }
@@ -98,7 +121,8 @@ export const update = (
       ...(Option.isSome(input.description) ? { description: input.description.value } : {}),
       ...(input.clearDescription ? { description: null } : {})
     }
-    const workflow = yield* call(input, (workflows) => workflows.update(input.id, patch, { if_match: ifMatch(input.ifMatch) }))
+    const workflow = yield* call(input, (workflows) =>
+      workflows.update(input.id, patch, { if_match: ifMatch(input.ifMatch) }))
     yield* printWorkflow(input.json)(workflow)
   })
 
@@ -117,7 +141,7 @@ export const updateCommand = (
     readonly report: Option.Option<string>
   }
 ) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     if (Option.isSome(input.from)) {
       const single = [
         Option.isSome(input.id) && "ID",
@@ -127,7 +151,11 @@ export const updateCommand = (
         Option.isSome(input.ifMatch) && "--if-match"
       ].filter((name) => name !== false)
       if (single.length > 0) {
-        return yield* new UsageError({ message: `--from takes every change from the file (its version column does what --if-match does): drop ${single.join(", ")}` })
+        return yield* new UsageError({
+          message: `--from takes every change from the file (its version column does what --if-match does): drop ${
+            single.join(", ")
+          }`
+        })
       }
       const { updateFromFile } = yield* Effect.promise(() => import("./UpdateFromFile.js"))
       return yield* updateFromFile({ ...input, from: input.from.value })
@@ -139,7 +167,9 @@ export const updateCommand = (
       Option.isSome(input.concurrency) && "--concurrency"
     ].filter((name) => name !== false)
     if (bulkOnly.length > 0) {
-      return yield* new UsageError({ message: `${bulkOnly.join(", ")} ${bulkOnly.length === 1 ? "applies" : "apply"} only with --from FILE` })
+      return yield* new UsageError({
+        message: `${bulkOnly.join(", ")} ${bulkOnly.length === 1 ? "applies" : "apply"} only with --from FILE`
+      })
     }
     if (Option.isNone(input.id)) return yield* new UsageError({ message: "update needs a workflow ID, or --from FILE" })
     return yield* update({ ...input, id: input.id.value })
@@ -147,18 +177,23 @@ export const updateCommand = (
 
 export const lifecycle = (
   action: "activate" | "pause" | "resume" | "cancel",
-  input: Connection & { readonly id: string; readonly reason: Option.Option<string>; readonly ifMatch: Option.Option<number> }
+  input: Connection & {
+    readonly id: string
+    readonly reason: Option.Option<string>
+    readonly ifMatch: Option.Option<number>
+  }
 ) =>
   call(input, (workflows) =>
     workflows[action](input.id, {
       if_match: ifMatch(input.ifMatch),
       ...(Option.isSome(input.reason) ? { body: { reason: input.reason.value } } : {})
-    })
-  ).pipe(Effect.flatMap(printWorkflow(input.json)))
+    })).pipe(Effect.flatMap(printWorkflow(input.json)))
 
 export const events = (input: Connection & Paging & { readonly id: string }) =>
   call(input, (workflows) => pages(input, (query) => workflows.events(input.id, query))).pipe(
     Effect.flatMap((page) =>
-      print(input.json ? Output.json(Output.pageJson(page, Output.eventJson)) : Output.eventTable(page.data, page.has_more))
+      print(
+        input.json ? Output.json(Output.pageJson(page, Output.eventJson)) : Output.eventTable(page.data, page.has_more)
+      )
     )
   )

@@ -60,7 +60,7 @@ const progressMeter = (total: number) => {
 }
 
 export const updateFromFile = (input: UpdateFromFileInput) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const concurrency = Option.getOrUndefined(input.concurrency)
     if (concurrency !== undefined && (concurrency < 1 || concurrency > MAX_CONCURRENCY)) {
       return yield* usage(`--concurrency must be between 1 and ${MAX_CONCURRENCY}`)
@@ -77,13 +77,15 @@ export const updateFromFile = (input: UpdateFromFileInput) =>
     const bytes = input.from === "-"
       ? yield* readStdin
       : yield* fs.readFile(input.from).pipe(Effect.mapError((e) => usage(`cannot read ${input.from} — ${reasonOf(e)}`)))
-    const rows = yield* Effect.mapError(BulkFile.parseBulkFile(bytes, format.value), (e) => usage(`${input.from === "-" ? "standard input" : input.from}: ${e.message}`))
+    const rows = yield* Effect.mapError(BulkFile.parseBulkFile(bytes, format.value), (e) =>
+      usage(`${input.from === "-" ? "standard input" : input.from}: ${e.message}`))
 
     return yield* Effect.scoped(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         // Opened before the first request: a report that cannot be written stops the run before it starts.
         const report = yield* Option.match(input.report, {
-          onNone: () => Effect.succeed(Option.none<FileSystem.File>()),
+          onNone: () =>
+            Effect.succeed(Option.none<FileSystem.File>()),
           onSome: (path) =>
             fs.open(path, { flag: "w" }).pipe(
               Effect.map(Option.some),
@@ -95,7 +97,7 @@ export const updateFromFile = (input: UpdateFromFileInput) =>
         const outcomes: Array<BulkUpdate.BulkOutcome> = []
 
         const record = (outcome: BulkUpdate.BulkOutcome) =>
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             outcomes.push(outcome)
             const line = JSON.stringify(outcome)
             if (Option.isSome(report)) yield* Effect.orDie(report.value.writeAll(encoder.encode(`${line}\n`)))
@@ -110,8 +112,7 @@ export const updateFromFile = (input: UpdateFromFileInput) =>
           BulkUpdate.stream(rows, { dryRun: input.dryRun, concurrency }).pipe(
             Stream.runForEach(record),
             Effect.provideService(Workflows, workflows)
-          )
-        ).pipe(Effect.ensuring(progress.clear))
+          )).pipe(Effect.ensuring(progress.clear))
 
         const summary = BulkUpdate.summarize(outcomes)
         const text = Output.bulkSummary(summary, input.dryRun)

@@ -13,8 +13,9 @@ const Platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTermin
 
 const args = process.argv.slice(2)
 
-Effect.flatMap(cliConsole(args, NAME, colourWanted(process.stdout, process.env)), (console) =>
-  run(process.argv).pipe(Effect.withConsole(console))
+Effect.flatMap(
+  cliConsole(args, NAME, colourWanted(process.stdout, process.env)),
+  (console) => run(process.argv).pipe(Effect.withConsole(console))
 ).pipe(
   toExitCode,
   Effect.provide(Platform),

@@ -12,7 +12,15 @@ describe("update --from output", () => {
   })
 
   it("a failed row on one line, control characters escaped", () => {
-    expect(bulkFailure({ line: 7, id: "wfl_a", outcome: "would_fail", code: "validation_failed", message: "title: bad\nvalue" })).toBe(
+    expect(
+      bulkFailure({
+        line: 7,
+        id: "wfl_a",
+        outcome: "would_fail",
+        code: "validation_failed",
+        message: "title: bad\nvalue"
+      })
+    ).toBe(
       "line 7  wfl_a  would fail  validation_failed: title: bad\\nvalue"
     )
   })

@@ -106,13 +106,15 @@ describe("HelpText", () => {
 
   it("names the command path as typed, options and arguments after it ignored", () => {
     const help = "USAGE\n\n$ create [--json] --org ORG\n"
-    expect(tidyHelp(help, ["keys", "create", "--json", "--help"], "workflows")).toContain("$ workflows keys create [--json] --org ORG")
+    expect(tidyHelp(help, ["keys", "create", "--json", "--help"], "workflows")).toContain(
+      "$ workflows keys create [--json] --org ORG"
+    )
     expect(tidyHelp(help, ["create", "--help"], "workflows")).toContain("$ workflows create [--json]")
     expect(tidyHelp("USAGE\n\n$ get <ID>\n", ["get", "wfl_x", "--help"], "workflows")).toContain("$ workflows get <ID>")
   })
 
   it.effect("only the parser's own report is silenced: a handler's Console.error reaches stderr", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const written: Array<string> = []
       const base = yield* Effect.console
       const recording: Console.Console = {

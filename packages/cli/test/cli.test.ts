@@ -53,13 +53,16 @@ afterAll(async () => {
 
 describe.concurrent("workflows CLI", () => {
   /** A remote command against the test server, with the bootstrap key unless told otherwise. */
-  const remote = (args: ReadonlyArray<string>, apiKey = server.apiKey) => cli([...args, "--url", server.url, "--api-key", apiKey])
+  const remote = (args: ReadonlyArray<string>, apiKey = server.apiKey) =>
+    cli([...args, "--url", server.url, "--api-key", apiKey])
 
   it("--help documents every exit code", async () => {
     const result = await cli(["--help"])
     expect(result.code).toBe(0)
     const help = plain(result.stdout)
-    for (const code of ["0", "1", "2", "3", "4", "5", "6", "7"]) expect(help).toMatch(new RegExp(`^ {2}${code} {2}\\S`, "m"))
+    for (const code of ["0", "1", "2", "3", "4", "5", "6", "7"]) {
+      expect(help).toMatch(new RegExp(`^ {2}${code} {2}\\S`, "m"))
+    }
     expect(help).toMatch(/2 {2}usage or validation/)
     expect(help).toMatch(/5 {2}authentication/)
     expect(help).toMatch(/6 {2}the server could not be reached/)
@@ -75,9 +78,18 @@ describe.concurrent("workflows CLI", () => {
     expect(field(created.stdout, "version")).toBe("1")
     expect(created.stdout).toMatch(/^description +first line\n +second line$/m)
 
-    const updated = parse(await remote(["update", id, "--title", "Lead nurture v2", "--clear-description", "--if-match", "1", "--json"]))
+    const updated = parse(
+      await remote(["update", id, "--title", "Lead nurture v2", "--clear-description", "--if-match", "1", "--json"])
+    )
     expect(Object.keys(updated)).toEqual(WORKFLOW_KEYS)
-    expect(updated).toMatchObject({ id, title: "Lead nurture v2", name: "Lead nurture v2", description: null, status: "draft", version: 2 })
+    expect(updated).toMatchObject({
+      id,
+      title: "Lead nurture v2",
+      name: "Lead nurture v2",
+      description: null,
+      status: "draft",
+      version: 2
+    })
 
     const [gotText, gotJson] = await Promise.all([remote(["get", id]), remote(["get", id, "--json"])])
     expect(parse(gotJson)).toEqual(updated)
@@ -115,20 +127,31 @@ describe.concurrent("workflows CLI", () => {
   it("each kind of failure: one line on stderr and its own exit code", async () => {
     const draft = parse(await remote(["create", "--title", "Conflicts", "--json"]))
     const closed = await freePort()
-    const [blank, missingTitle, noKey, bothDescriptions, badOrg, missing, outsidePattern, pauseDraft, stale, unknownKey, unreachable] =
-      await Promise.all([
-        remote(["create", "--title", "   "]),
-        remote(["create"]),
-        cli(["get", draft.id, "--url", server.url]),
-        remote(["update", draft.id, "--description", "x", "--clear-description"]),
-        cli(["keys", "create", "--org", "acme", "--database", server.database]),
-        remote(["get", "wfl_doesnotexist"]),
-        remote(["pause", "not-an-id"]),
-        remote(["pause", draft.id]),
-        remote(["update", draft.id, "--title", "Too late", "--if-match", "7"]),
-        remote(["list"], "wfk_" + "A".repeat(32)),
-        cli(["list"], { WORKFLOWS_URL: `http://127.0.0.1:${closed}`, WORKFLOWS_API_KEY: server.apiKey })
-      ])
+    const [
+      blank,
+      missingTitle,
+      noKey,
+      bothDescriptions,
+      badOrg,
+      missing,
+      outsidePattern,
+      pauseDraft,
+      stale,
+      unknownKey,
+      unreachable
+    ] = await Promise.all([
+      remote(["create", "--title", "   "]),
+      remote(["create"]),
+      cli(["get", draft.id, "--url", server.url]),
+      remote(["update", draft.id, "--description", "x", "--clear-description"]),
+      cli(["keys", "create", "--org", "acme", "--database", server.database]),
+      remote(["get", "wfl_doesnotexist"]),
+      remote(["pause", "not-an-id"]),
+      remote(["pause", draft.id]),
+      remote(["update", draft.id, "--title", "Too late", "--if-match", "7"]),
+      remote(["list"], "wfk_" + "A".repeat(32)),
+      cli(["list"], { WORKFLOWS_URL: `http://127.0.0.1:${closed}`, WORKFLOWS_API_KEY: server.apiKey })
+    ])
     // 2: usage and validation
     expectFailure(blank, 2, /^error: validation failed — title: .+$/m)
     expect(missingTitle.code).toBe(2)
@@ -140,17 +163,27 @@ describe.concurrent("workflows CLI", () => {
     expectFailure(missing, 3, /^error: not found — no workflow with id "wfl_doesnotexist"$/m)
     expectFailure(outsidePattern, 3, /^error: not found — no workflow with id "not-an-id"$/m)
     // 4: conflicts
-    expectFailure(pauseDraft, 4, /^error: status conflict — the workflow is draft and cannot become paused; allowed actions: activate, cancel$/m)
+    expectFailure(
+      pauseDraft,
+      4,
+      /^error: status conflict — the workflow is draft and cannot become paused; allowed actions: activate, cancel$/m
+    )
     expectFailure(stale, 4, /^error: precondition failed — --if-match 7 is not the current version \(1\)/)
     // 5: authentication; 6: unreachable
     expectFailure(unknownKey, 5, /^error: authentication failed — .+/)
-    expectFailure(unreachable, 6, new RegExp(`^error: cannot reach the server \\(GET http://127\\.0\\.0\\.1:${closed}/v1/workflows.*ECONNREFUSED`))
+    expectFailure(
+      unreachable,
+      6,
+      new RegExp(`^error: cannot reach the server \\(GET http://127\\.0\\.0\\.1:${closed}/v1/workflows.*ECONNREFUSED`)
+    )
   }, SLOW)
 
   it("a --url that is not the workflows API is said to be so, never taken for a missing workflow", async () => {
     const draft = parse(await remote(["create", "--title", "Elsewhere", "--json"]))
     // Some other web server, answering 404 in HTML.
-    const other = createServer((_request, response) => response.writeHead(404, { "content-type": "text/html" }).end("<h1>Not Found</h1>"))
+    const other = createServer((_request, response) =>
+      response.writeHead(404, { "content-type": "text/html" }).end("<h1>Not Found</h1>")
+    )
     await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve))
     const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
     try {
@@ -158,8 +191,16 @@ describe.concurrent("workflows CLI", () => {
         cli(["get", draft.id, "--url", `${server.url}/v1`, "--api-key", server.apiKey]),
         cli(["get", draft.id, "--url", otherUrl, "--api-key", server.apiKey])
       ])
-      expectFailure(wrongBase, 1, /^error: unexpected response from the server .*it does not answer as the workflows API; check --url/m)
-      expectFailure(wrongServer, 1, /^error: unexpected response from the server .*it does not answer as the workflows API; check --url/m)
+      expectFailure(
+        wrongBase,
+        1,
+        /^error: unexpected response from the server .*it does not answer as the workflows API; check --url/m
+      )
+      expectFailure(
+        wrongServer,
+        1,
+        /^error: unexpected response from the server .*it does not answer as the workflows API; check --url/m
+      )
     } finally {
       other.close()
     }
@@ -167,7 +208,9 @@ describe.concurrent("workflows CLI", () => {
 
   it("keys create beside the running server, then list --all with that key; a revoked key gets exit 5", async () => {
     const org = `org_cli_${Date.now().toString(36)}`
-    const created = parse(await cli(["keys", "create", "--org", org, "--name", "ci", "--json", "--database", server.database]))
+    const created = parse(
+      await cli(["keys", "create", "--org", org, "--name", "ci", "--json", "--database", server.database])
+    )
     expect(Object.keys(created)).toEqual(["id", "organization_id", "name", "key", "created_at"])
     expect(created).toMatchObject({ organization_id: org, name: "ci" })
     expect(created.id).toMatch(/^key_/)
@@ -185,7 +228,9 @@ describe.concurrent("workflows CLI", () => {
     const everything = parse(all)
     expect(everything.has_more).toBe(false)
     expect(everything.data.map((w: any) => w.title)).toEqual(["two", "one"])
-    expect(firstPage.stdout).toMatch(/^ID +STATUS +VERSION +UPDATED +TITLE\nwfl_\w+ +draft +1 +\S+ +two\n\(more: pass --all/)
+    expect(firstPage.stdout).toMatch(
+      /^ID +STATUS +VERSION +UPDATED +TITLE\nwfl_\w+ +draft +1 +\S+ +two\n\(more: pass --all/
+    )
     expect(listed.code).toBe(0)
     expect(listed.stdout).toMatch(new RegExp(`^${created.id} +${org} +\\S+ +- +ci$`, "m"))
     expect(listed.stdout).not.toMatch(/wfk_/)
@@ -207,7 +252,9 @@ describe.concurrent("workflows CLI", () => {
     const dir = tempDir()
     const own = await startServer(dir.path)
     try {
-      const draft = parse(await cli(["create", "--title", "Locked out", "--json", "--url", own.url, "--api-key", own.apiKey]))
+      const draft = parse(
+        await cli(["create", "--title", "Locked out", "--json", "--url", own.url, "--api-key", own.apiKey])
+      )
       const other = new Database(own.database.slice("sqlite:".length))
       other.exec("BEGIN IMMEDIATE")
       let result: Result
@@ -249,7 +296,11 @@ describe.concurrent("workflows CLI", () => {
         cli(["keys", "list", "--database", `sqlite:${typo}`]),
         cli(["keys", "revoke", "key_abc", "--database", `sqlite:${typo}`])
       ])
-      expectFailure(list, 3, new RegExp(`^error: not found — no database at ${typo.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} `))
+      expectFailure(
+        list,
+        3,
+        new RegExp(`^error: not found — no database at ${typo.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} `)
+      )
       expectFailure(revoke, 3, /^error: not found — no database at /)
       expect(existsSync(typo)).toBe(false)
     } finally {

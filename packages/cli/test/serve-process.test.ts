@@ -58,11 +58,13 @@ describe("workflows serve as a process", () => {
     // Alone on its connection; and pipelined behind a write that waits for another process's lock,
     // so that its response is still queued when the client goes (Node then only errors the request).
     const lock = new Database(server.database.slice("sqlite:".length))
-    for (const [label, hangUp, parts] of [
-      ["end", "end", [patch("ops-abort-end", body.slice(0, 8))]],
-      ["destroy", "destroy", [patch("ops-abort-destroy", body.slice(0, 8))]],
-      ["queued", "destroy", [patch("ops-abort-first", body), patch("ops-abort-queued", body.slice(0, 8))]]
-    ] as const) {
+    for (
+      const [label, hangUp, parts] of [
+        ["end", "end", [patch("ops-abort-end", body.slice(0, 8))]],
+        ["destroy", "destroy", [patch("ops-abort-destroy", body.slice(0, 8))]],
+        ["queued", "destroy", [patch("ops-abort-first", body), patch("ops-abort-queued", body.slice(0, 8))]]
+      ] as const
+    ) {
       if (label === "queued") lock.exec("BEGIN IMMEDIATE")
       const socket = connect(server.port, "127.0.0.1")
       socket.on("error", () => {})
@@ -75,13 +77,17 @@ describe("workflows serve as a process", () => {
       if (label === "queued") lock.exec("ROLLBACK")
       const lines = await logLine(`ops-abort-${label}`)
       expect(lines, label).toHaveLength(1)
-      expect(lines[0], label).toMatch(new RegExp(`message="PATCH /v1/workflows/${created.id} 499 \\(client abort, no response\\)"`))
+      expect(lines[0], label).toMatch(
+        new RegExp(`message="PATCH /v1/workflows/${created.id} 499 \\(client abort, no response\\)"`)
+      )
       expect(lines[0]).toMatch(/status=499/)
       expect(lines[0]).toMatch(/level=INFO/)
     }
     lock.close()
     // Neither upload, nor the write it was queued behind, changed the workflow.
-    const stored = await fetch(`${server.url}/v1/workflows/${created.id}`, { headers: { authorization: `Bearer ${server.apiKey}` } })
+    const stored = await fetch(`${server.url}/v1/workflows/${created.id}`, {
+      headers: { authorization: `Bearer ${server.apiKey}` }
+    })
     expect(await stored.json()).toMatchObject({ title: "Abandoned upload", version: 1 })
   }, 30_000)
 
@@ -120,7 +126,7 @@ describe("workflows serve as a process", () => {
     socket.write(body.slice(5))
     await exited
     expect(response.split("\r\n")[0]).toBe("HTTP/1.1 200 OK")
-    expect(response).toContain('"title":"During shutdown"')
+    expect(response).toContain("\"title\":\"During shutdown\"")
     expect(server.exitCode()).toBe(0)
     // Log lines are written in batches: the batch holding the last request is written on the way out.
     expect(server.output()).toMatch(new RegExp(`message="PATCH /v1/workflows/${created.id} 200"`))

@@ -17,7 +17,9 @@ export interface Result {
 /** The environment without anything that would change what the CLI does. */
 const cleanEnv = (): NodeJS.ProcessEnv => {
   const env = { ...process.env }
-  for (const name of ["WORKFLOWS_URL", "WORKFLOWS_API_KEY", "DATABASE_URL", "PORT", "HOST", "WORKFLOWS_DEBUG"]) delete env[name]
+  for (const name of ["WORKFLOWS_URL", "WORKFLOWS_API_KEY", "DATABASE_URL", "PORT", "HOST", "WORKFLOWS_DEBUG"]) {
+    delete env[name]
+  }
   return { ...env, NO_COLOR: "1" }
 }
 
@@ -70,7 +72,16 @@ export interface RunningServer {
 export const startServer = async (directory: string): Promise<RunningServer> => {
   const port = await freePort()
   const database = `sqlite:${join(directory, "server.db")}`
-  const child: ChildProcess = spawn(process.execPath, [BIN, "serve", "--port", String(port), "--host", "127.0.0.1", "--database", database], {
+  const child: ChildProcess = spawn(process.execPath, [
+    BIN,
+    "serve",
+    "--port",
+    String(port),
+    "--host",
+    "127.0.0.1",
+    "--database",
+    database
+  ], {
     env: cleanEnv(),
     stdio: ["ignore", "pipe", "pipe"]
   })

@@ -39,7 +39,11 @@ const withoutUndefined = (body: unknown): unknown =>
  * is the first step of the issue's path (`null` for the body as a whole), the message the rule's own
  * annotation. Problems are listed in the order of the body's fields, each once.
  */
-export const fromParseError = (error: ParseResult.ParseError, body: unknown, unknown: UnknownField): WorkflowValidationError => {
+export const fromParseError = (
+  error: ParseResult.ParseError,
+  body: unknown,
+  unknown: UnknownField
+): WorkflowValidationError => {
   const errors: Array<FieldError> = []
   for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
     const first = issue.path[0]
@@ -52,7 +56,9 @@ export const fromParseError = (error: ParseResult.ParseError, body: unknown, unk
   }
   const order = isJsonObject(body) ? Object.keys(body) : []
   // The body as a whole first, then the body's fields in order, then fields it lacks (a missing title).
-  const position = (e: FieldError) => (e.field === null ? -1 : order.includes(e.field) ? order.indexOf(e.field) : order.length)
+  const position = (
+    e: FieldError
+  ) => (e.field === null ? -1 : order.includes(e.field) ? order.indexOf(e.field) : order.length)
   errors.sort((a, b) => position(a) - position(b))
   return validationError(errors as [FieldError, ...Array<FieldError>])
 }

@@ -8,7 +8,9 @@ import { type RequestStatus, sameStatus, type WorkflowStatus } from "./WorkflowS
 export type LifecycleAction = LifecycleActionName
 
 /** docs/CONTRACT.md §3, read row by row: each action, the statuses it leaves from, and where it lands. */
-export const machine: { readonly [A in LifecycleAction]: { readonly from: ReadonlyArray<WorkflowStatus>; readonly to: RequestStatus } } = {
+export const machine: {
+  readonly [A in LifecycleAction]: { readonly from: ReadonlyArray<WorkflowStatus>; readonly to: RequestStatus }
+} = {
   activate: { from: ["draft"], to: actionTargets.activate },
   pause: { from: ["active", "running"], to: actionTargets.pause },
   resume: { from: ["paused"], to: actionTargets.resume },
@@ -71,10 +73,18 @@ export type Outcome = Data.TaggedEnum<{
 export const Outcome = Data.taggedEnum<Outcome>()
 
 /** `action` applied to the stored record at `now`: the new record (version + 1) with its event, a no-op, or a conflict. */
-export const apply = (current: Workflow, action: LifecycleAction, now: DateTime.Utc): Either.Either<Outcome, WorkflowStatusConflict> =>
+export const apply = (
+  current: Workflow,
+  action: LifecycleAction,
+  now: DateTime.Utc
+): Either.Either<Outcome, WorkflowStatusConflict> =>
   Either.map(transition(current.status, action), (moved) => {
     if (moved._tag === "Unchanged") return Outcome.Unchanged({ workflow: current })
     // Valid by construction; validated again when encoded for storage.
     const workflow = new Workflow({ ...current, status: moved.to, version: current.version + 1, updated_at: now }, true)
-    return Outcome.Changed({ workflow, changes: { status: { from: current.status, to: moved.to } }, type: eventType[action] })
+    return Outcome.Changed({
+      workflow,
+      changes: { status: { from: current.status, to: moved.to } },
+      type: eventType[action]
+    })
   })

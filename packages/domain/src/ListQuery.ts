@@ -4,7 +4,6 @@ import { LIMIT_DEFAULT, LIMIT_MAX } from "./Constants.js"
 import { validationError, type WorkflowValidationError } from "./Errors.js"
 import { WorkflowStatus } from "./WorkflowStatus.js"
 
-
 const LIMIT_MESSAGE = `must be an integer from 1 to ${LIMIT_MAX}`
 
 /** A page size: a number from code, or its decimal digits from a URL. */
@@ -61,7 +60,10 @@ export const decodeListQuery = (
   input: unknown,
   options: { readonly status: boolean }
 ): Either.Either<ListQuery, WorkflowValidationError> =>
-  Either.map(options.status ? decodeList(input) : decodeEvents(input), (query) => ({ ...query, limit: query.limit ?? LIMIT_DEFAULT }))
+  Either.map(
+    options.status ? decodeList(input) : decodeEvents(input),
+    (query) => ({ ...query, limit: query.limit ?? LIMIT_DEFAULT })
+  )
 
 export const unknownCursor: WorkflowValidationError = validationError([
   { field: "starting_after", message: "names no item of this list; pass the id of the last item of the previous page" }

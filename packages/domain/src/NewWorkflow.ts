@@ -1,5 +1,12 @@
 import { type DateTime, Either, Schema } from "effect"
-import { checkedAlongsideFields, decodeBody, isJsonObject, NOT_AN_OBJECT, optional, unknownField } from "./BodyFields.js"
+import {
+  checkedAlongsideFields,
+  decodeBody,
+  isJsonObject,
+  NOT_AN_OBJECT,
+  optional,
+  unknownField
+} from "./BodyFields.js"
 import { type FieldError, validationError, type WorkflowValidationError } from "./Errors.js"
 import { Workflow } from "./Workflow.js"
 import type { Changes } from "./WorkflowEvent.js"
@@ -10,7 +17,9 @@ import { Description, DESCRIPTION_DOC, Title } from "./WorkflowText.js"
 /** A workflow starts as a draft, or directly active when the caller says so. */
 export const InitialStatus = Schema.Literal("draft", "active").annotations({
   message: (issue) => ({
-    message: issue.actual === "running" ? "running is a legacy status and cannot be requested; use active" : "must be draft or active",
+    message: issue.actual === "running"
+      ? "running is a legacy status and cannot be requested; use active"
+      : "must be draft or active",
     override: true
   })
 })
@@ -26,7 +35,9 @@ const sent = (body: unknown, field: string): boolean =>
  * `name`) is required; when both are sent they must agree once trimmed.
  */
 const NewWorkflowBody = Schema.Struct({
-  title: optional(Title).annotations({ description: "Display name, 1–200 characters after trimming, no control characters." }),
+  title: optional(Title).annotations({
+    description: "Display name, 1–200 characters after trimming, no control characters."
+  }),
   name: optional(Title).annotations({ description: "Alias of `title`." }),
   description: optional(Description).annotations({ description: DESCRIPTION_DOC }),
   status: optional(InitialStatus).annotations({ description: "Initial status, `draft` by default." })
@@ -39,7 +50,8 @@ const NewWorkflowBody = Schema.Struct({
   }),
   Schema.filter((body) =>
     body.title === undefined || body.name === undefined || body.title === body.name ||
-    { path: ["name"], message: "is an alias of title and must equal it when both are sent" })
+    { path: ["name"], message: "is an alias of title and must equal it when both are sent" }
+  )
 )
 
 export const NewWorkflow = Schema.transform(
@@ -47,7 +59,11 @@ export const NewWorkflow = Schema.transform(
   Schema.Struct({ title: Schema.String, description: Schema.NullOr(Schema.String), status: InitialStatus }),
   {
     strict: true,
-    decode: (body) => ({ title: body.title ?? body.name ?? "", description: body.description ?? null, status: body.status ?? "draft" }),
+    decode: (body) => ({
+      title: body.title ?? body.name ?? "",
+      description: body.description ?? null,
+      status: body.status ?? "draft"
+    }),
     encode: (input) => input
   }
 ).annotations({
@@ -78,7 +94,10 @@ const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/
  * body is a 422 whatever that body holds); an invalid one cannot be looked up, so it is reported
  * together with every problem of the body, all at once like any other 400.
  */
-export const decodeIdempotencyKey = (key: string | undefined, body: unknown): Either.Either<string | undefined, WorkflowValidationError> => {
+export const decodeIdempotencyKey = (
+  key: string | undefined,
+  body: unknown
+): Either.Either<string | undefined, WorkflowValidationError> => {
   if (key === undefined || IDEMPOTENCY_KEY.test(key)) return Either.right(key)
   const invalid: FieldError = { field: "Idempotency-Key", message: "must be 1 to 255 printable ASCII characters" }
   return Either.left(validationError(Either.match(decodeNewWorkflow(body), {

@@ -9,12 +9,17 @@ import { WorkflowStatus } from "./WorkflowStatus.js"
 export const integerFrom = (min: number) => {
   const message = () => `must be an integer of at least ${min}`
   return Schema.Number.annotations({ message }).pipe(
-    Schema.filter((n) => Number.isSafeInteger(n) && n >= min, { message, jsonSchema: { type: "integer", minimum: min } })
+    Schema.filter((n) => Number.isSafeInteger(n) && n >= min, {
+      message,
+      jsonSchema: { type: "integer", minimum: min }
+    })
   )
 }
 
 export const Count = integerFrom(0).annotations({ description: "Read-only here; owned by another service." })
-export const Version = integerFrom(1).annotations({ description: "Bumped by every change; the ETag is `\"<version>\"`." })
+export const Version = integerFrom(1).annotations({
+  description: "Bumped by every change; the ETag is `\"<version>\"`."
+})
 
 /** An ISO-8601 UTC timestamp with milliseconds, as every response carries it. */
 export const Timestamp = Schema.DateTimeUtc.annotations({ jsonSchema: { type: "string", format: "date-time" } })

@@ -1,6 +1,18 @@
 import { Data, DateTime, Either, Option, ParseResult, Schema } from "effect"
-import { checkedAlongsideFields, decodeBody, type JsonObject, NOT_AN_OBJECT, optional, unknownField } from "./BodyFields.js"
-import { type FieldError, validationError, type WorkflowStatusConflict, type WorkflowValidationError } from "./Errors.js"
+import {
+  checkedAlongsideFields,
+  decodeBody,
+  type JsonObject,
+  NOT_AN_OBJECT,
+  optional,
+  unknownField
+} from "./BodyFields.js"
+import {
+  type FieldError,
+  validationError,
+  type WorkflowStatusConflict,
+  type WorkflowValidationError
+} from "./Errors.js"
 import { statusConflict } from "./Lifecycle.js"
 import { integerFrom, Workflow } from "./Workflow.js"
 import type { Changes } from "./WorkflowEvent.js"
@@ -33,7 +45,9 @@ export const RequestedStatus = RequestStatus.annotations({
 })
 
 const pattern = (regex: RegExp, message: string) =>
-  Schema.String.annotations({ message: () => message }).pipe(Schema.pattern(regex, { message: () => message, description: message.replace(/^must be /, "") }))
+  Schema.String.annotations({ message: () => message }).pipe(
+    Schema.pattern(regex, { message: () => message, description: message.replace(/^must be /, "") })
+  )
 
 /**
  * An echoed timestamp: the instant to the millisecond (the precision of stored timestamps), and
@@ -66,14 +80,19 @@ const EchoedTimestamp = Schema.transformOrFail(
       Option.match(DateTime.make(value), {
         onNone: () => ParseResult.fail(new ParseResult.Type(ast, value, NOT_AN_INSTANT)),
         onSome: (dt) =>
-          ParseResult.succeed({ millis: DateTime.toUtc(dt), finerThanMillis: /[1-9]/.test(ISO_INSTANT.exec(value)?.[1] ?? "") })
+          ParseResult.succeed({
+            millis: DateTime.toUtc(dt),
+            finerThanMillis: /[1-9]/.test(ISO_INSTANT.exec(value)?.[1] ?? "")
+          })
       }),
     encode: ({ millis }) => ParseResult.succeed(DateTime.formatIso(millis))
   }
 )
 
 const echoed = <A, I>(schema: Schema.Schema<A, I>) =>
-  optional(schema).annotations({ description: "Read-only: accepted when equal to the stored value (GET → edit → PATCH)." })
+  optional(schema).annotations({
+    description: "Read-only: accepted when equal to the stored value (GET → edit → PATCH)."
+  })
 
 /**
  * The body of `PATCH /v1/workflows/{id}`, checked on its own (docs/CONTRACT.md §2, step 3 of the evaluation
@@ -81,14 +100,18 @@ const echoed = <A, I>(schema: Schema.Schema<A, I>) =>
  * compared with the stored record by `applyPatch`.
  */
 export const WorkflowPatch = Schema.Struct({
-  title: optional(Title).annotations({ description: "New display name, 1–200 characters after trimming, no control characters." }),
+  title: optional(Title).annotations({
+    description: "New display name, 1–200 characters after trimming, no control characters."
+  }),
   name: optional(Title).annotations({ description: "Alias of `title`." }),
   description: optional(Description).annotations({ description: DESCRIPTION_DOC }),
   status: optional(RequestedStatus).annotations({
     description: "Accepted only when equal to the current status; change it through the lifecycle routes."
   }),
   id: echoed(pattern(WORKFLOW_ID_PATTERN, "must be a workflow id (wfl_ followed by letters and digits)")),
-  organization_id: echoed(pattern(ORGANIZATION_ID_PATTERN, "must be an organization id (org_ followed by letters, digits or _)")),
+  organization_id: echoed(
+    pattern(ORGANIZATION_ID_PATTERN, "must be an organization id (org_ followed by letters, digits or _)")
+  ),
   created_at: echoed(EchoedTimestamp),
   updated_at: echoed(EchoedTimestamp),
   version: echoed(integerFrom(1)),
@@ -143,7 +166,8 @@ const resolveTitle = (current: Workflow, patch: WorkflowPatch): Either.Either<st
   if (name === current.title) return Either.right(title)
   return Either.left({
     field: "name",
-    message: "is an alias of title; title and name differ from each other and from the stored title, so the intended title is unclear"
+    message:
+      "is an alias of title; title and name differ from each other and from the stored title, so the intended title is unclear"
   })
 }
 
@@ -163,7 +187,10 @@ export const applyPatch = (
   for (const field of READ_ONLY_FIELDS) {
     const value = patch[field]
     if (value !== undefined && !sameReadOnly(current, field, value)) {
-      errors.push({ field, message: "is read-only and differs from the stored value; send the value you read or leave it out" })
+      errors.push({
+        field,
+        message: "is read-only and differs from the stored value; send the value you read or leave it out"
+      })
     }
   }
   const title = resolveTitle(current, patch)

@@ -23,14 +23,21 @@ const LONE_SURROGATE = /\p{Cs}/u
 const NOT_TEXT = "must be valid Unicode text (it holds half of a UTF-16 surrogate pair)"
 // Bounds the untrimmed text, the nearest a JSON Schema can state (padding past the bound is the one
 // case the document refuses that the service accepts).
-const atMost = (max: number) => ({ message: () => `must be at most ${max} characters after trimming`, jsonSchema: { maxLength: max } })
+const atMost = (max: number) => ({
+  message: () => `must be at most ${max} characters after trimming`,
+  jsonSchema: { maxLength: max }
+})
 
 /** A title: 1–200 characters after trimming, no control character. Stored and compared trimmed. */
 export const Title = Schema.transform(
   Schema.String.annotations({
-    message: (issue) => issue.actual === null ? `must not be null; send a title of 1 to ${TITLE_MAX} characters` : "must be a string"
+    message: (issue) =>
+      issue.actual === null ? `must not be null; send a title of 1 to ${TITLE_MAX} characters` : "must be a string"
   }).pipe(
-    Schema.filter((s) => s.trim().length > 0, { message: () => "must not be blank", jsonSchema: { minLength: 1, pattern: "\\S" } }),
+    Schema.filter((s) => s.trim().length > 0, {
+      message: () => "must not be blank",
+      jsonSchema: { minLength: 1, pattern: "\\S" }
+    }),
     Schema.filter((s) => codePoints(s.trim()) <= TITLE_MAX, atMost(TITLE_MAX)),
     Schema.filter((s) => !CONTROL.test(s.trim()), { message: () => "must not contain control characters" }),
     Schema.filter((s) => !LONE_SURROGATE.test(s), {
@@ -60,8 +67,13 @@ const prose = (max: number, typeMessage: string, description: string) =>
     }
   )
 
-export const DESCRIPTION_DOC = `At most ${DESCRIPTION_MAX} characters after trimming; \`null\` or blank clears it. Newlines and tabs allowed.`
+export const DESCRIPTION_DOC =
+  `At most ${DESCRIPTION_MAX} characters after trimming; \`null\` or blank clears it. Newlines and tabs allowed.`
 export const Description = prose(DESCRIPTION_MAX, "must be a string or null", DESCRIPTION_DOC)
 
 /** A lifecycle call's reason is prose like a description, with a shorter bound; it is recorded on the audit event. */
-export const Reason = prose(REASON_MAX, "must be a string", `Why, at most ${REASON_MAX} characters after trimming; recorded on the audit event.`)
+export const Reason = prose(
+  REASON_MAX,
+  "must be a string",
+  `Why, at most ${REASON_MAX} characters after trimming; recorded on the audit event.`
+)

@@ -1,7 +1,7 @@
-export * as Lifecycle from "./Lifecycle.js"
 export * from "./BodyFields.js"
 export * from "./Constants.js"
 export * from "./Errors.js"
+export * as Lifecycle from "./Lifecycle.js"
 export * from "./LifecycleAction.js"
 export * from "./LifecycleRequest.js"
 export * from "./ListQuery.js"

@@ -1,4 +1,3 @@
-import { DateTime, Either, Schema } from "effect"
 import {
   applyPatch,
   decodePatch,
@@ -12,6 +11,7 @@ import {
   type WorkflowStatusConflict,
   type WorkflowValidationError
 } from "@workflows/domain"
+import { DateTime, Either, Schema } from "effect"
 
 export const CREATED = "2024-03-01T09:00:00.000Z"
 export const UPDATED = "2024-03-02T11:00:00.000Z"
@@ -64,7 +64,9 @@ export const validPatch = (body: unknown): WorkflowPatch => {
 }
 
 /** The validation errors of a body the test expects to be rejected at decode time. */
-export const decodeErrors = (body: unknown): ReadonlyArray<{ readonly field: string | null; readonly message: string }> => {
+export const decodeErrors = (
+  body: unknown
+): ReadonlyArray<{ readonly field: string | null; readonly message: string }> => {
   const decoded = decodePatch(body)
   if (Either.isRight(decoded)) throw new Error(`expected the body to be rejected: ${JSON.stringify(body)}`)
   return decoded.left.errors
@@ -74,7 +76,8 @@ export const apply = (
   current: Workflow,
   body: unknown,
   now: DateTime.Utc = NOW
-): Either.Either<PatchOutcome, WorkflowStatusConflict | WorkflowValidationError> => applyPatch(current, validPatch(body), now)
+): Either.Either<PatchOutcome, WorkflowStatusConflict | WorkflowValidationError> =>
+  applyPatch(current, validPatch(body), now)
 
 export const changed = (current: Workflow, body: unknown) => {
   const outcome = apply(current, body)

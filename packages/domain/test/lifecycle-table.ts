@@ -17,12 +17,48 @@ const conflict = (requested: RequestStatus): Expected => ({ kind: "conflict", re
 
 /** Each status × each action: a real move, an idempotent no-op (`running` counts as `active`), or a 409. */
 export const LIFECYCLE_TABLE: { readonly [S in WorkflowStatus]: { readonly [A in Action]: Expected } } = {
-  draft: { activate: moved("active"), pause: conflict("paused"), resume: conflict("active"), cancel: moved("cancelled"), complete: conflict("completed") },
-  active: { activate: unchanged, pause: moved("paused"), resume: unchanged, cancel: moved("cancelled"), complete: moved("completed") },
-  running: { activate: unchanged, pause: moved("paused"), resume: unchanged, cancel: moved("cancelled"), complete: moved("completed") },
-  paused: { activate: conflict("active"), pause: unchanged, resume: moved("active"), cancel: moved("cancelled"), complete: conflict("completed") },
-  completed: { activate: conflict("active"), pause: conflict("paused"), resume: conflict("active"), cancel: conflict("cancelled"), complete: unchanged },
-  cancelled: { activate: conflict("active"), pause: conflict("paused"), resume: conflict("active"), cancel: unchanged, complete: conflict("completed") }
+  draft: {
+    activate: moved("active"),
+    pause: conflict("paused"),
+    resume: conflict("active"),
+    cancel: moved("cancelled"),
+    complete: conflict("completed")
+  },
+  active: {
+    activate: unchanged,
+    pause: moved("paused"),
+    resume: unchanged,
+    cancel: moved("cancelled"),
+    complete: moved("completed")
+  },
+  running: {
+    activate: unchanged,
+    pause: moved("paused"),
+    resume: unchanged,
+    cancel: moved("cancelled"),
+    complete: moved("completed")
+  },
+  paused: {
+    activate: conflict("active"),
+    pause: unchanged,
+    resume: moved("active"),
+    cancel: moved("cancelled"),
+    complete: conflict("completed")
+  },
+  completed: {
+    activate: conflict("active"),
+    pause: conflict("paused"),
+    resume: conflict("active"),
+    cancel: conflict("cancelled"),
+    complete: unchanged
+  },
+  cancelled: {
+    activate: conflict("active"),
+    pause: conflict("paused"),
+    resume: conflict("active"),
+    cancel: unchanged,
+    complete: conflict("completed")
+  }
 }
 
 /** The HTTP actions that really move a workflow out of each status: what a 409 offers (docs/CONTRACT.md §5). */
@@ -44,5 +80,12 @@ export const TARGET: { readonly [A in Action]: RequestStatus } = {
   complete: "completed"
 }
 
-export const STATUSES: ReadonlyArray<WorkflowStatus> = ["draft", "active", "running", "paused", "completed", "cancelled"]
+export const STATUSES: ReadonlyArray<WorkflowStatus> = [
+  "draft",
+  "active",
+  "running",
+  "paused",
+  "completed",
+  "cancelled"
+]
 export const ACTIONS: ReadonlyArray<Action> = ["activate", "pause", "resume", "cancel", "complete"]

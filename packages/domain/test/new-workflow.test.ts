@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Either } from "effect"
 import { decodeNewWorkflow, makeWorkflow, type NewWorkflow, OrganizationId, WorkflowId } from "@workflows/domain"
+import { DateTime, Either } from "effect"
 import { fieldsOf } from "./fixtures.js"
 
 const accepted = (body: unknown): NewWorkflow => {
@@ -87,7 +87,16 @@ describe("decodeNewWorkflow: the create body (docs/CONTRACT.md §4, §11 Create)
     })
   })
 
-  it.each(["id", "organization_id", "created_at", "updated_at", "version", "node_count", "edge_count", "enrolled_leads"])(
+  it.each([
+    "id",
+    "organization_id",
+    "created_at",
+    "updated_at",
+    "version",
+    "node_count",
+    "edge_count",
+    "enrolled_leads"
+  ])(
     "rejects the read-only field %s",
     (field) => {
       expect(rejectedFields({ title: "t", [field]: field === "version" ? 1 : 0 })).toEqual([field])
@@ -103,12 +112,17 @@ describe("decodeNewWorkflow: the create body (docs/CONTRACT.md §4, §11 Create)
     }
   })
 
-  it.each([["an array", []], ["null", null], ["a number", 1], ["a string", "title"]])("rejects %s as a body", (_, body) => {
-    expect(rejectedFields(body)).toEqual([null])
-  })
+  it.each([["an array", []], ["null", null], ["a number", 1], ["a string", "title"]])(
+    "rejects %s as a body",
+    (_, body) => {
+      expect(rejectedFields(body)).toEqual([null])
+    }
+  )
 
   it("does not pollute Object.prototype with a __proto__ key", () => {
-    expect(new Set(rejectedFields(JSON.parse("{\"title\":\"t\",\"__proto__\":{\"polluted\":1}}")))).toEqual(new Set(["__proto__"]))
+    expect(new Set(rejectedFields(JSON.parse("{\"title\":\"t\",\"__proto__\":{\"polluted\":1}}")))).toEqual(
+      new Set(["__proto__"])
+    )
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 })

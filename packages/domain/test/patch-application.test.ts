@@ -1,7 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Either } from "effect"
 import { applyPatch, WorkflowStatusConflict, WorkflowValidationError } from "@workflows/domain"
-import { apply, asRead, changed, CREATED, decodeErrors, fieldsOf, NOW, rejected, stored, UPDATED, validPatch } from "./fixtures.js"
+import { DateTime, Either } from "effect"
+import {
+  apply,
+  asRead,
+  changed,
+  CREATED,
+  decodeErrors,
+  fieldsOf,
+  NOW,
+  rejected,
+  stored,
+  UPDATED,
+  validPatch
+} from "./fixtures.js"
 
 const expectUnchanged = (current: ReturnType<typeof stored>, body: unknown) => {
   const outcome = apply(current, body)
@@ -26,12 +38,15 @@ const conflictOf = (current: ReturnType<typeof stored>, body: unknown) => {
 
 describe("applyPatch: the body against the stored record (docs/CONTRACT.md §2 steps 6–8)", () => {
   describe("status", () => {
-    it.each(["draft", "active", "paused", "completed", "cancelled"] as const)("equal to the stored %s is ignored", (status) => {
-      const current = stored({ status })
-      const result = changed(current, { status, title: "Renamed" })
-      expect(result.workflow.status).toBe(status)
-      expect(result.changes).toEqual({ title: { from: "Lead Nurture Sequence", to: "Renamed" } })
-    })
+    it.each(["draft", "active", "paused", "completed", "cancelled"] as const)(
+      "equal to the stored %s is ignored",
+      (status) => {
+        const current = stored({ status })
+        const result = changed(current, { status, title: "Renamed" })
+        expect(result.workflow.status).toBe(status)
+        expect(result.changes).toEqual({ title: { from: "Lead Nurture Sequence", to: "Renamed" } })
+      }
+    )
 
     it("active is equal to a legacy running record, which keeps running", () => {
       const current = stored({ status: "running" })
@@ -106,9 +121,10 @@ describe("applyPatch: the body against the stored record (docs/CONTRACT.md §2 s
     })
 
     it("a timestamp one millisecond away is different", () => {
-      expect(fieldsOf(validationErrors(stored(), { title: "Renamed", updated_at: "2024-03-02T11:00:00.001Z" }))).toEqual([
-        "updated_at"
-      ])
+      expect(fieldsOf(validationErrors(stored(), { title: "Renamed", updated_at: "2024-03-02T11:00:00.001Z" })))
+        .toEqual([
+          "updated_at"
+        ])
     })
 
     it("a count of 5 equals 5.0 (integers compare by value)", () => {
@@ -128,7 +144,16 @@ describe("applyPatch: the body against the stored record (docs/CONTRACT.md §2 s
         updated_at: "2025-01-01T00:00:00Z"
       })
       expect(new Set(fieldsOf(errors))).toEqual(
-        new Set(["id", "organization_id", "version", "node_count", "edge_count", "enrolled_leads", "created_at", "updated_at"])
+        new Set([
+          "id",
+          "organization_id",
+          "version",
+          "node_count",
+          "edge_count",
+          "enrolled_leads",
+          "created_at",
+          "updated_at"
+        ])
       )
       for (const error of errors) expect(error.message.length).toBeGreaterThan(0)
     })
@@ -220,16 +245,23 @@ describe("applyPatch: the body against the stored record (docs/CONTRACT.md §2 s
 
     it("lists only the fields that changed", () => {
       const current = stored({ title: "T", description: "D" })
-      expect(changed(current, { title: "T", description: "New D" }).changes).toEqual({ description: { from: "D", to: "New D" } })
-      expect(changed(current, { title: "New T", description: "D" }).changes).toEqual({ title: { from: "T", to: "New T" } })
+      expect(changed(current, { title: "T", description: "New D" }).changes).toEqual({
+        description: { from: "D", to: "New D" }
+      })
+      expect(changed(current, { title: "New T", description: "D" }).changes).toEqual({
+        title: { from: "T", to: "New T" }
+      })
     })
 
-    it.each(["completed", "cancelled", "paused", "draft"] as const)("title and description are editable when %s", (status) => {
-      const result = changed(stored({ status }), { title: "Renamed", description: "Redescribed" })
-      expect(result.workflow.status).toBe(status)
-      expect(result.workflow.title).toBe("Renamed")
-      expect(result.workflow.description).toBe("Redescribed")
-    })
+    it.each(["completed", "cancelled", "paused", "draft"] as const)(
+      "title and description are editable when %s",
+      (status) => {
+        const result = changed(stored({ status }), { title: "Renamed", description: "Redescribed" })
+        expect(result.workflow.status).toBe(status)
+        expect(result.workflow.title).toBe("Renamed")
+        expect(result.workflow.description).toBe("Redescribed")
+      }
+    )
   })
 
   describe("no-ops", () => {
@@ -297,4 +329,3 @@ describe("applyPatch: the body against the stored record (docs/CONTRACT.md §2 s
     expect(JSON.stringify(asRead(current))).toBe(before)
   })
 })
-

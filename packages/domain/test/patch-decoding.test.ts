@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
 import { decodePatch, WorkflowValidationError } from "@workflows/domain"
+import { Either } from "effect"
 import { decodeErrors, fieldsOf, validPatch } from "./fixtures.js"
 
 const errorFor = (body: unknown, field: string | null) => {
@@ -59,11 +59,15 @@ describe("decodePatch: the body on its own (docs/CONTRACT.md §2 step 3)", () =>
     })
 
     it("reports nodes, edges and leads together", () => {
-      expect(new Set(fieldsOf(decodeErrors({ nodes: [], edges: [], leads: [] })))).toEqual(new Set(["nodes", "edges", "leads"]))
+      expect(new Set(fieldsOf(decodeErrors({ nodes: [], edges: [], leads: [] })))).toEqual(
+        new Set(["nodes", "edges", "leads"])
+      )
     })
 
     it("treats __proto__ and constructor keys from JSON as unknown fields, without touching Object.prototype", () => {
-      const body: unknown = JSON.parse("{\"title\":\"ok\",\"__proto__\":{\"polluted\":true},\"constructor\":{\"prototype\":{\"polluted\":true}}}")
+      const body: unknown = JSON.parse(
+        "{\"title\":\"ok\",\"__proto__\":{\"polluted\":true},\"constructor\":{\"prototype\":{\"polluted\":true}}}"
+      )
       const errors = decodeErrors(body)
       expect(new Set(fieldsOf(errors))).toEqual(new Set(["__proto__", "constructor"]))
       expect(({} as Record<string, unknown>).polluted).toBeUndefined()
@@ -138,7 +142,14 @@ describe("decodePatch: the body on its own (docs/CONTRACT.md §2 step 3)", () =>
     })
 
     it("reports every wrong read-only field together", () => {
-      const errors = decodeErrors({ version: 0, node_count: -1, edge_count: -1, enrolled_leads: -1, created_at: 5, updated_at: "later" })
+      const errors = decodeErrors({
+        version: 0,
+        node_count: -1,
+        edge_count: -1,
+        enrolled_leads: -1,
+        created_at: 5,
+        updated_at: "later"
+      })
       expect(new Set(fieldsOf(errors))).toEqual(
         new Set(["version", "node_count", "edge_count", "enrolled_leads", "created_at", "updated_at"])
       )
@@ -150,9 +161,12 @@ describe("decodePatch: the body on its own (docs/CONTRACT.md §2 step 3)", () =>
       expect(errorFor({ title: null }, "title").message.length).toBeGreaterThan(0)
     })
 
-    it.each([["a number", 5], ["an object", { value: "x" }], ["a boolean", false], ["an array", ["x"]]])("rejects %s", (_, title) => {
-      errorFor({ title }, "title")
-    })
+    it.each([["a number", 5], ["an object", { value: "x" }], ["a boolean", false], ["an array", ["x"]]])(
+      "rejects %s",
+      (_, title) => {
+        errorFor({ title }, "title")
+      }
+    )
 
     it.each(["", "   ", "\t\n "])("rejects a blank title %j", (title) => {
       errorFor({ title }, "title")

@@ -1,6 +1,4 @@
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Either } from "effect"
-import * as fc from "effect/FastCheck"
 import {
   applyPatch,
   decodeNewWorkflow,
@@ -10,6 +8,8 @@ import {
   WorkflowId,
   type WorkflowStatus
 } from "@workflows/domain"
+import { DateTime, Either } from "effect"
+import * as fc from "effect/FastCheck"
 
 const STATUSES: ReadonlyArray<WorkflowStatus> = ["draft", "active", "running", "paused", "completed", "cancelled"]
 const canonical = (s: WorkflowStatus) => (s === "running" ? "active" : s)
@@ -18,12 +18,17 @@ const canonical = (s: WorkflowStatus) => (s === "running" ? "active" : s)
 const TITLES = ["Lead Nurture", "Q3 Outreach", "😀 Win-back", "Renewals"]
 const DESCRIPTIONS = [null, "Calls cold leads.", "Line one\nLine two\ttabbed"]
 
-const instant = fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2099-12-31T23:59:59Z"), noInvalidDate: true })
+const instant = fc.date({
+  min: new Date("2000-01-01T00:00:00Z"),
+  max: new Date("2099-12-31T23:59:59Z"),
+  noInvalidDate: true
+})
 
 const paddedText = (text: string) => fc.constantFrom(text, ` ${text}`, `\t${text}  `, `${text}\n`)
-const titleValue = fc.oneof(fc.constantFrom(...TITLES), fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 })).filter(
-  (t) => t.trim().length > 0 && !/\p{Cc}/u.test(t)
-).chain(paddedText)
+const titleValue = fc.oneof(fc.constantFrom(...TITLES), fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }))
+  .filter(
+    (t) => t.trim().length > 0 && !/\p{Cc}/u.test(t)
+  ).chain(paddedText)
 const descriptionValue = fc.oneof(
   fc.constantFrom<string | null>(...DESCRIPTIONS, "", "   "),
   fc.string({ unit: "grapheme", maxLength: 60 }).filter((d) => !/(?![\n\r\t])\p{Cc}/u.test(d))
@@ -62,7 +67,8 @@ const storedWorkflow = fc
 const iso = (dt: DateTime.Utc) => DateTime.formatIso(dt)
 
 /** A read-only value: mostly the stored one (an echo), sometimes another well-typed value. */
-const echoOr = <A>(stored: A, other: fc.Arbitrary<A>) => fc.oneof({ weight: 9, arbitrary: fc.constant(stored) }, { weight: 1, arbitrary: other })
+const echoOr = <A>(stored: A, other: fc.Arbitrary<A>) =>
+  fc.oneof({ weight: 9, arbitrary: fc.constant(stored) }, { weight: 1, arbitrary: other })
 
 /** Any body that may decode, built around a stored record. */
 const anyPatchFor = (w: Workflow) =>
@@ -140,19 +146,23 @@ const decodeOrThrow = (body: unknown) => {
 }
 
 describe("patch properties", () => {
-  it.prop("applying a retryable patch twice equals applying it once", [withPatch(retryablePatchFor)], ([{ body, stored }]) => {
-    const patch = decodeOrThrow(body)
-    const once = applyPatch(stored, patch, NOW)
-    expect(Either.isRight(once)).toBe(true)
-    if (Either.isLeft(once)) return
-    const afterOnce = once.right.workflow
-    const twice = applyPatch(afterOnce, patch, DateTime.unsafeMake("2100-06-02T00:00:00.000Z"))
-    expect(Either.isRight(twice)).toBe(true)
-    if (Either.isRight(twice)) {
-      expect(twice.right._tag).toBe("Unchanged")
-      expect(twice.right.workflow).toBe(afterOnce)
+  it.prop(
+    "applying a retryable patch twice equals applying it once",
+    [withPatch(retryablePatchFor)],
+    ([{ body, stored }]) => {
+      const patch = decodeOrThrow(body)
+      const once = applyPatch(stored, patch, NOW)
+      expect(Either.isRight(once)).toBe(true)
+      if (Either.isLeft(once)) return
+      const afterOnce = once.right.workflow
+      const twice = applyPatch(afterOnce, patch, DateTime.unsafeMake("2100-06-02T00:00:00.000Z"))
+      expect(Either.isRight(twice)).toBe(true)
+      if (Either.isRight(twice)) {
+        expect(twice.right._tag).toBe("Unchanged")
+        expect(twice.right.workflow).toBe(afterOnce)
+      }
     }
-  })
+  )
 
   it.prop(
     "a patch never changes id, organization_id, status, created_at or counts; version and updated_at move only on a change",
@@ -224,15 +234,34 @@ describe("patch properties", () => {
     }
   }
 
-  it.prop("decodePatch never throws on any value", [fc.anything({ withNullPrototype: true, withBoxedValues: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withBigInt: true, withDate: true })], ([input]) =>
-    expectWellFormedOutcome(input)
-  )
+  it.prop("decodePatch never throws on any value", [
+    fc.anything({
+      withNullPrototype: true,
+      withBoxedValues: true,
+      withMap: true,
+      withSet: true,
+      withTypedArray: true,
+      withSparseArray: true,
+      withBigInt: true,
+      withDate: true
+    })
+  ], ([input]) => expectWellFormedOutcome(input))
 
-  it.prop("decodePatch never throws on any parsed JSON", [fc.json()], ([text]) => expectWellFormedOutcome(JSON.parse(text)))
+  it.prop(
+    "decodePatch never throws on any parsed JSON",
+    [fc.json()],
+    ([text]) => expectWellFormedOutcome(JSON.parse(text))
+  )
 
   it.prop(
     "decodePatch never throws on objects with arbitrary keys and values",
-    [fc.dictionary(fc.oneof(fc.string(), fc.constantFrom("title", "name", "description", "status", "version", "created_at", "__proto__", "constructor")), fc.jsonValue())],
+    [fc.dictionary(
+      fc.oneof(
+        fc.string(),
+        fc.constantFrom("title", "name", "description", "status", "version", "created_at", "__proto__", "constructor")
+      ),
+      fc.jsonValue()
+    )],
     ([body]) => expectWellFormedOutcome(JSON.parse(JSON.stringify(body)))
   )
 
@@ -256,7 +285,12 @@ describe("patch properties", () => {
     for (const error of decoded.left.errors) expect(error.message).not.toContain(value)
     expect(decoded.left.message).not.toContain(value)
 
-    const created = decodeNewWorkflow({ title: `${value}\u0085`, description: `${value}\u007f`, status: value, version: value })
+    const created = decodeNewWorkflow({
+      title: `${value}\u0085`,
+      description: `${value}\u007f`,
+      status: value,
+      version: value
+    })
     expect(Either.isLeft(created)).toBe(true)
     if (Either.isLeft(created)) {
       expect(created.left.errors.length).toBeGreaterThanOrEqual(4)
@@ -264,16 +298,24 @@ describe("patch properties", () => {
     }
   })
 
-  it.prop("a read-only mismatch message does not echo the value sent", [storedWorkflow, distinctive], ([stored, value]) => {
-    // Well-formed ids, so they pass step 3 and are compared with the stored ones at step 7.
-    const outcome = applyPatch(stored, decodeOrThrow({ title: "x", id: `wfl_${value}`, organization_id: `org_${value}` }), NOW)
-    expect(Either.isLeft(outcome)).toBe(true)
-    if (Either.isLeft(outcome)) {
-      expect(outcome.left._tag).toBe("WorkflowValidationError")
-      if (outcome.left._tag === "WorkflowValidationError") {
-        expect(outcome.left.errors.map((e) => e.field)).toEqual(["id", "organization_id"])
+  it.prop(
+    "a read-only mismatch message does not echo the value sent",
+    [storedWorkflow, distinctive],
+    ([stored, value]) => {
+      // Well-formed ids, so they pass step 3 and are compared with the stored ones at step 7.
+      const outcome = applyPatch(
+        stored,
+        decodeOrThrow({ title: "x", id: `wfl_${value}`, organization_id: `org_${value}` }),
+        NOW
+      )
+      expect(Either.isLeft(outcome)).toBe(true)
+      if (Either.isLeft(outcome)) {
+        expect(outcome.left._tag).toBe("WorkflowValidationError")
+        if (outcome.left._tag === "WorkflowValidationError") {
+          expect(outcome.left.errors.map((e) => e.field)).toEqual(["id", "organization_id"])
+        }
+        expect(outcome.left.message).not.toContain(value)
       }
-      expect(outcome.left.message).not.toContain(value)
     }
-  })
+  )
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
 import { applyPatch, WorkflowStatusConflict } from "@workflows/domain"
+import { Either } from "effect"
 import { changed, NOW, rejected, stored, validPatch } from "./fixtures.js"
 
 // The examples of the public reference page of PATCH /v1/workflows/{id} (docs/CONTRACT.md §2), run against the domain rules.
@@ -38,7 +38,9 @@ describe("the reference page's examples", () => {
     const current = stored({ title: "Lead Nurture Sequence", description: null })
     const result = changed(
       current,
-      JSON.parse("{\"title\": \"Lead Nurture Sequence\", \"description\": \"Contacts cold leads three times before marking as unresponsive.\"}")
+      JSON.parse(
+        "{\"title\": \"Lead Nurture Sequence\", \"description\": \"Contacts cold leads three times before marking as unresponsive.\"}"
+      )
     )
     expect(result.workflow.title).toBe("Lead Nurture Sequence")
     expect(result.workflow.description).toBe("Contacts cold leads three times before marking as unresponsive.")

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
 import { Lifecycle, WorkflowStatusConflict } from "@workflows/domain"
+import { Either } from "effect"
 import { ACTIONS, ALLOWED_ACTIONS, LIFECYCLE_TABLE, STATUSES, TARGET } from "./lifecycle-table.js"
 
 const sorted = (actions: ReadonlyArray<string>) => [...actions].sort()
 
-const cases = STATUSES.flatMap((status) => ACTIONS.map((action) => ({ status, action, expected: LIFECYCLE_TABLE[status][action] })))
+const cases = STATUSES.flatMap((status) =>
+  ACTIONS.map((action) => ({ status, action, expected: LIFECYCLE_TABLE[status][action] }))
+)
 
 describe("the status state machine (docs/CONTRACT.md §3)", () => {
   describe.each(cases)("$action from $status", ({ action, expected, status }) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
+import { base36, isWorkflowId, newEventId, newWorkflowId, WorkflowId } from "@workflows/domain"
 import { Schema } from "effect"
 import { randomBytes } from "node:crypto"
-import { base36, isWorkflowId, newEventId, newWorkflowId, WorkflowId } from "@workflows/domain"
 
 /** A byte source that replays `bytes` in a loop: the same input always gives the same id. */
 const replaying = (bytes: ReadonlyArray<number>) => {
@@ -25,7 +25,9 @@ describe("workflow ids", () => {
 
   it("the format is a pure function of the bytes: byte b < 252 is character b mod 36, bytes ≥ 252 are skipped", () => {
     expect(newWorkflowId(replaying([0, 35, 36, 251, 252, 255, 10]))).toBe("wfl_0z0za0z0za0z")
-    expect(newWorkflowId(replaying([0, 35, 36, 251, 252, 255, 10]))).toBe(newWorkflowId(replaying([0, 35, 36, 251, 252, 255, 10])))
+    expect(newWorkflowId(replaying([0, 35, 36, 251, 252, 255, 10]))).toBe(
+      newWorkflowId(replaying([0, 35, 36, 251, 252, 255, 10]))
+    )
     expect(base36(5, replaying([255, 254, 253, 252, 1]))).toBe("11111")
   })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Either, Schema } from "effect"
 import { etagOf, Workflow, WorkflowJson } from "@workflows/domain"
+import { DateTime, Either, Schema } from "effect"
 import { stored } from "./fixtures.js"
 
 const encode = Schema.encodeSync(WorkflowJson)

@@ -29,7 +29,12 @@ describe("CSV (RFC 4180)", () => {
       "wfl_c,\"\",\"\""
     ].join("\r\n") + "\r\n"
     expect(rows(text)).toEqual([
-      { line: 2, id: "wfl_a", version: undefined, patch: { title: "Renewals, EMEA", description: "She said \"call me\"" } },
+      {
+        line: 2,
+        id: "wfl_a",
+        version: undefined,
+        patch: { title: "Renewals, EMEA", description: "She said \"call me\"" }
+      },
       { line: 3, id: "wfl_b", version: undefined, patch: { title: "Plain", description: "two\r\nlines" } },
       { line: 5, id: "wfl_c", version: undefined, patch: {} }
     ])
@@ -47,30 +52,42 @@ describe("CSV (RFC 4180)", () => {
   it("reads back any table written by the RFC's rules", () => {
     const cell = fc.string({ unit: "grapheme", maxLength: 12 })
     fc.assert(
-      fc.property(fc.array(fc.tuple(cell, cell, cell), { maxLength: 8 }), fc.constantFrom("\r\n", "\n"), (table, eol) => {
-        const text = ["title,id,description", ...table.map((row) => row.map(csvField).join(","))].join(eol)
-        const records = BulkFile.readCsv(text)
-        expect(Either.getOrThrow(records).map((r) => r.fields)).toEqual([["title", "id", "description"], ...table])
-      })
+      fc.property(
+        fc.array(fc.tuple(cell, cell, cell), { maxLength: 8 }),
+        fc.constantFrom("\r\n", "\n"),
+        (table, eol) => {
+          const text = ["title,id,description", ...table.map((row) => row.map(csvField).join(","))].join(eol)
+          const records = BulkFile.readCsv(text)
+          expect(Either.getOrThrow(records).map((r) => r.fields)).toEqual([["title", "id", "description"], ...table])
+        }
+      )
     )
   })
 
   it("refuses a file it cannot read without guessing, naming the line and column", () => {
     expect(refusal("")).toBe("the file is empty: its first line must name the columns")
     expect(refusal("title,description\nx,y")).toMatch(/^line 1, column "id": the header has no id column/)
-    expect(refusal("id,titel\nwfl_a,x")).toBe("line 1, column \"titel\": unknown column; the columns are id, version, title, name, description")
+    expect(refusal("id,titel\nwfl_a,x")).toBe(
+      "line 1, column \"titel\": unknown column; the columns are id, version, title, name, description"
+    )
     expect(refusal("id,title,status\nwfl_a,x,active")).toMatch(/^line 1, column "status": unknown column/)
     expect(refusal("id,title,title\nwfl_a,x,y")).toBe("line 1, column \"title\": the column is named twice")
     expect(refusal("id,version\nwfl_a,3")).toMatch(/^line 1: the header names nothing to change/)
-    expect(refusal("id,title\nwfl_a,x\nwfl_b,\"open\nstill open")).toBe("line 3: a quoted field is not closed (a \" is missing)")
+    expect(refusal("id,title\nwfl_a,x\nwfl_b,\"open\nstill open")).toBe(
+      "line 3: a quoted field is not closed (a \" is missing)"
+    )
     expect(refusal("id,title\nwfl_a,ab\"c\"")).toMatch(/^line 2: a quote inside an unquoted field/)
     expect(refusal("id,title\nwfl_a,\"ab\"c")).toMatch(/^line 2: a closing quote must end its field/)
     expect(refusal("id,title\nwfl_a,x,extra")).toBe("line 2: 3 fields where the header has 2")
     expect(refusal("id,title\n,x")).toBe("line 2, column \"id\": every row needs a workflow id")
     expect(refusal("id,title,version\nwfl_a,x,v3")).toMatch(/^line 2, column "version": must be a positive integer/)
     expect(refusal("id,title,version\nwfl_a,x,0")).toMatch(/^line 2, column "version"/)
-    expect(refusal("id,title\nwfl_a,x\nwfl_b,y\nwfl_a,z")).toBe("line 4, column \"id\": wfl_a is already on line 2; one row per workflow")
-    expect(refusal(new Uint8Array([...new TextEncoder().encode("id,title\nwfl_a,"), 0xc3, 0x28]))).toBe("the file is not valid UTF-8")
+    expect(refusal("id,title\nwfl_a,x\nwfl_b,y\nwfl_a,z")).toBe(
+      "line 4, column \"id\": wfl_a is already on line 2; one row per workflow"
+    )
+    expect(refusal(new Uint8Array([...new TextEncoder().encode("id,title\nwfl_a,"), 0xc3, 0x28]))).toBe(
+      "the file is not valid UTF-8"
+    )
   })
 })
 
@@ -93,7 +110,9 @@ describe("JSON Lines", () => {
   it("refuses a line that is not a usable object, naming it", () => {
     expect(refusal("{\"id\":\"wfl_a\",\"title\":\"x\"}\n{\"id\":\"wfl_b\",", "jsonl")).toBe("line 2: not valid JSON")
     expect(refusal("[1,2]", "jsonl")).toBe("line 1: each line must be a JSON object")
-    expect(refusal("{\"id\":\"wfl_a\",\"status\":\"active\"}", "jsonl")).toMatch(/^line 1, column "status": unknown field/)
+    expect(refusal("{\"id\":\"wfl_a\",\"status\":\"active\"}", "jsonl")).toMatch(
+      /^line 1, column "status": unknown field/
+    )
     expect(refusal("{\"title\":\"x\"}", "jsonl")).toBe("line 1, column \"id\": every row needs a workflow id")
     expect(refusal("{\"id\":7,\"title\":\"x\"}", "jsonl")).toMatch(/^line 1, column "id"/)
     expect(refusal("{\"id\":\"wfl_a\",\"version\":\"3\"}", "jsonl")).toBe("accepted")
@@ -104,7 +123,13 @@ describe("JSON Lines", () => {
 describe("format from the file name", () => {
   it("knows .csv, .jsonl and .ndjson, in any case, and nothing else", () => {
     expect(["a.csv", "A.CSV", "b.jsonl", "c.ndjson", "d.json", "e.txt", "-"].map(BulkFile.formatOfPath)).toEqual([
-      "csv", "csv", "jsonl", "jsonl", undefined, undefined, undefined
+      "csv",
+      "csv",
+      "jsonl",
+      "jsonl",
+      undefined,
+      undefined,
+      undefined
     ])
   })
 })

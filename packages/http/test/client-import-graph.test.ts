@@ -17,12 +17,17 @@ const workspace: Record<string, string> = { "@workflows/domain": resolve(package
 const importsOf = (file: string): ReadonlyArray<string> => {
   const found: Array<string> = []
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       found.push(node.moduleSpecifier.text)
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const [argument] = node.arguments
       found.push(argument !== undefined && ts.isStringLiteral(argument) ? argument.text : "<computed import>")
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)
+    ) {
       found.push(node.argument.literal.text)
     }
     ts.forEachChild(node, visit)
@@ -56,7 +61,9 @@ describe("the client entry point's import graph", () => {
     const outside = graph.files.filter(
       // The bulk update runs over any Workflows layer, this one included; it is pure code over the interface.
       (file) =>
-        !/^http\/src\/(client\.ts|client\/|api\/|service\/(Workflows|BulkFile|BulkUpdate|TransientFailure)\.ts$)/.test(file) &&
+        !/^http\/src\/(client\.ts|client\/|api\/|service\/(Workflows|BulkFile|BulkUpdate|TransientFailure)\.ts$)/.test(
+          file
+        ) &&
         !file.startsWith("domain/src/")
     )
     expect(outside).toEqual([])
@@ -64,7 +71,9 @@ describe("the client entry point's import graph", () => {
 
   it("imports only effect and @effect/platform: no database driver, no Node-only package", () => {
     expect(graph.packages.length).toBeGreaterThan(0)
-    const others = graph.packages.filter((name) => name !== "effect" && !name.startsWith("effect/") && !name.startsWith("@effect/platform/"))
+    const others = graph.packages.filter((name) =>
+      name !== "effect" && !name.startsWith("effect/") && !name.startsWith("@effect/platform/")
+    )
     expect(others).toEqual([])
   })
 })

@@ -41,7 +41,9 @@ let admin: ManagedRuntime.ManagedRuntime<SqlClient.SqlClient, never> | undefined
 const adminExec = (base: string, statement: string) =>
   Effect.suspend(() => {
     admin ??= ManagedRuntime.make(
-      PgClient.layer({ url: Redacted.make(base), maxConnections: 2, idleTimeout: Duration.seconds(2) }).pipe(Layer.orDie)
+      PgClient.layer({ url: Redacted.make(base), maxConnections: 2, idleTimeout: Duration.seconds(2) }).pipe(
+        Layer.orDie
+      )
     )
     const runtime = admin
     return Effect.promise(() => runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement))))
@@ -54,7 +56,7 @@ const adminExec = (base: string, statement: string) =>
  */
 const postgres = (base: string): TestDatabase => ({
   name: "postgres",
-  fresh: Effect.gen(function* () {
+  fresh: Effect.gen(function*() {
     const name = `wf_test_${process.pid}_${Date.now().toString(36)}_${counter++}`
     const exec = (statement: string) => adminExec(base, statement)
     yield* Effect.acquireRelease(
@@ -65,7 +67,9 @@ const postgres = (base: string): TestDatabase => ({
       ], { discard: true }),
       () =>
         Effect.all([
-          exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${name}' AND pid <> pg_backend_pid()`),
+          exec(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${name}' AND pid <> pg_backend_pid()`
+          ),
           exec(`DROP SCHEMA IF EXISTS ${name} CASCADE`),
           exec(`DROP ROLE IF EXISTS ${name}`)
         ], { discard: true })
@@ -73,7 +77,10 @@ const postgres = (base: string): TestDatabase => ({
     const url = new URL(base)
     url.username = name
     url.password = name
-    return Sql.Database.Postgres({ url: Redacted.make(url.toString()), display: `postgres://${url.host}${url.pathname} (schema ${name})` })
+    return Sql.Database.Postgres({
+      url: Redacted.make(url.toString()),
+      display: `postgres://${url.host}${url.pathname} (schema ${name})`
+    })
   })
 })
 
@@ -84,6 +91,7 @@ export const serviceLayer = (database: Sql.Database) =>
   Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default).pipe(Layer.provideMerge(Sql.layer(database)), Layer.orDie)
 
 /** Runs `effect` against a fresh database of the given kind with the whole service stack. */
-export const withService = <A, E>(db: TestDatabase) =>
+export const withService =
+  <A, E>(db: TestDatabase) =>
   (effect: Effect.Effect<A, E, WorkflowStore | ApiKeys | SqlClient.SqlClient>): Effect.Effect<A, E> =>
     Effect.scoped(Effect.flatMap(db.fresh, (database) => Effect.provide(effect, serviceLayer(database))))

@@ -81,7 +81,12 @@ export interface RawOptions {
  * aborted and endless uploads. Resolves when the server closes, on our deadline, or 200 ms after
  * the expected number of whole responses arrived.
  */
-export const rawExchange = (port: number, label: string, parts: ReadonlyArray<string | Buffer>, options: RawOptions): Promise<RawResult> =>
+export const rawExchange = (
+  port: number,
+  label: string,
+  parts: ReadonlyArray<string | Buffer>,
+  options: RawOptions
+): Promise<RawResult> =>
   new Promise<RawResult>((resolve) => {
     const started = performance.now()
     const socket = connect(port, "127.0.0.1")
@@ -109,10 +114,12 @@ export const rawExchange = (port: number, label: string, parts: ReadonlyArray<st
       resolve({ label, text, end, ms: performance.now() - started, written })
     })
     const write = (part: string | Buffer) =>
-      new Promise<void>((done) => socket.write(part, (error) => {
-        if (error === undefined || error === null) written += Buffer.byteLength(part)
-        done()
-      }))
+      new Promise<void>((done) =>
+        socket.write(part, (error) => {
+          if (error === undefined || error === null) written += Buffer.byteLength(part)
+          done()
+        })
+      )
     socket.on("connect", async () => {
       for (const part of parts) {
         if (socket.destroyed) return
@@ -147,7 +154,12 @@ export const parseResponses = (text: string): Array<RawResponse> => {
     const status = Number(head.slice(9, 12))
     const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
     if (rest.length < headEnd + 4 + length) break
-    responses.push({ status, contentType: /\r\ncontent-type: *([^\r]+)/i.exec(head)?.[1], head, body: rest.slice(headEnd + 4, headEnd + 4 + length) })
+    responses.push({
+      status,
+      contentType: /\r\ncontent-type: *([^\r]+)/i.exec(head)?.[1],
+      head,
+      body: rest.slice(headEnd + 4, headEnd + 4 + length)
+    })
     rest = rest.slice(headEnd + 4 + length)
   }
   return responses

@@ -16,20 +16,24 @@ const post = (json: unknown, headers: Record<string, string> = {}) => send("POST
 const rowsTitled = (title: string) =>
   Effect.flatMap(Server, (server) =>
     Effect.map(
-      Effect.orDie(server.sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM workflows WHERE title = ${title} AND organization_id = ${"org_alpha"}`),
+      Effect.orDie(
+        server.sql<
+          { n: number | string }
+        >`SELECT COUNT(*) AS n FROM workflows WHERE title = ${title} AND organization_id = ${"org_alpha"}`
+      ),
       (rows) => Number(rows[0]!.n)
     ))
 
 for (const db of databases) {
   withServer(db, "POST /v1/workflows and Idempotency-Key over HTTP", (it) => {
     it.effect("201 with the whole draft workflow, Location /v1/workflows/<id>, ETag \"1\" and one created event", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const reply = yield* post({ name: "  Lead Nurture Sequence ", description: "Contacts cold leads." })
         expect(reply.status, reply.text).toBe(201)
         const body = reply.body
         expect(body.id).toMatch(/^wfl_[0-9a-z]{12}$/)
         expect(reply.headers.get("location")).toBe(`/v1/workflows/${body.id}`)
-        expect(reply.headers.get("etag")).toBe('"1"')
+        expect(reply.headers.get("etag")).toBe("\"1\"")
         expect(body).toMatchObject({
           organization_id: "org_alpha",
           title: "Lead Nurture Sequence",
@@ -59,38 +63,83 @@ for (const db of databases) {
       }))
 
     it.effect("a bad create body is a 400 naming every problem and creates nothing; step-2 rules apply as on PATCH", () =>
-      Effect.gen(function* () {
-        for (const [json, fields] of [
-          [{}, ["title"]],
-          [{ title: "" }, ["title"]],
-          [{ title: "ok", status: "paused" }, ["status"]],
-          [{ title: "ok", version: 1 }, ["version"]],
-          [{ title: "ok", id: "wfl_mine" }, ["id"]],
-          [{ title: "ok", nodes: [] }, ["nodes"]],
-          [{ titel: "typo" }, ["titel", "title"]]
-        ] as const) {
+      Effect.gen(function*() {
+        for (
+          const [json, fields] of [
+            [{}, ["title"]],
+            [{ title: "" }, ["title"]],
+            [{ title: "ok", status: "paused" }, ["status"]],
+            [{ title: "ok", version: 1 }, ["version"]],
+            [{ title: "ok", id: "wfl_mine" }, ["id"]],
+            [{ title: "ok", nodes: [] }, ["nodes"]],
+            [{ titel: "typo" }, ["titel", "title"]]
+          ] as const
+        ) {
           const reply = yield* writesNothing(post(json))
           expect([...expectValidation(reply)].sort(), JSON.stringify(json)).toEqual([...fields].sort())
         }
-        expectProblem(yield* writesNothing(send("POST", "/v1/workflows", { raw: '{"title":"x"}', headers: { "content-type": "text/plain" } })), 415, "unsupported_media_type")
-        expectProblem(yield* writesNothing(send("POST", "/v1/workflows", { raw: '{"title":"x"}' })), 415, "unsupported_media_type")
-        expectProblem(yield* writesNothing(send("POST", "/v1/workflows", { raw: JSON.stringify({ title: "x".repeat(70_000) }), headers: { "content-type": "application/json" } })), 413, "payload_too_large")
-        expect(expectValidation(yield* writesNothing(send("POST", "/v1/workflows", { raw: "[]", headers: { "content-type": "application/json" } })))).toEqual([null])
-        expect(expectValidation(yield* writesNothing(send("POST", "/v1/workflows", { raw: "", headers: { "content-type": "application/json" } })))).toEqual([null])
-        expectProblem(yield* writesNothing(send("POST", "/v1/workflows", { json: { title: "x" }, key: null })), 401, "unauthorized")
-        const merge = yield* send("POST", "/v1/workflows", { raw: '{"title":"merge"}', headers: { "content-type": "application/merge-patch+json" } })
+        expectProblem(
+          yield* writesNothing(
+            send("POST", "/v1/workflows", { raw: "{\"title\":\"x\"}", headers: { "content-type": "text/plain" } })
+          ),
+          415,
+          "unsupported_media_type"
+        )
+        expectProblem(
+          yield* writesNothing(send("POST", "/v1/workflows", { raw: "{\"title\":\"x\"}" })),
+          415,
+          "unsupported_media_type"
+        )
+        expectProblem(
+          yield* writesNothing(
+            send("POST", "/v1/workflows", {
+              raw: JSON.stringify({ title: "x".repeat(70_000) }),
+              headers: { "content-type": "application/json" }
+            })
+          ),
+          413,
+          "payload_too_large"
+        )
+        expect(
+          expectValidation(
+            yield* writesNothing(
+              send("POST", "/v1/workflows", { raw: "[]", headers: { "content-type": "application/json" } })
+            )
+          )
+        ).toEqual([null])
+        expect(
+          expectValidation(
+            yield* writesNothing(
+              send("POST", "/v1/workflows", { raw: "", headers: { "content-type": "application/json" } })
+            )
+          )
+        ).toEqual([null])
+        expectProblem(
+          yield* writesNothing(send("POST", "/v1/workflows", { json: { title: "x" }, key: null })),
+          401,
+          "unauthorized"
+        )
+        const merge = yield* send("POST", "/v1/workflows", {
+          raw: "{\"title\":\"merge\"}",
+          headers: { "content-type": "application/merge-patch+json" }
+        })
         expect(merge.status, merge.text).toBe(201)
       }))
 
     it.effect("the same Idempotency-Key and body return the first response, with one row and one event", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const headers = { "idempotency-key": "create-once-1" }
         const first = yield* post({ title: "Idempotent", description: "d" }, headers)
         expect(first.status, first.text).toBe(201)
         const countBefore = yield* withSql(countOf("workflow_events"))
         const again = yield* writesNothing(post({ title: "Idempotent", description: "d" }, headers))
         // The same body as parsed JSON: key order does not matter.
-        const reordered = yield* writesNothing(send("POST", "/v1/workflows", { raw: '{ "description": "d", "title": "Idempotent" }', headers: { ...headers, "content-type": "application/json" } }))
+        const reordered = yield* writesNothing(
+          send("POST", "/v1/workflows", {
+            raw: "{ \"description\": \"d\", \"title\": \"Idempotent\" }",
+            headers: { ...headers, "content-type": "application/json" }
+          })
+        )
         for (const replay of [again, reordered]) {
           expect(replay.status).toBe(201)
           expect(replay.text).toBe(first.text)
@@ -111,10 +160,15 @@ for (const db of databases) {
       }))
 
     it.effect("the same Idempotency-Key with a different body is a 422 idempotency_key_reused that writes nothing", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const headers = { "idempotency-key": "create-once-2" }
         expect((yield* post({ title: "First body" }, headers)).status).toBe(201)
-        for (const body of [{ title: "Second body" }, { title: "First body", description: "more" }, { title: "First body", status: "draft" }]) {
+        for (
+          const body of [{ title: "Second body" }, { title: "First body", description: "more" }, {
+            title: "First body",
+            status: "draft"
+          }]
+        ) {
           const reply = yield* writesNothing(post(body, headers))
           expectProblem(reply, 422, "idempotency_key_reused")
         }
@@ -122,7 +176,7 @@ for (const db of databases) {
       }))
 
     it.effect("a failed first request is not remembered: the retry with a fixed body runs", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const headers = { "idempotency-key": "create-once-3" }
         expectValidation(yield* writesNothing(post({ title: "" }, headers)))
         const retry = yield* post({ title: "Fixed" }, headers)
@@ -131,7 +185,7 @@ for (const db of databases) {
       }))
 
     it.effect("an Idempotency-Key of 256 characters, an empty one, or one with non-printable or non-ASCII characters is a 400 naming Idempotency-Key", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         for (const key of ["k".repeat(256), "k".repeat(1000), "", "tab\there", "caf\u00e9"]) {
           const reply = yield* writesNothing(post({ title: "Keyed" }, { "idempotency-key": key }))
           expect(expectValidation(reply), JSON.stringify(key)).toEqual(["Idempotency-Key"])
@@ -142,7 +196,9 @@ for (const db of databases) {
         expect(expectValidation(both)).toEqual(["Idempotency-Key", "title", "colour"])
         const longest = yield* post({ title: "Keyed" }, { "idempotency-key": "k".repeat(255) })
         expect(longest.status, longest.text).toBe(201)
-        const printable = yield* post({ title: "Keyed 2" }, { "idempotency-key": " !\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~" })
+        const printable = yield* post({ title: "Keyed 2" }, {
+          "idempotency-key": " !\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~"
+        })
         expect(printable.status, printable.text).toBe(201)
       }))
   })

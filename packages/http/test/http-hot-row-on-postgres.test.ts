@@ -21,7 +21,7 @@ const outsideClient = (database: Sql.Database) =>
 
 /** An outside transaction holding `id`'s row lock until `release` completes; `locked` once it holds it. */
 const holdRow = (sql: SqlClient.SqlClient, id: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const locked = yield* Deferred.make<void>()
     const release = yield* Deferred.make<void>()
     const fiber = yield* sql.withTransaction(
@@ -36,7 +36,9 @@ const holdRow = (sql: SqlClient.SqlClient, id: string) =>
 
 /** Waits until `count` sessions of the server wait on a lock (seen from the outside client). */
 const lockWaiters = (sql: SqlClient.SqlClient, count: number) =>
-  sql<{ n: string | number }>`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE application_name = 'workflows' AND wait_event_type = 'Lock'`.pipe(
+  sql<
+    { n: string | number }
+  >`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE application_name = 'workflows' AND wait_event_type = 'Lock'`.pipe(
     Effect.orDie,
     Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (rows) => Number(rows[0]!.n) >= count }),
     Effect.timeout("20 seconds"),
@@ -54,7 +56,7 @@ describe.skipIf(postgres === undefined)("a row held by an outside transaction (P
     "writes waiting on it get 503 + Retry-After at the lock timeout; other requests answer meanwhile; nothing is written",
     () =>
       Effect.scoped(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const server = yield* liveServer(postgres!, {
             DATABASE_POOL_SIZE: "4",
             DATABASE_LOCK_TIMEOUT: "500 millis",
@@ -62,35 +64,61 @@ describe.skipIf(postgres === undefined)("a row held by an outside transaction (P
           })
           const outside = yield* outsideClient(server.database)
           const [hot, cold] = yield* Effect.promise(() =>
-            Promise.all(["Hot", "Cold"].map((title) => call(server.url, "POST", "/v1/workflows", { key: server.key, json: { title } })))
+            Promise.all(["Hot", "Cold"].map((title) =>
+              call(server.url, "POST", "/v1/workflows", { key: server.key, json: { title } })
+            ))
           )
           const release = yield* holdRow(outside, hot!.body.id)
 
           const { blocked, unrelated } = yield* Effect.promise(async () => {
             // Twice the pool: without bounds, these alone would hold every connection.
             const blocked = Array.from({ length: 8 }, (_, i) =>
-              call(server.url, "PATCH", `/v1/workflows/${hot!.body.id}`, { key: server.key, json: { title: `blocked ${i}` }, timeoutMs: 30_000 })
-            )
+              call(server.url, "PATCH", `/v1/workflows/${hot!.body.id}`, {
+                key: server.key,
+                json: { title: `blocked ${i}` },
+                timeoutMs: 30_000
+              }))
             const unrelated = [
-              ...Array.from({ length: 4 }, () => call(server.url, "GET", `/v1/workflows/${cold!.body.id}`, { key: server.key, timeoutMs: 30_000 })),
-              call(server.url, "PATCH", `/v1/workflows/${cold!.body.id}`, { key: server.key, json: { title: "Cold, edited" }, timeoutMs: 30_000 }),
+              ...Array.from({ length: 4 }, () =>
+                call(server.url, "GET", `/v1/workflows/${cold!.body.id}`, { key: server.key, timeoutMs: 30_000 })),
+              call(server.url, "PATCH", `/v1/workflows/${cold!.body.id}`, {
+                key: server.key,
+                json: { title: "Cold, edited" },
+                timeoutMs: 30_000
+              }),
               call(server.url, "GET", "/v1/workflows", { key: server.key, timeoutMs: 30_000 })
             ]
             return { unrelated: await Promise.all(unrelated), blocked: await Promise.all(blocked) }
           })
           // Both answered while the row is still held (it is released only below).
-          for (const reply of unrelated) expect(reply.status, reply.text).toBe(200)
-          for (const reply of blocked) expectUnavailable(reply)
+          for (const reply of unrelated) {
+            expect(reply.status, reply.text).toBe(200)
+          }
+          for (const reply of blocked) {
+            expectUnavailable(reply)
+          }
           // Logged as the database being busy (WARN), not as a server bug (ERROR).
           const logs = server.logs()
-          expect(logs.filter((line) => line.includes("level=ERROR"))).toEqual([])
-          expect(logs.filter((line) => line.includes("level=WARN") && line.includes("lock timeout"))).toHaveLength(blocked.length)
+          expect(logs.filter((line) =>
+            line.includes("level=ERROR")
+          )).toEqual([])
+          expect(logs.filter((line) =>
+            line.includes("level=WARN") && line.includes("lock timeout")
+          )).toHaveLength(
+            blocked.length
+          )
 
           yield* release
-          const after = yield* Effect.promise(() => call(server.url, "GET", `/v1/workflows/${hot!.body.id}`, { key: server.key }))
+          const after = yield* Effect.promise(() =>
+            call(server.url, "GET", `/v1/workflows/${hot!.body.id}`, { key: server.key })
+          )
           expect(after.body).toMatchObject({ title: "Hot", version: 1 })
-          const events = yield* Effect.promise(() => call(server.url, "GET", `/v1/workflows/${hot!.body.id}/events`, { key: server.key }))
-          expect(events.body.data.map((event: { type: string }) => event.type)).toEqual(["workflow.created"])
+          const events = yield* Effect.promise(() =>
+            call(server.url, "GET", `/v1/workflows/${hot!.body.id}/events`, { key: server.key })
+          )
+          expect(events.body.data.map((event: { type: string }) =>
+            event.type
+          )).toEqual(["workflow.created"])
         })
       ),
     60_000
@@ -100,7 +128,7 @@ describe.skipIf(postgres === undefined)("a row held by an outside transaction (P
     "a request that finds every connection taken by a waiter gets 503 + Retry-After at the pool timeout; the waiter lands once the row is free",
     () =>
       Effect.scoped(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const server = yield* liveServer(postgres!, {
             DATABASE_POOL_SIZE: "1",
             DATABASE_LOCK_TIMEOUT: "120 seconds",
@@ -108,12 +136,20 @@ describe.skipIf(postgres === undefined)("a row held by an outside transaction (P
             DATABASE_STATEMENT_TIMEOUT: "120 seconds"
           })
           const outside = yield* outsideClient(server.database)
-          const hot = yield* Effect.promise(() => call(server.url, "POST", "/v1/workflows", { key: server.key, json: { title: "Hot" } }))
+          const hot = yield* Effect.promise(() =>
+            call(server.url, "POST", "/v1/workflows", { key: server.key, json: { title: "Hot" } })
+          )
           const release = yield* holdRow(outside, hot.body.id)
 
-          const waiter = call(server.url, "PATCH", `/v1/workflows/${hot.body.id}`, { key: server.key, json: { title: "Waited" }, timeoutMs: 30_000 })
+          const waiter = call(server.url, "PATCH", `/v1/workflows/${hot.body.id}`, {
+            key: server.key,
+            json: { title: "Waited" },
+            timeoutMs: 30_000
+          })
           yield* lockWaiters(outside, 1)
-          const starved = yield* Effect.promise(() => call(server.url, "GET", `/v1/workflows/${hot.body.id}`, { key: server.key, timeoutMs: 30_000 }))
+          const starved = yield* Effect.promise(() =>
+            call(server.url, "GET", `/v1/workflows/${hot.body.id}`, { key: server.key, timeoutMs: 30_000 })
+          )
           expectUnavailable(starved)
           expect(server.logs().filter((line) => line.includes("level=ERROR"))).toEqual([])
 

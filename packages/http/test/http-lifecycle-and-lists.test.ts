@@ -8,9 +8,9 @@ import {
   insert,
   send,
   Server,
-  type WorkflowBody,
   withServer,
   withSql,
+  type WorkflowBody,
   writesNothing
 } from "./http-support.js"
 import { eventsOf, ORG_B, rowOf } from "./support.js"
@@ -26,7 +26,7 @@ const lifecycle = (id: string, action: string, options: Parameters<typeof send>[
 for (const db of databases) {
   withServer(db, "lifecycle routes over HTTP", (it) => {
     it.effect("activate, pause, resume, cancel: 200 with the whole workflow and its ETag, each recorded with its reason", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const created = yield* create({ title: "Lifecycle" })
         const steps = [
           ["activate", "active", "workflow.activated", "launch"],
@@ -42,21 +42,30 @@ for (const db of databases) {
           expect(reply.body).toMatchObject({ id: created.id, status, version, title: "Lifecycle", name: "Lifecycle" })
           expect(reply.headers.get("etag")).toBe(`"${version}"`)
           const events = yield* withSql(eventsOf(created.id))
-          expect(events.at(-1)).toMatchObject({ type, reason: reason?.trim() ?? null, changes: { status: { to: status } } })
+          expect(events.at(-1)).toMatchObject({
+            type,
+            reason: reason?.trim() ?? null,
+            changes: { status: { to: status } }
+          })
         }
         expect((yield* withSql(rowOf(created.id))).status).toBe("cancelled")
       }))
 
     it.effect("a lifecycle body may be absent, empty, {} or {reason: null}; merge-patch+json is accepted too", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const a = yield* create()
         // Many clients send Content-Type: application/json on every POST, body or not.
         const empty = yield* lifecycle(a.id, "activate", { raw: "", headers: { "content-type": "application/json" } })
         expect(empty.status, empty.text).toBe(200)
         expect((yield* lifecycle(a.id, "pause", { json: {} })).status).toBe(200)
         expect((yield* lifecycle(a.id, "resume", { json: { reason: null } })).status).toBe(200)
-        expect((yield* lifecycle(a.id, "pause", { raw: "", headers: { "content-type": "text/plain" } })).status).toBe(200)
-        const merge = yield* lifecycle(a.id, "resume", { raw: '{"reason":"merge"}', headers: { "content-type": "application/merge-patch+json" } })
+        expect((yield* lifecycle(a.id, "pause", { raw: "", headers: { "content-type": "text/plain" } })).status).toBe(
+          200
+        )
+        const merge = yield* lifecycle(a.id, "resume", {
+          raw: "{\"reason\":\"merge\"}",
+          headers: { "content-type": "application/merge-patch+json" }
+        })
         expect(merge.status, merge.text).toBe(200)
         expect((yield* lifecycle(a.id, "cancel")).status).toBe(200)
         const events = yield* withSql(eventsOf(a.id))
@@ -72,49 +81,79 @@ for (const db of databases) {
       }))
 
     it.effect("400 for a reason over 500 characters, a non-string reason, an unknown field, or a non-JSON body", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { id } = yield* create()
-        for (const [body, fields] of [
-          [{ reason: "r".repeat(501) }, ["reason"]],
-          [{ reason: 5 }, ["reason"]],
-          [{ reason: "ok", because: "x" }, ["because"]],
-          [{ status: "active" }, ["status"]]
-        ] as const) {
+        for (
+          const [body, fields] of [
+            [{ reason: "r".repeat(501) }, ["reason"]],
+            [{ reason: 5 }, ["reason"]],
+            [{ reason: "ok", because: "x" }, ["because"]],
+            [{ status: "active" }, ["status"]]
+          ] as const
+        ) {
           const reply = yield* writesNothing(lifecycle(id, "activate", { json: body }))
           expect(expectValidation(reply), JSON.stringify(body)).toEqual(fields)
         }
         expect((yield* lifecycle(id, "activate", { json: { reason: "r".repeat(500) } })).status).toBe(200)
         expect(expectValidation(yield* writesNothing(lifecycle(id, "pause", { json: [] })))).toEqual([null])
-        expect(expectValidation(yield* writesNothing(lifecycle(id, "pause", { raw: "{", headers: { "content-type": "application/json" } })))).toEqual([null])
-        expectProblem(yield* writesNothing(lifecycle(id, "pause", { raw: '{"reason":"x"}', headers: { "content-type": "text/plain" } })), 415, "unsupported_media_type")
+        expect(
+          expectValidation(
+            yield* writesNothing(lifecycle(id, "pause", { raw: "{", headers: { "content-type": "application/json" } }))
+          )
+        ).toEqual([null])
+        expectProblem(
+          yield* writesNothing(
+            lifecycle(id, "pause", { raw: "{\"reason\":\"x\"}", headers: { "content-type": "text/plain" } })
+          ),
+          415,
+          "unsupported_media_type"
+        )
       }))
 
     it.effect("evaluation order: 401, then 400 body, then 404, then 412, then 409", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { id } = yield* create()
         const missing = "wfl_doesnotexist1"
-        expectProblem(yield* writesNothing(lifecycle(missing, "pause", { key: null, json: { bogus: 1 } })), 401, "unauthorized")
-        expect(expectValidation(yield* writesNothing(lifecycle(missing, "pause", { json: { bogus: 1 } })))).toEqual(["bogus"])
-        expectProblem(yield* writesNothing(lifecycle(missing, "pause", { headers: { "if-match": '"9"' } })), 404, "not_found")
+        expectProblem(
+          yield* writesNothing(lifecycle(missing, "pause", { key: null, json: { bogus: 1 } })),
+          401,
+          "unauthorized"
+        )
+        expect(expectValidation(yield* writesNothing(lifecycle(missing, "pause", { json: { bogus: 1 } })))).toEqual([
+          "bogus"
+        ])
+        expectProblem(
+          yield* writesNothing(lifecycle(missing, "pause", { headers: { "if-match": "\"9\"" } })),
+          404,
+          "not_found"
+        )
         // draft → pause is a 409, but the stale If-Match is checked first.
-        expectProblem(yield* writesNothing(lifecycle(id, "pause", { headers: { "if-match": '"9"' } })), 412, "precondition_failed")
-        expectProblem(yield* writesNothing(lifecycle(id, "pause", { headers: { "if-match": '"1"' } })), 409, "status_conflict")
-        const ok = yield* lifecycle(id, "activate", { headers: { "if-match": '"1"' } })
+        expectProblem(
+          yield* writesNothing(lifecycle(id, "pause", { headers: { "if-match": "\"9\"" } })),
+          412,
+          "precondition_failed"
+        )
+        expectProblem(
+          yield* writesNothing(lifecycle(id, "pause", { headers: { "if-match": "\"1\"" } })),
+          409,
+          "status_conflict"
+        )
+        const ok = yield* lifecycle(id, "activate", { headers: { "if-match": "\"1\"" } })
         expect(ok.status, ok.text).toBe(200)
-        expect(ok.headers.get("etag")).toBe('"2"')
+        expect(ok.headers.get("etag")).toBe("\"2\"")
         expect((yield* lifecycle(id, "pause", { headers: { "if-match": "*" } })).status).toBe(200)
       }))
 
     it.effect("a no-op action is 200 without a write; with a stale If-Match it is a 412", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { id } = yield* create({ title: "No-op", status: "active" })
         const noop = yield* writesNothing(lifecycle(id, "activate"))
         expect(noop.status, noop.text).toBe(200)
         expect(noop.body).toMatchObject({ status: "active", version: 1 })
-        expect(noop.headers.get("etag")).toBe('"1"')
-        expect((yield* writesNothing(lifecycle(id, "resume", { headers: { "if-match": '"1"' } }))).status).toBe(200)
-        const stale = yield* writesNothing(lifecycle(id, "activate", { headers: { "if-match": '"0"' } }))
-        expect(expectProblem(stale, 412, "precondition_failed").current_etag).toBe('"1"')
+        expect(noop.headers.get("etag")).toBe("\"1\"")
+        expect((yield* writesNothing(lifecycle(id, "resume", { headers: { "if-match": "\"1\"" } }))).status).toBe(200)
+        const stale = yield* writesNothing(lifecycle(id, "activate", { headers: { "if-match": "\"0\"" } }))
+        expect(expectProblem(stale, 412, "precondition_failed").current_etag).toBe("\"1\"")
         // Legacy running: activate and resume are no-ops and the stored value is returned unchanged.
         const running = yield* insert({ status: "running" })
         for (const action of ["activate", "resume"]) {
@@ -127,38 +166,44 @@ for (const db of databases) {
       }))
 
     it.effect("409 names the current status, the action's target and the allowed actions", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const draft = yield* create()
-        expect(expectProblem(yield* writesNothing(lifecycle(draft.id, "resume")), 409, "status_conflict")).toMatchObject({
-          current_status: "draft",
-          requested_status: "active",
-          allowed_actions: ["activate", "cancel"]
-        })
+        expect(expectProblem(yield* writesNothing(lifecycle(draft.id, "resume")), 409, "status_conflict"))
+          .toMatchObject({
+            current_status: "draft",
+            requested_status: "active",
+            allowed_actions: ["activate", "cancel"]
+          })
         const completed = yield* insert({ status: "completed" })
-        expect(expectProblem(yield* writesNothing(lifecycle(completed.id, "cancel")), 409, "status_conflict")).toMatchObject({
-          current_status: "completed",
-          requested_status: "cancelled",
-          allowed_actions: []
-        })
+        expect(expectProblem(yield* writesNothing(lifecycle(completed.id, "cancel")), 409, "status_conflict"))
+          .toMatchObject({
+            current_status: "completed",
+            requested_status: "cancelled",
+            allowed_actions: []
+          })
         const cancelled = yield* insert({ status: "cancelled" })
         expect((yield* writesNothing(lifecycle(cancelled.id, "cancel"))).status).toBe(200)
-        expect(expectProblem(yield* writesNothing(lifecycle(cancelled.id, "activate")), 409, "status_conflict")).toMatchObject({
-          current_status: "cancelled",
-          requested_status: "active",
-          allowed_actions: []
-        })
+        expect(expectProblem(yield* writesNothing(lifecycle(cancelled.id, "activate")), 409, "status_conflict"))
+          .toMatchObject({
+            current_status: "cancelled",
+            requested_status: "active",
+            allowed_actions: []
+          })
         const paused = yield* insert({ status: "paused" })
-        expect(expectProblem(yield* writesNothing(lifecycle(paused.id, "activate")), 409, "status_conflict")).toMatchObject({
-          current_status: "paused",
-          allowed_actions: ["resume", "cancel"]
-        })
+        expect(expectProblem(yield* writesNothing(lifecycle(paused.id, "activate")), 409, "status_conflict"))
+          .toMatchObject({
+            current_status: "paused",
+            allowed_actions: ["resume", "cancel"]
+          })
       }))
 
     it.effect("title and description stay editable in completed and cancelled workflows", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         for (const status of ["completed", "cancelled"] as const) {
           const row = yield* insert({ status })
-          const reply = yield* send("PATCH", `/v1/workflows/${row.id}`, { json: { title: `Archived ${status}`, description: null } })
+          const reply = yield* send("PATCH", `/v1/workflows/${row.id}`, {
+            json: { title: `Archived ${status}`, description: null }
+          })
           expect(reply.status, reply.text).toBe(200)
           expect(reply.body).toMatchObject({ status, title: `Archived ${status}`, description: null })
         }
@@ -168,12 +213,15 @@ for (const db of databases) {
   withServer(db, "lists and events over HTTP", (it) => {
     /** Every page of a list, following `starting_after`. */
     const allPages = (path: string, limit: number) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const pages: Array<{ data: ReadonlyArray<{ id: string }>; has_more: boolean }> = []
         let cursor: string | undefined
         for (;;) {
           const separator = path.includes("?") ? "&" : "?"
-          const reply = yield* send("GET", `${path}${separator}limit=${limit}${cursor === undefined ? "" : `&starting_after=${cursor}`}`)
+          const reply = yield* send(
+            "GET",
+            `${path}${separator}limit=${limit}${cursor === undefined ? "" : `&starting_after=${cursor}`}`
+          )
           expect(reply.status, reply.text).toBe(200)
           pages.push(reply.body)
           if (!reply.body.has_more) return pages
@@ -183,7 +231,7 @@ for (const db of databases) {
       })
 
     it.effect("the list: newest first (created_at, then id, descending), status filter with running as active, only the caller's organization", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const made: Array<WorkflowBody> = []
         for (let i = 0; i < 5; i++) made.push(yield* create({ title: `List ${i}` }))
         yield* send("POST", `/v1/workflows/${made[1]!.id}/activate`)
@@ -200,7 +248,10 @@ for (const db of databases) {
         expect(ids).toHaveLength(7)
         expect(all.body.data.every((w: WorkflowBody) => w.organization_id === "org_alpha")).toBe(true)
         const expected = [...all.body.data]
-          .sort((a: WorkflowBody, b: WorkflowBody) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1))
+          .sort((
+            a: WorkflowBody,
+            b: WorkflowBody
+          ) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1))
           .map((w: WorkflowBody) => w.id)
         expect(ids).toEqual(expected)
         // Same instant: the larger id first.
@@ -219,7 +270,7 @@ for (const db of databases) {
       }))
 
     it.effect("limit and starting_after page through the list without gaps or repeats; has_more tells when to stop", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const full = yield* send("GET", "/v1/workflows?limit=100")
         const ids: Array<string> = full.body.data.map((w: WorkflowBody) => w.id)
         expect(ids.length).toBeGreaterThanOrEqual(7)
@@ -241,18 +292,25 @@ for (const db of databases) {
       }))
 
     it.effect("an unknown cursor is a 400 naming starting_after, for the list and the events", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { id } = yield* create()
-        for (const path of ["/v1/workflows?starting_after=wfl_doesnotexist1", `/v1/workflows/${id}/events?starting_after=evt_doesnotexist1`]) {
+        for (
+          const path of [
+            "/v1/workflows?starting_after=wfl_doesnotexist1",
+            `/v1/workflows/${id}/events?starting_after=evt_doesnotexist1`
+          ]
+        ) {
           const reply = yield* send("GET", path)
           expect(expectValidation(reply), path).toEqual(["starting_after"])
         }
         // A workflow id is not an event cursor.
-        expect(expectValidation(yield* send("GET", `/v1/workflows/${id}/events?starting_after=${id}`))).toEqual(["starting_after"])
+        expect(expectValidation(yield* send("GET", `/v1/workflows/${id}/events?starting_after=${id}`))).toEqual([
+          "starting_after"
+        ])
       }))
 
     it.effect("events: newest first, paginated, actor is the API key's id, never the key itself", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const server = yield* Server
         const { id } = yield* create({ title: "Audited", description: "first" })
         yield* send("PATCH", `/v1/workflows/${id}`, { json: { description: "second" } })
@@ -263,14 +321,37 @@ for (const db of databases) {
         expect(reply.status, reply.text).toBe(200)
         expect(reply.body.has_more).toBe(false)
         const events = reply.body.data as ReadonlyArray<Record<string, any>>
-        expect(events.map((e) => e.type)).toEqual(["workflow.paused", "workflow.activated", "workflow.updated", "workflow.created"])
+        expect(events.map((e) => e.type)).toEqual([
+          "workflow.paused",
+          "workflow.activated",
+          "workflow.updated",
+          "workflow.created"
+        ])
         for (const event of events) {
-          expect(event).toMatchObject({ workflow_id: id, organization_id: "org_alpha", actor: { type: "api_key", id: server.keyId } })
-          expect(Object.keys(event).sort()).toEqual(["actor", "changes", "created_at", "id", "organization_id", "reason", "request_id", "type", "workflow_id"])
+          expect(event).toMatchObject({
+            workflow_id: id,
+            organization_id: "org_alpha",
+            actor: { type: "api_key", id: server.keyId }
+          })
+          expect(Object.keys(event).sort()).toEqual([
+            "actor",
+            "changes",
+            "created_at",
+            "id",
+            "organization_id",
+            "reason",
+            "request_id",
+            "type",
+            "workflow_id"
+          ])
         }
         expect(events[1]!.reason).toBe("go")
         expect(events[0]!.reason).toBeNull()
-        expect(events[3]!.changes).toEqual({ title: { from: null, to: "Audited" }, status: { from: null, to: "draft" }, description: { from: null, to: "first" } })
+        expect(events[3]!.changes).toEqual({
+          title: { from: null, to: "Audited" },
+          status: { from: null, to: "draft" },
+          description: { from: null, to: "first" }
+        })
         expect(events[2]!.changes).toEqual({ description: { from: "first", to: "second" } })
         expect(reply.text).not.toContain(server.key)
         expect(reply.text).not.toContain(server.key.slice(4))
@@ -286,7 +367,7 @@ for (const db of databases) {
       }))
 
     it.effect("events of a missing workflow are a 404", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         expectProblem(yield* send("GET", "/v1/workflows/wfl_doesnotexist1/events"), 404, "not_found")
         expectProblem(yield* send("GET", "/v1/workflows/not-an-id/events"), 404, "not_found")
       }))

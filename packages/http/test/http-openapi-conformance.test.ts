@@ -1,6 +1,6 @@
 import { expect } from "@effect/vitest"
-import { Ajv2020 } from "ajv/dist/2020.js"
 import formats from "ajv-formats"
+import { Ajv2020 } from "ajv/dist/2020.js"
 import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { databases } from "./databases.js"
@@ -25,7 +25,7 @@ const validatorFor = (spec: Json) => {
   formats.default(ajv) // CommonJS: the plugin is the module's `default`
 
   const rooted = (schema: unknown): unknown =>
-    JSON.parse(JSON.stringify(schema).replaceAll('"$ref":"#/', `"$ref":"${ROOT}#/`))
+    JSON.parse(JSON.stringify(schema).replaceAll("\"$ref\":\"#/", `"$ref":"${ROOT}#/`))
   ajv.addSchema({ $id: ROOT, components: rooted(spec.components) } as object)
   return (schema: unknown, value: unknown): ReadonlyArray<unknown> => {
     const validate = ajv.compile(rooted(schema) as object)
@@ -34,7 +34,11 @@ const validatorFor = (spec: Json) => {
 }
 
 /** The operation a concrete path and method fall under (`/v1/workflows/wfl_x` → `/v1/workflows/{id}`). */
-const operationOf = (spec: Json, method: string, path: string): { readonly template: string; readonly operation: Json } => {
+const operationOf = (
+  spec: Json,
+  method: string,
+  path: string
+): { readonly template: string; readonly operation: Json } => {
   const bare = path.split("?")[0]!
   for (const [template, operations] of Object.entries<Json>(spec.paths)) {
     const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`)
@@ -59,7 +63,7 @@ const OVER_LIMIT = JSON.stringify({ title: "x", description: "y".repeat(70_000) 
 for (const db of databases) {
   withServer(db, "every response is one the OpenAPI document describes", (it) => {
     it.effect("the docs page's examples succeed as sent, and no schema shows an internal title", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const spec = (yield* send("GET", "/openapi.json", { key: null })).body as Json
         const text = JSON.stringify(spec)
         expect(text).not.toMatch(/greaterThanOrEqualTo|lessThanOrEqualTo|"title":"(int|Int)"/)
@@ -67,7 +71,9 @@ for (const db of databases) {
         expect(examples("WorkflowPatch").length).toBeGreaterThan(0)
         // The docs page prefills a request body from its media type's example.
         const patch = spec.paths["/v1/workflows/{id}"].patch.requestBody.content
-        for (const media of ["application/json", "application/merge-patch+json"]) expect(patch[media].example).toEqual(examples("WorkflowPatch")[0])
+        for (const media of ["application/json", "application/merge-patch+json"]) {
+          expect(patch[media].example).toEqual(examples("WorkflowPatch")[0])
+        }
         // "Try it out" sends the first example as is: each must be accepted.
         const created = yield* send("POST", "/v1/workflows", { json: examples("NewWorkflow")[0] })
         expect(created.status, created.text).toBe(201)
@@ -78,12 +84,14 @@ for (const db of databases) {
         expect(asked.status, asked.text).toBe(409)
         expect(asked.body.detail).toMatch(/becomes active through the activate action/)
         expect(asked.body.detail).not.toMatch(/cannot become active/)
-        const activated = yield* send("POST", `/v1/workflows/${created.body.id}/activate`, { json: examples("LifecycleRequest")[0] })
+        const activated = yield* send("POST", `/v1/workflows/${created.body.id}/activate`, {
+          json: examples("LifecycleRequest")[0]
+        })
         expect(activated.status, activated.text).toBe(200)
       }))
 
     it.effect("a corpus of requests over every route and every documented error", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const server = yield* Server
         const spec = (yield* send("GET", "/openapi.json", { key: null })).body as Json
         const validate = validatorFor(spec)
@@ -110,19 +118,31 @@ for (const db of databases) {
           if (json !== undefined && requestSchema !== undefined) {
             const problems = validate(requestSchema, json)
             if (c.statable) expect(problems, `${label}: the document accepts a body the server refused`).not.toEqual([])
-            if (reply.status < 300) expect(problems, `${label}: the document refuses a body the server accepted`).toEqual([])
+            if (reply.status < 300) {
+              expect(problems, `${label}: the document refuses a body the server accepted`).toEqual([])
+            }
           }
         }
         const run = (c: Case) => Effect.map(send(c.method, c.path, c.request), (reply) => (check(c, reply), reply))
 
         // Headers too large for Node's parser: refused before any route, with a problem document.
-        yield* run({ method: "GET", path: "/healthz", request: { key: null, headers: { "x-padding": "p".repeat(20_000) } }, status: 431 })
+        yield* run({
+          method: "GET",
+          path: "/healthz",
+          request: { key: null, headers: { "x-padding": "p".repeat(20_000) } },
+          status: 431
+        })
 
         // Health, and a workflow to work on.
         yield* run({ method: "GET", path: "/healthz", request: { key: null }, status: 200 })
         yield* run({ method: "GET", path: "/readyz", request: { key: null }, status: 200 })
         yield* run({ method: "GET", path: "/metrics", request: { key: null }, status: 200 })
-        const created = yield* run({ method: "POST", path: "/v1/workflows", request: { json: { title: "Corpus", description: "d" } }, status: 201 })
+        const created = yield* run({
+          method: "POST",
+          path: "/v1/workflows",
+          request: { json: { title: "Corpus", description: "d" } },
+          status: 201
+        })
         const id = created.body.id as string
         const one = `/v1/workflows/${id}`
         const missing = "/v1/workflows/wfl_doesnotexist1"
@@ -131,27 +151,105 @@ for (const db of databases) {
 
         const corpus: ReadonlyArray<Case> = [
           // create
-          { method: "POST", path: "/v1/workflows", request: { json: { name: "By its alias", status: "active" } }, status: 201 },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { json: { name: "By its alias", status: "active" } },
+            status: 201
+          },
           { method: "POST", path: "/v1/workflows", request: { json: { title: "x" }, key: null }, status: 401 },
-          { method: "POST", path: "/v1/workflows", request: { json: { title: "x" }, key: "wfk_unknownunknownunknown1" }, status: 401 },
-          { method: "POST", path: "/v1/workflows", request: { raw: '{"title":"x"}', headers: { "content-type": "text/plain" } }, status: 415 },
-          { method: "POST", path: "/v1/workflows", request: { raw: '{"title":"x"}', headers: { "content-type": "application/json", "content-encoding": "gzip" } }, status: 415 },
-          { method: "POST", path: "/v1/workflows", request: { raw: OVER_LIMIT, headers: { "content-type": "application/json" } }, status: 413 },
-          { method: "POST", path: "/v1/workflows", request: { raw: "{not json", headers: { "content-type": "application/json" } }, status: 400 },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { json: { title: "x" }, key: "wfk_unknownunknownunknown1" },
+            status: 401
+          },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { raw: "{\"title\":\"x\"}", headers: { "content-type": "text/plain" } },
+            status: 415
+          },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: {
+              raw: "{\"title\":\"x\"}",
+              headers: { "content-type": "application/json", "content-encoding": "gzip" }
+            },
+            status: 415
+          },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { raw: OVER_LIMIT, headers: { "content-type": "application/json" } },
+            status: 413
+          },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { raw: "{not json", headers: { "content-type": "application/json" } },
+            status: 400
+          },
           { method: "POST", path: "/v1/workflows", request: { json: ["a list"] }, status: 400, statable: true },
           { method: "POST", path: "/v1/workflows", request: { json: {} }, status: 400, statable: true },
-          { method: "POST", path: "/v1/workflows", request: { json: { description: "no title" } }, status: 400, statable: true },
-          { method: "POST", path: "/v1/workflows", request: { json: { title: "x".repeat(201) } }, status: 400, statable: true },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { json: { description: "no title" } },
+            status: 400,
+            statable: true
+          },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { json: { title: "x".repeat(201) } },
+            status: 400,
+            statable: true
+          },
           { method: "POST", path: "/v1/workflows", request: { json: { title: "   " } }, status: 400, statable: true },
           { method: "POST", path: "/v1/workflows", request: { json: { title: 5 } }, status: 400, statable: true },
           { method: "POST", path: "/v1/workflows", request: { json: { title: null } }, status: 400, statable: true },
           { method: "POST", path: "/v1/workflows", request: { json: { titel: "typo" } }, status: 400, statable: true },
-          { method: "POST", path: "/v1/workflows", request: { json: { title: "t", status: "paused" } }, status: 400, statable: true },
-          { method: "POST", path: "/v1/workflows", request: { json: { title: "t", version: 1 } }, status: 400, statable: true },
-          { method: "POST", path: "/v1/workflows", request: { json: { title: "t", description: "d".repeat(2001) } }, status: 400, statable: true },
-          { method: "POST", path: "/v1/workflows", request: { json: { title: "t" }, headers: { "idempotency-key": "k".repeat(256) } }, status: 400 },
-          { method: "POST", path: "/v1/workflows", request: { json: { title: "Once" }, headers: { "idempotency-key": "corpus-1" } }, status: 201 },
-          { method: "POST", path: "/v1/workflows", request: { json: { title: "Twice" }, headers: { "idempotency-key": "corpus-1" } }, status: 422 },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { json: { title: "t", status: "paused" } },
+            status: 400,
+            statable: true
+          },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { json: { title: "t", version: 1 } },
+            status: 400,
+            statable: true
+          },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { json: { title: "t", description: "d".repeat(2001) } },
+            status: 400,
+            statable: true
+          },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { json: { title: "t" }, headers: { "idempotency-key": "k".repeat(256) } },
+            status: 400
+          },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { json: { title: "Once" }, headers: { "idempotency-key": "corpus-1" } },
+            status: 201
+          },
+          {
+            method: "POST",
+            path: "/v1/workflows",
+            request: { json: { title: "Twice" }, headers: { "idempotency-key": "corpus-1" } },
+            status: 422
+          },
           // list
           { method: "GET", path: "/v1/workflows", status: 200 },
           { method: "GET", path: "/v1/workflows?status=active&limit=2", status: 200 },
@@ -166,38 +264,96 @@ for (const db of databases) {
           { method: "GET", path: one, request: { key: null }, status: 401 },
           // update
           { method: "PATCH", path: one, request: { json: { title: "Corpus v2" } }, status: 200 },
-          { method: "PATCH", path: one, request: { raw: '{"description":null}', headers: { "content-type": "application/merge-patch+json" } }, status: 200 },
+          {
+            method: "PATCH",
+            path: one,
+            request: { raw: "{\"description\":null}", headers: { "content-type": "application/merge-patch+json" } },
+            status: 200
+          },
           { method: "PATCH", path: one, request: { json: { title: "x" }, key: null }, status: 401 },
-          { method: "PATCH", path: one, request: { raw: '{"title":"x"}', headers: { "content-type": "text/plain" } }, status: 415 },
-          { method: "PATCH", path: one, request: { raw: OVER_LIMIT, headers: { "content-type": "application/json" } }, status: 413 },
-          { method: "PATCH", path: one, request: { raw: "[", headers: { "content-type": "application/json" } }, status: 400 },
+          {
+            method: "PATCH",
+            path: one,
+            request: { raw: "{\"title\":\"x\"}", headers: { "content-type": "text/plain" } },
+            status: 415
+          },
+          {
+            method: "PATCH",
+            path: one,
+            request: { raw: OVER_LIMIT, headers: { "content-type": "application/json" } },
+            status: 413
+          },
+          {
+            method: "PATCH",
+            path: one,
+            request: { raw: "[", headers: { "content-type": "application/json" } },
+            status: 400
+          },
           { method: "PATCH", path: one, request: { json: {} }, status: 400, statable: true },
           { method: "PATCH", path: one, request: { json: { title: null } }, status: 400, statable: true },
           { method: "PATCH", path: one, request: { json: { title: "x".repeat(201) } }, status: 400, statable: true },
           { method: "PATCH", path: one, request: { json: { nodes: [] } }, status: 400, statable: true },
           { method: "PATCH", path: one, request: { json: { status: "running" } }, status: 400, statable: true },
           { method: "PATCH", path: one, request: { json: { title: "x", version: 0 } }, status: 400, statable: true },
-          { method: "PATCH", path: one, request: { json: { title: "x", node_count: -1 } }, status: 400, statable: true },
-          { method: "PATCH", path: one, request: { json: { title: "x", id: "not-an-id" } }, status: 400, statable: true },
+          {
+            method: "PATCH",
+            path: one,
+            request: { json: { title: "x", node_count: -1 } },
+            status: 400,
+            statable: true
+          },
+          {
+            method: "PATCH",
+            path: one,
+            request: { json: { title: "x", id: "not-an-id" } },
+            status: 400,
+            statable: true
+          },
           { method: "PATCH", path: one, request: { json: { description: 5 } }, status: 400, statable: true },
           { method: "PATCH", path: one, request: { json: { title: "x", version: 99 } }, status: 400 },
           { method: "PATCH", path: missing, request: { json: { title: "x" } }, status: 404 },
-          { method: "PATCH", path: one, request: { json: { title: "x" }, headers: { "if-match": '"99"' } }, status: 412 },
+          {
+            method: "PATCH",
+            path: one,
+            request: { json: { title: "x" }, headers: { "if-match": "\"99\"" } },
+            status: 412
+          },
           { method: "PATCH", path: one, request: { json: { status: "active" } }, status: 409 },
           // lifecycle: the errors every action shares, then a walk through the machine
           ...(["activate", "pause", "resume", "cancel"] as const).flatMap((action): ReadonlyArray<Case> => [
             { method: "POST", path: `${one}/${action}`, request: { key: null }, status: 401 },
-            { method: "POST", path: `${one}/${action}`, request: { json: { reason: "r".repeat(501) } }, status: 400, statable: true },
-            { method: "POST", path: `${one}/${action}`, request: { raw: "{}", headers: { "content-type": "text/plain" } }, status: 415 },
-            { method: "POST", path: `${one}/${action}`, request: { raw: OVER_LIMIT, headers: { "content-type": "application/json" } }, status: 413 },
+            {
+              method: "POST",
+              path: `${one}/${action}`,
+              request: { json: { reason: "r".repeat(501) } },
+              status: 400,
+              statable: true
+            },
+            {
+              method: "POST",
+              path: `${one}/${action}`,
+              request: { raw: "{}", headers: { "content-type": "text/plain" } },
+              status: 415
+            },
+            {
+              method: "POST",
+              path: `${one}/${action}`,
+              request: { raw: OVER_LIMIT, headers: { "content-type": "application/json" } },
+              status: 413
+            },
             { method: "POST", path: `${missing}/${action}`, status: 404 },
-            { method: "POST", path: `${one}/${action}`, request: { headers: { "if-match": '"1"' } }, status: 412 },
+            { method: "POST", path: `${one}/${action}`, request: { headers: { "if-match": "\"1\"" } }, status: 412 },
             { method: "POST", path: `${completed}/${action}`, status: 409 }
           ]),
           { method: "POST", path: `${one}/activate`, status: 200 },
           { method: "POST", path: `${one}/activate`, request: { json: { reason: "again" } }, status: 200 },
           { method: "POST", path: `${one}/pause`, request: { json: { reason: "a pause" } }, status: 200 },
-          { method: "POST", path: `${one}/resume`, request: { raw: "", headers: { "content-type": "application/json" } }, status: 200 },
+          {
+            method: "POST",
+            path: `${one}/resume`,
+            request: { raw: "", headers: { "content-type": "application/json" } },
+            status: 200
+          },
           { method: "POST", path: `${one}/resume`, request: { key: null }, status: 401 },
           { method: "POST", path: `${one}/pause`, request: { json: { why: "x" } }, status: 400, statable: true },
           { method: "POST", path: `${one}/pause`, request: { json: { reason: 5 } }, status: 400, statable: true },
@@ -236,7 +392,8 @@ for (const db of databases) {
           )
         )
         const unmet = documented.filter((entry) =>
-          !checked.has(entry) && !entry.endsWith(" 503") && !entry.endsWith(" 431") && entry !== "get /v1/workflows/{id} 400"
+          !checked.has(entry) && !entry.endsWith(" 503") && !entry.endsWith(" 431") &&
+          entry !== "get /v1/workflows/{id} 400"
         )
         expect(unmet).toEqual([])
       }), 60_000)

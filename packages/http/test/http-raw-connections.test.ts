@@ -1,7 +1,7 @@
 import { expect } from "@effect/vitest"
 import { Effect } from "effect"
 import { databases } from "./databases.js"
-import { parseResponses, type RawOptions, type RawResponse, rawExchange } from "./fetch-support.js"
+import { parseResponses, rawExchange, type RawOptions, type RawResponse } from "./fetch-support.js"
 import { create, Server, stored, withServer, withSql } from "./http-support.js"
 import { rowOf } from "./support.js"
 
@@ -12,8 +12,13 @@ import { rowOf } from "./support.js"
  */
 
 const exchange = (parts: ReadonlyArray<string | Buffer>, options: Partial<RawOptions> = {}) =>
-  Effect.flatMap(Server, (server) =>
-    Effect.promise(() => rawExchange(Number(new URL(server.url).port), "raw", parts, { deadlineMs: 10_000, ...options })))
+  Effect.flatMap(
+    Server,
+    (server) =>
+      Effect.promise(() =>
+        rawExchange(Number(new URL(server.url).port), "raw", parts, { deadlineMs: 10_000, ...options })
+      )
+  )
 
 const expectProblemResponse = (response: RawResponse | undefined, status: number, code: string) => {
   expect(response?.status, response?.head).toBe(status)
@@ -30,15 +35,21 @@ const header = (response: RawResponse | undefined, name: string) =>
 for (const db of databases) {
   withServer(db, "raw connections", (it) => {
     const request = (method: string, path: string, headers: Record<string, string>, body = "") =>
-      Effect.map(Server, (server) =>
-        `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.key}\r\n` +
-        Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("") +
-        (body === "" ? "" : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`) +
-        `\r\n${body}`)
+      Effect.map(
+        Server,
+        (server) =>
+          `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.key}\r\n` +
+          Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("") +
+          (body === "" ? "" : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`) +
+          `\r\n${body}`
+      )
 
     it.effect("a write pipelined with malformed bytes is answered first, then the 400, then the connection closes", () =>
-      Effect.gen(function* () {
-        const created = yield* exchange([(yield* request("POST", "/v1/workflows", {}, JSON.stringify({ title: "Pipelined" }))) + "NOT HTTP AT ALL\r\n\r\n"], { responses: 2 })
+      Effect.gen(function*() {
+        const created = yield* exchange([
+          (yield* request("POST", "/v1/workflows", {}, JSON.stringify({ title: "Pipelined" }))) +
+          "NOT HTTP AT ALL\r\n\r\n"
+        ], { responses: 2 })
         const [first, second] = parseResponses(created.text)
         expect(first?.status, created.text).toBe(201)
         const workflow = JSON.parse(first!.body) as { id: string; title: string }
@@ -48,7 +59,10 @@ for (const db of databases) {
         expect((yield* withSql(rowOf(workflow.id))).title).toBe("Pipelined")
 
         const patched = yield* exchange(
-          [(yield* request("PATCH", `/v1/workflows/${workflow.id}`, {}, JSON.stringify({ title: "Patched" }))) + "\x00\x01garbage\r\n\r\n"],
+          [
+            (yield* request("PATCH", `/v1/workflows/${workflow.id}`, {}, JSON.stringify({ title: "Patched" }))) +
+            "\x00\x01garbage\r\n\r\n"
+          ],
           { responses: 2 }
         )
         const responses = parseResponses(patched.text)
@@ -57,49 +71,67 @@ for (const db of databases) {
         expect((yield* withSql(rowOf(workflow.id))).title).toBe("Patched")
       }))
 
-    it.effect("413 says Connection: close and the server stops reading: a huge declared body is not read", () =>
-      Effect.gen(function* () {
-        const { id } = yield* create()
-        const before = yield* stored
-        const limit = 256 * 1024 * 1024
-        const result = yield* exchange([yield* request("PATCH", `/v1/workflows/${id}`, { "Content-Type": "application/json", "Content-Length": String(1024 ** 3) })], {
-          stream: { chunk: Buffer.alloc(64 * 1024, " "), limit },
-          deadlineMs: 30_000
-        })
-        const [response, ...more] = parseResponses(result.text)
-        expectProblemResponse(response, 413, "payload_too_large")
-        expect(header(response, "connection")).toBe("close")
-        expect(more).toEqual([])
-        // The server hung up: our upload did not run into its cap, nor into our deadline.
-        expect(result.end, `${result.written} bytes written`).not.toBe("client-deadline")
-        expect(result.written).toBeLessThan(limit)
-        expect(yield* stored).toEqual(before)
+    it.effect(
+      "413 says Connection: close and the server stops reading: a huge declared body is not read",
+      () =>
+        Effect.gen(function*() {
+          const { id } = yield* create()
+          const before = yield* stored
+          const limit = 256 * 1024 * 1024
+          const result = yield* exchange([
+            yield* request("PATCH", `/v1/workflows/${id}`, {
+              "Content-Type": "application/json",
+              "Content-Length": String(1024 ** 3)
+            })
+          ], {
+            stream: { chunk: Buffer.alloc(64 * 1024, " "), limit },
+            deadlineMs: 30_000
+          })
+          const [response, ...more] = parseResponses(result.text)
+          expectProblemResponse(response, 413, "payload_too_large")
+          expect(header(response, "connection")).toBe("close")
+          expect(more).toEqual([])
+          // The server hung up: our upload did not run into its cap, nor into our deadline.
+          expect(result.end, `${result.written} bytes written`).not.toBe("client-deadline")
+          expect(result.written).toBeLessThan(limit)
+          expect(yield* stored).toEqual(before)
 
-        // Over the limit while streaming (no Content-Length): the same.
-        const chunked = yield* exchange([yield* request("PATCH", `/v1/workflows/${id}`, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" })], {
-          stream: { chunk: Buffer.from(`10000\r\n${" ".repeat(0x10000)}\r\n`), limit },
-          deadlineMs: 30_000
-        })
-        const [streamed] = parseResponses(chunked.text)
-        expectProblemResponse(streamed, 413, "payload_too_large")
-        expect(header(streamed, "connection")).toBe("close")
-        expect(chunked.end, `${chunked.written} bytes written`).not.toBe("client-deadline")
-        expect(chunked.written).toBeLessThan(limit)
-      }), 90_000)
+          // Over the limit while streaming (no Content-Length): the same.
+          const chunked = yield* exchange([
+            yield* request("PATCH", `/v1/workflows/${id}`, {
+              "Content-Type": "application/json",
+              "Transfer-Encoding": "chunked"
+            })
+          ], {
+            stream: { chunk: Buffer.from(`10000\r\n${" ".repeat(0x10000)}\r\n`), limit },
+            deadlineMs: 30_000
+          })
+          const [streamed] = parseResponses(chunked.text)
+          expectProblemResponse(streamed, 413, "payload_too_large")
+          expect(header(streamed, "connection")).toBe("close")
+          expect(chunked.end, `${chunked.written} bytes written`).not.toBe("client-deadline")
+          expect(chunked.written).toBeLessThan(limit)
+        }),
+      90_000
+    )
 
     it.effect("two Authorization headers are refused as ambiguous (401), whichever key comes first", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const server = yield* Server
         const { id } = yield* create()
         const twice = (first: string, second: string, method = "GET", path = "/v1/workflows") =>
-          exchange([`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${first}\r\nAuthorization: ${second}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`])
-        for (const [first, second] of [
-          [`Bearer ${server.key}`, `Bearer ${server.otherKey}`],
-          [`Bearer ${server.otherKey}`, `Bearer ${server.key}`],
-          [`Bearer ${server.key}`, `Bearer ${server.key}`],
-          [`Bearer ${server.key}`, "Basic abc"],
-          ["", `Bearer ${server.key}`]
-        ] as const) {
+          exchange([
+            `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${first}\r\nAuthorization: ${second}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`
+          ])
+        for (
+          const [first, second] of [
+            [`Bearer ${server.key}`, `Bearer ${server.otherKey}`],
+            [`Bearer ${server.otherKey}`, `Bearer ${server.key}`],
+            [`Bearer ${server.key}`, `Bearer ${server.key}`],
+            [`Bearer ${server.key}`, "Basic abc"],
+            ["", `Bearer ${server.key}`]
+          ] as const
+        ) {
           for (const path of ["/v1/workflows", `/v1/workflows/${id}`]) {
             const [response] = parseResponses((yield* twice(first, second, "GET", path)).text)
             const body = expectProblemResponse(response, 401, "unauthorized")
@@ -109,7 +141,10 @@ for (const db of databases) {
         }
         // A write with two keys changes nothing.
         const before = yield* stored
-        const [patched] = parseResponses((yield* twice(`Bearer ${server.key}`, `Bearer ${server.otherKey}`, "POST", `/v1/workflows/${id}/activate`)).text)
+        const [patched] = parseResponses(
+          (yield* twice(`Bearer ${server.key}`, `Bearer ${server.otherKey}`, "POST", `/v1/workflows/${id}/activate`))
+            .text
+        )
         expectProblemResponse(patched, 401, "unauthorized")
         expect(yield* stored).toEqual(before)
         // One header is still fine, and routes that need no key ignore the ambiguity.
@@ -120,7 +155,7 @@ for (const db of databases) {
       }))
 
     it.effect("CONNECT and other methods Node's server treats apart get an HTTP answer, not a closed socket", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const cases: ReadonlyArray<readonly [string, number]> = [
           ["CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n", 404],
           ["CONNECT /v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 404],

@@ -11,12 +11,18 @@ import { eventsOf, rowOf } from "./support.js"
 
 for (const db of databases) {
   withServer(db, "the reference page's examples over HTTP", (it) => {
-    it.effect('PATCH {"name": "30-Day Lead Nurture v2"} → 200 with name and title set and ETag "<version>"', () =>
-      Effect.gen(function* () {
+    it.effect("PATCH {\"name\": \"30-Day Lead Nurture v2\"} → 200 with name and title set and ETag \"<version>\"", () =>
+      Effect.gen(function*() {
         // The page's response: an active workflow with 5 nodes, 6 edges and 420 enrolled leads.
-        const stored = yield* insert({ id: "wfl_m3v7zb9rk2px", status: "active", node_count: 5, edge_count: 6, enrolled_leads: 420 })
+        const stored = yield* insert({
+          id: "wfl_m3v7zb9rk2px",
+          status: "active",
+          node_count: 5,
+          edge_count: 6,
+          enrolled_leads: 420
+        })
         const reply = yield* send("PATCH", "/v1/workflows/wfl_m3v7zb9rk2px", {
-          raw: '{"name": "30-Day Lead Nurture v2"}',
+          raw: "{\"name\": \"30-Day Lead Nurture v2\"}",
           headers: { "content-type": "application/json" }
         })
         expect(reply.status, reply.text).toBe(200)
@@ -42,11 +48,12 @@ for (const db of databases) {
         expect(row.title).toBe("30-Day Lead Nurture v2")
       }))
 
-    it.effect('PATCH {"title": …, "description": …} (the curl template) → 200 with both changed', () =>
-      Effect.gen(function* () {
+    it.effect("PATCH {\"title\": …, \"description\": …} (the curl template) → 200 with both changed", () =>
+      Effect.gen(function*() {
         const stored = yield* insert({ status: "paused" })
         const reply = yield* send("PATCH", `/v1/workflows/${stored.id}`, {
-          raw: '{\n  "title": "Lead Nurture Sequence",\n  "description": "Contacts cold leads three times before marking as unresponsive."\n}\n',
+          raw:
+            "{\n  \"title\": \"Lead Nurture Sequence\",\n  \"description\": \"Contacts cold leads three times before marking as unresponsive.\"\n}\n",
           headers: { "content-type": "application/json" }
         })
         expect(reply.status, reply.text).toBe(200)
@@ -63,19 +70,24 @@ for (const db of databases) {
         expect(events[0]!.type).toBe("workflow.updated")
         expect(events[0]!.changes).toEqual({
           title: { from: stored.title, to: "Lead Nurture Sequence" },
-          description: { from: stored.description, to: "Contacts cold leads three times before marking as unresponsive." }
+          description: {
+            from: stored.description,
+            to: "Contacts cold leads three times before marking as unresponsive."
+          }
         })
       }))
 
     it.effect("404 Not Found when the workflow does not exist", () =>
-      Effect.gen(function* () {
-        const reply = yield* writesNothing(send("PATCH", "/v1/workflows/wfl_m3v7zb9rk2pz", { json: { name: "30-Day Lead Nurture v2" } }))
+      Effect.gen(function*() {
+        const reply = yield* writesNothing(
+          send("PATCH", "/v1/workflows/wfl_m3v7zb9rk2pz", { json: { name: "30-Day Lead Nurture v2" } })
+        )
         const body = expectProblem(reply, 404, "not_found")
         expect(body.title).toBe("Not found")
       }))
 
     it.effect("400 Bad Request when the body contains no editable fields ({})", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const stored = yield* insert()
         const reply = yield* writesNothing(send("PATCH", `/v1/workflows/${stored.id}`, { json: {} }))
         expect(expectValidation(reply)).toEqual([null])
@@ -83,14 +95,16 @@ for (const db of databases) {
       }))
 
     it.effect("400 Bad Request when the body holds only read-only echoes (no editable field)", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const stored = yield* insert()
-        const reply = yield* writesNothing(send("PATCH", `/v1/workflows/${stored.id}`, { json: { id: stored.id, status: "active" } }))
+        const reply = yield* writesNothing(
+          send("PATCH", `/v1/workflows/${stored.id}`, { json: { id: stored.id, status: "active" } })
+        )
         expect(expectValidation(reply)).toEqual([null])
       }))
 
     it.effect("400 Bad Request when a value fails validation, naming the field", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const stored = yield* insert()
         for (const body of [{ name: "" }, { title: "x".repeat(201) }, { description: 42 }, { title: null }]) {
           const reply = yield* writesNothing(send("PATCH", `/v1/workflows/${stored.id}`, { json: body }))
@@ -99,11 +113,17 @@ for (const db of databases) {
       }))
 
     it.effect("409 Conflict when the body tries to change status, naming current, requested and allowed actions", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const stored = yield* insert({ status: "active" })
-        const reply = yield* writesNothing(send("PATCH", `/v1/workflows/${stored.id}`, { json: { name: "New", status: "paused" } }))
+        const reply = yield* writesNothing(
+          send("PATCH", `/v1/workflows/${stored.id}`, { json: { name: "New", status: "paused" } })
+        )
         const body = expectProblem(reply, 409, "status_conflict")
-        expect(body).toMatchObject({ current_status: "active", requested_status: "paused", allowed_actions: ["pause", "cancel"] })
+        expect(body).toMatchObject({
+          current_status: "active",
+          requested_status: "paused",
+          allowed_actions: ["pause", "cancel"]
+        })
         expect(body.detail).toMatch(/lifecycle/)
         // Echoing the current status back is not a change: accepted.
         const echo = yield* send("PATCH", `/v1/workflows/${stored.id}`, { json: { name: "New", status: "active" } })
@@ -111,11 +131,24 @@ for (const db of databases) {
       }))
 
     it.effect("the response example's shape: every documented field of the record", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const stored = yield* insert()
         const reply = yield* send("GET", `/v1/workflows/${stored.id}`)
         expect(Object.keys(reply.body).sort()).toEqual(
-          ["id", "organization_id", "title", "name", "description", "status", "node_count", "edge_count", "enrolled_leads", "version", "created_at", "updated_at"].sort()
+          [
+            "id",
+            "organization_id",
+            "title",
+            "name",
+            "description",
+            "status",
+            "node_count",
+            "edge_count",
+            "enrolled_leads",
+            "version",
+            "created_at",
+            "updated_at"
+          ].sort()
         )
         expect(reply.body.organization_id).toBe("org_alpha")
       }))

@@ -13,7 +13,7 @@ const db = databases[0]!
 
 withServer(db, "a live server's block", (it) => {
   it.effect("answers on the live clock", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       expect((yield* send("GET", "/v1/nope")).status).toBe(404)
       expect(yield* Clock.currentTimeMillis).toBeGreaterThan(0)
     }))
@@ -21,7 +21,7 @@ withServer(db, "a live server's block", (it) => {
 
 describe("after a live server's block", () => {
   it.effect("a plain it.effect still runs on the test clock, with tracing on", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       expect(yield* Clock.currentTimeMillis, "the test clock starts at the epoch").toBe(0)
       expect(yield* FiberRef.get(FiberRef.currentTracerEnabled)).toBe(true)
       const spans: Array<string> = []

@@ -47,8 +47,12 @@ export interface Request {
 
 /** A plain `fetch` with full control of the headers; the live server's org_alpha key unless told otherwise. */
 export const send = (method: string, path: string, options: Request = {}): Effect.Effect<Reply, never, Server> =>
-  Effect.flatMap(Server, (server) =>
-    Effect.promise(() => call(server.url, method, path, { ...options, key: options.key === undefined ? server.key : options.key }))
+  Effect.flatMap(
+    Server,
+    (server) =>
+      Effect.promise(() =>
+        call(server.url, method, path, { ...options, key: options.key === undefined ? server.key : options.key })
+      )
   )
 
 /**
@@ -64,25 +68,31 @@ export const sendNode = (
     Effect.async<Reply>((resume) => {
       const url = new URL(path, server.url)
       const started = performance.now()
-      const req = httpRequest(url, { method, headers: { authorization: `Bearer ${server.key}`, ...options.headers } }, (res) => {
-        const parts: Array<Buffer> = []
-        res.on("data", (chunk: Buffer) => parts.push(chunk))
-        res.on("end", () => {
-          const text = Buffer.concat(parts).toString("utf8")
-          let body: unknown
-          try {
-            body = JSON.parse(text)
-          } catch {
-            body = undefined
-          }
-          const headers = new Headers()
-          for (const [name, value] of Object.entries(res.headers)) {
-            if (typeof value === "string") headers.set(name, value)
-            else if (Array.isArray(value)) headers.set(name, value.join(", "))
-          }
-          resume(Effect.succeed({ status: res.statusCode ?? 0, headers, text, body, ms: performance.now() - started }))
-        })
-      })
+      const req = httpRequest(
+        url,
+        { method, headers: { authorization: `Bearer ${server.key}`, ...options.headers } },
+        (res) => {
+          const parts: Array<Buffer> = []
+          res.on("data", (chunk: Buffer) => parts.push(chunk))
+          res.on("end", () => {
+            const text = Buffer.concat(parts).toString("utf8")
+            let body: unknown
+            try {
+              body = JSON.parse(text)
+            } catch {
+              body = undefined
+            }
+            const headers = new Headers()
+            for (const [name, value] of Object.entries(res.headers)) {
+              if (typeof value === "string") headers.set(name, value)
+              else if (Array.isArray(value)) headers.set(name, value.join(", "))
+            }
+            resume(
+              Effect.succeed({ status: res.statusCode ?? 0, headers, text, body, ms: performance.now() - started })
+            )
+          })
+        }
+      )
       // The server may answer (413) and stop reading before the body is sent in full.
       req.on("error", (error) => resume(Effect.die(error)))
       const write = (i: number): void => {
@@ -93,8 +103,7 @@ export const sendNode = (
         req.write(options.chunks[i]!, () => setImmediate(() => write(i + 1)))
       }
       write(0)
-    })
-  )
+    }))
 
 /** Runs `effect` against the server's own database (for the helpers of support.ts). */
 export const withSql = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>): Effect.Effect<A, E, Server> =>
@@ -120,7 +129,7 @@ export const stored = withSql(snapshot)
 
 /** Runs `effect` and checks the database holds exactly what it held before. */
 export const writesNothing = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const before = yield* stored
     const result = yield* effect
     expect(yield* stored, "the request must change nothing").toEqual(before)
@@ -154,13 +163,15 @@ export const expectValidation = (reply: Reply) => {
  * A third key of org_alpha inserted straight into the table (the harness keeps the ApiKeys
  * service to itself), with its id; `revoke` marks it revoked as `keys revoke` would.
  */
-export const extraKey = Effect.gen(function* () {
+export const extraKey = Effect.gen(function*() {
   const server = yield* Server
   const key = `wfk_${randomBytes(16).toString("hex")}`
   const id = `key_extra${randomBytes(6).toString("hex")}`
   const hash = createHash("sha256").update(key).digest("hex")
   yield* Effect.orDie(
-    server.sql`INSERT INTO api_keys ${server.sql.insert({ id, organization_id: "org_alpha", name: "extra", hash, created_at: new Date().toISOString() })}`
+    server.sql`INSERT INTO api_keys ${
+      server.sql.insert({ id, organization_id: "org_alpha", name: "extra", hash, created_at: new Date().toISOString() })
+    }`
   )
   const revoke = Effect.orDie(server.sql`UPDATE api_keys SET revoked_at = ${new Date().toISOString()} WHERE id = ${id}`)
   return { key, id, revoke }

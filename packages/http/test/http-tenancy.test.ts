@@ -1,8 +1,17 @@
 import { expect } from "@effect/vitest"
 import { Effect } from "effect"
 import { databases } from "./databases.js"
-import { create, expectProblem, expectValidation, type Request, send, Server, withServer, writesNothing } from "./http-support.js"
 import type { Reply } from "./fetch-support.js"
+import {
+  create,
+  expectProblem,
+  expectValidation,
+  type Request,
+  send,
+  Server,
+  withServer,
+  writesNothing
+} from "./http-support.js"
 
 /**
  * docs/CONTRACT.md §7 and §2 step 4 over HTTP: another organization's workflow answers exactly like a
@@ -15,9 +24,12 @@ const MISSING = "wfl_doesnotexist1"
 for (const db of databases) {
   withServer(db, "tenancy over HTTP", (it) => {
     /** A workflow of org_beta, created with org_beta's key. */
-    const foreignWorkflow = Effect.gen(function* () {
+    const foreignWorkflow = Effect.gen(function*() {
       const server = yield* Server
-      const reply = yield* send("POST", "/v1/workflows", { json: { title: "Beta's secret campaign", description: "beta only" }, key: server.otherKey })
+      const reply = yield* send("POST", "/v1/workflows", {
+        json: { title: "Beta's secret campaign", description: "beta only" },
+        key: server.otherKey
+      })
       expect(reply.status, reply.text).toBe(201)
       expect(reply.body.organization_id).toBe("org_beta")
       return reply.body.id as string
@@ -25,7 +37,7 @@ for (const db of databases) {
 
     /** The same request to a foreign id and to a missing id must get the same answer. */
     const sameAsMissing = (method: string, route: (id: string) => string, request: Request = {}) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const foreign = yield* foreignWorkflow
         const toForeign: Reply = yield* writesNothing(send(method, route(foreign), request))
         const toMissing: Reply = yield* writesNothing(send(method, route(MISSING), request))
@@ -39,36 +51,62 @@ for (const db of databases) {
       })
 
     it.effect("GET of another organization's workflow is the missing workflow's 404", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         expectProblem(yield* sameAsMissing("GET", (id) => `/v1/workflows/${id}`), 404, "not_found")
       }))
 
     it.effect("PATCH of another organization's workflow is the missing workflow's 404, also with If-Match or a status", () =>
-      Effect.gen(function* () {
-        expectProblem(yield* sameAsMissing("PATCH", (id) => `/v1/workflows/${id}`, { json: { title: "Stolen" } }), 404, "not_found")
-        expectProblem(yield* sameAsMissing("PATCH", (id) => `/v1/workflows/${id}`, { json: { title: "Stolen" }, headers: { "if-match": '"7"' } }), 404, "not_found")
-        expectProblem(yield* sameAsMissing("PATCH", (id) => `/v1/workflows/${id}`, { json: { status: "cancelled" } }), 404, "not_found")
-        expectProblem(yield* sameAsMissing("PATCH", (id) => `/v1/workflows/${id}`, { json: { title: "Beta's secret campaign" } }), 404, "not_found")
+      Effect.gen(function*() {
+        expectProblem(
+          yield* sameAsMissing("PATCH", (id) => `/v1/workflows/${id}`, { json: { title: "Stolen" } }),
+          404,
+          "not_found"
+        )
+        expectProblem(
+          yield* sameAsMissing("PATCH", (id) => `/v1/workflows/${id}`, {
+            json: { title: "Stolen" },
+            headers: { "if-match": "\"7\"" }
+          }),
+          404,
+          "not_found"
+        )
+        expectProblem(
+          yield* sameAsMissing("PATCH", (id) => `/v1/workflows/${id}`, { json: { status: "cancelled" } }),
+          404,
+          "not_found"
+        )
+        expectProblem(
+          yield* sameAsMissing("PATCH", (id) => `/v1/workflows/${id}`, { json: { title: "Beta's secret campaign" } }),
+          404,
+          "not_found"
+        )
         // Body validation still comes first, for both alike.
         expectValidation(yield* sameAsMissing("PATCH", (id) => `/v1/workflows/${id}`, { json: { bogus: 1 } }))
       }))
 
     it.effect("every lifecycle action on another organization's workflow is the missing workflow's 404", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         for (const action of ["activate", "pause", "resume", "cancel"]) {
           expectProblem(yield* sameAsMissing("POST", (id) => `/v1/workflows/${id}/${action}`), 404, "not_found")
-          expectProblem(yield* sameAsMissing("POST", (id) => `/v1/workflows/${id}/${action}`, { json: { reason: "x" }, headers: { "if-match": '"1"' } }), 404, "not_found")
+          expectProblem(
+            yield* sameAsMissing("POST", (id) => `/v1/workflows/${id}/${action}`, {
+              json: { reason: "x" },
+              headers: { "if-match": "\"1\"" }
+            }),
+            404,
+            "not_found"
+          )
         }
       }))
 
     it.effect("the events of another organization's workflow are the missing workflow's 404", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         expectProblem(yield* sameAsMissing("GET", (id) => `/v1/workflows/${id}/events`), 404, "not_found")
         expectProblem(yield* sameAsMissing("GET", (id) => `/v1/workflows/${id}/events?limit=1`), 404, "not_found")
       }))
 
     it.effect("the list shows only the caller's organization, and a foreign id is an unknown cursor", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const server = yield* Server
         const foreign = yield* foreignWorkflow
         const own = yield* create({ title: "Alpha's own" })
@@ -85,7 +123,7 @@ for (const db of databases) {
       }))
 
     it.effect("the owner still sees its workflow untouched after all of that, and an Idempotency-Key is per organization", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const server = yield* Server
         const foreign = yield* foreignWorkflow
         yield* send("PATCH", `/v1/workflows/${foreign}`, { json: { title: "Stolen" } })

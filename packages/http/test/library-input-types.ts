@@ -7,12 +7,17 @@
 import { Workflows } from "@workflows/http"
 import { Effect } from "effect"
 
-export const program = Effect.gen(function* () {
+export const program = Effect.gen(function*() {
   const workflows = yield* Workflows
   const created = yield* workflows.create({ title: "Q3 Outreach", description: null, status: "active" })
   yield* workflows.create({ name: "By its alias" })
   yield* workflows.update("wfl_anyplainstring", { title: "x" })
-  yield* workflows.update(created.id, { name: "Renamed", description: "Calls", status: "active", version: created.version })
+  yield* workflows.update(created.id, {
+    name: "Renamed",
+    description: "Calls",
+    status: "active",
+    version: created.version
+  })
   yield* workflows.activate(created.id, { body: { reason: "launch" }, if_match: created.etag })
   yield* workflows.list({ status: "active", limit: 10 })
   yield* workflows.events(created.id, { limit: "5", starting_after: "evt_x" })

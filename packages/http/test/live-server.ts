@@ -28,8 +28,11 @@ export const ORG_BETA = OrganizationId.make("org_beta")
  * `env`: configuration read while the stack is built (e.g. `DATABASE_POOL_SIZE`, or the `OTEL_*`
  * variables that switch tracing on), as the environment would give it.
  */
-export const liveServer = (db: TestDatabase, env: Record<string, string> = {}): Effect.Effect<LiveServer, never, Scope.Scope> =>
-  Effect.gen(function* () {
+export const liveServer = (
+  db: TestDatabase,
+  env: Record<string, string> = {}
+): Effect.Effect<LiveServer, never, Scope.Scope> =>
+  Effect.gen(function*() {
     const database = yield* db.fresh
     // Tests that provoke a server bug or an outage on purpose would print its ERROR line and cause
     // into vitest's output of a passing run; they read them from here instead.
@@ -48,12 +51,20 @@ export const liveServer = (db: TestDatabase, env: Record<string, string> = {}): 
         Layer.orDie
       )
     ).pipe(Effect.withConfigProvider(ConfigProvider.fromJson(env).pipe(ConfigProvider.orElse(ConfigProvider.fromEnv))))
-    return yield* Effect.gen(function* () {
+    return yield* Effect.gen(function*() {
       const keys = yield* ApiKeys
       const alpha = yield* keys.create(ORG_ALPHA, "test")
       const beta = yield* keys.create(ORG_BETA, "test")
       const url = yield* HttpServer.addressFormattedWith((address) => Effect.succeed(address))
       const logs = () => [...lines]
-      return { url, key: alpha.key, otherKey: beta.key, keyId: alpha.id, sql: yield* SqlClient.SqlClient, database, logs }
+      return {
+        url,
+        key: alpha.key,
+        otherKey: beta.key,
+        keyId: alpha.id,
+        sql: yield* SqlClient.SqlClient,
+        database,
+        logs
+      }
     }).pipe(Effect.provide(context))
   })

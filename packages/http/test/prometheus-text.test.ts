@@ -3,11 +3,15 @@ import { PrometheusText } from "@workflows/http"
 import { Effect, Metric, MetricBoundaries } from "effect"
 
 /** Each test records into metrics of its own name (the registry is per process) and renders only those. */
-const renderOnly = (prefix: string) => Effect.map(Metric.snapshot, (pairs) => PrometheusText.render(pairs.filter((p) => p.metricKey.name.startsWith(prefix))))
+const renderOnly = (prefix: string) =>
+  Effect.map(
+    Metric.snapshot,
+    (pairs) => PrometheusText.render(pairs.filter((p) => p.metricKey.name.startsWith(prefix)))
+  )
 
 describe("the Prometheus text rendering of Effect metrics", () => {
   it.effect("writes one HELP/TYPE header per metric, then its series; label values are escaped", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const requests = Metric.counter("t1_requests_total", { description: "Requests.", incremental: true })
       yield* Metric.increment(Metric.tagged(requests, "route", "/a"))
       yield* Metric.incrementBy(Metric.tagged(requests, "route", "say \"hi\"\\\n"), 2)
@@ -19,7 +23,7 @@ describe("the Prometheus text rendering of Effect metrics", () => {
     }))
 
   it.effect("a counter that may go down is a gauge to Prometheus", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const active = Metric.counter("t2_active")
       yield* Metric.incrementBy(active, 3)
       yield* Metric.incrementBy(active, -1)
@@ -27,7 +31,7 @@ describe("the Prometheus text rendering of Effect metrics", () => {
     }))
 
   it.effect("a histogram has cumulative buckets up to +Inf, a sum and a count", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const duration = Metric.histogram("t3_seconds", MetricBoundaries.fromIterable([0.1, 1]), "Durations.")
       for (const value of [0.05, 0.5, 0.7, 3]) yield* Metric.update(duration, value)
       expect(yield* renderOnly("t3_")).toBe(

@@ -5,7 +5,7 @@ import { Console, Effect, Layer } from "effect"
 
 // The program: it needs `Workflows`, whichever layer provides it, and handles each typed error.
 const rename = (id: string, title: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const workflows = yield* Workflows
     const workflow = yield* workflows.update(id, { title })
     yield* Console.log(`${workflow.id} is now "${workflow.title}" (version ${workflow.version})`)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { join } from "node:path"
+import { tempDir } from "./databases.js"
 import {
   call,
   checkTrail,
@@ -14,7 +15,6 @@ import {
   startServer,
   stopServer
 } from "./reliability-support.js"
-import { tempDir } from "./databases.js"
 
 /**
  * docs/CONTRACT.md §6 and §8: every write appends its event in the same transaction, and a commit survives
@@ -46,15 +46,14 @@ describe("crash safety (SQLite, SIGKILL under load)", () => {
     "every acknowledged write survives kill -9; trails unbroken; nothing half-written",
     () =>
       Effect.scoped(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const dir = yield* tempDir
           const filename = join(dir, "workflows.db")
           const databaseUrl = `sqlite:${filename}`
           const port = yield* Effect.promise(freePort)
           // Not a scoped resource: this one dies by SIGKILL mid-test (the release kills it anyway on failure).
           const first = yield* Effect.acquireRelease(Effect.promise(() => startServer(databaseUrl, port)), (server) =>
-            Effect.promise(() => stopServer(server))
-          )
+            Effect.promise(() => stopServer(server)))
           const key = first.bootstrapKey
           expect(key, "a fresh database prints a bootstrap key").toMatch(/^wfk_[A-Za-z0-9]{22,}$/)
           const base = first.url
@@ -78,14 +77,20 @@ describe("crash safety (SQLite, SIGKILL under load)", () => {
                 const workflow = ids[(n * 7 + w) % ids.length]!
                 const op: Op = (["title", "description", "title", "description", "pause", "resume"] as const)[n % 6]!
                 const requestId = `crash-${w}-${n}`
-                const value = op === "title" ? `title ${n}` : op === "description" ? `description ${n}\nline two` : undefined
+                const value = op === "title"
+                  ? `title ${n}`
+                  : op === "description"
+                  ? `description ${n}\nline two`
+                  : undefined
                 const entry: Sent = { workflow, op, requestId, value }
                 sent.push(entry)
                 try {
                   entry.reply = await call(
                     base,
                     op === "title" || op === "description" ? "PATCH" : "POST",
-                    op === "title" || op === "description" ? `/v1/workflows/${workflow}` : `/v1/workflows/${workflow}/${op}`,
+                    op === "title" || op === "description"
+                      ? `/v1/workflows/${workflow}`
+                      : `/v1/workflows/${workflow}/${op}`,
                     {
                       key: key!,
                       headers: { "x-request-id": requestId },
@@ -99,7 +104,8 @@ describe("crash safety (SQLite, SIGKILL under load)", () => {
                 }
               }
             }
-            const workers = Array.from({ length: WORKERS }, (_, w) => worker(w))
+            const workers = Array.from({ length: WORKERS }, (_, w) =>
+              worker(w))
             await sleep(LOAD_MS)
             // Mid-load: requests are in flight on every connection when the process dies.
             const killedAt = sent.length
@@ -121,7 +127,10 @@ describe("crash safety (SQLite, SIGKILL under load)", () => {
           expect(acknowledged.length, "the load really ran").toBeGreaterThan(50)
           expect(unacknowledged.length, "the kill really happened mid-load").toBeGreaterThan(0)
           expect(statuses.filter((status) => status >= 500), "no 5xx before the kill").toEqual([])
-          expect(statuses.every((status) => status === 200 || status === 409), `only 200 and 409: ${[...new Set(statuses)]}`).toBe(true)
+          expect(
+            statuses.every((status) => status === 200 || status === 409),
+            `only 200 and 409: ${[...new Set(statuses)]}`
+          ).toBe(true)
           expect(serverErrors(first.output()), "no error logged before the kill").toEqual([])
 
           // 1. The file as the crash left it, read directly.
@@ -144,18 +153,21 @@ describe("crash safety (SQLite, SIGKILL under load)", () => {
               const body = entry.reply!.body
               expect(body.id).toBe(row.id)
               // The state the 2xx response showed is the state after that version in the trail.
-              expect(states[body.version], `${entry.requestId}: acknowledged version ${body.version} is in the trail`).toEqual({
-                title: body.title,
-                description: body.description,
-                status: body.status
-              })
+              expect(states[body.version], `${entry.requestId}: acknowledged version ${body.version} is in the trail`)
+                .toEqual({
+                  title: body.title,
+                  description: body.description,
+                  status: body.status
+                })
               if (entry.op === "title" || entry.op === "description") {
                 // A PATCH with a fresh value always changes the record: its own event must be there.
                 const event = events.find((e) => e.request_id === entry.requestId)
                 expect(event, `${entry.requestId}: acknowledged PATCH has its event`).toBeDefined()
                 expect(event!.type).toBe("workflow.updated")
                 expect(event!.changes[entry.op]?.to).toBe(entry.value)
-                expect(events.indexOf(event!) + 1, `${entry.requestId}: its event is version ${body.version}`).toBe(body.version)
+                expect(events.indexOf(event!) + 1, `${entry.requestId}: its event is version ${body.version}`).toBe(
+                  body.version
+                )
               }
             }
           }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { join } from "node:path"
+import { tempDir } from "./databases.js"
 import {
   BIN,
   call,
@@ -13,7 +14,6 @@ import {
   sleep,
   stopServer
 } from "./reliability-support.js"
-import { tempDir } from "./databases.js"
 
 /**
  * Two clients on one SQLite file used to fail with SQLITE_BUSY_SNAPSHOT. docs/CONTRACT.md §7/§10:
@@ -40,7 +40,18 @@ const keysCreate = (databaseUrl: string, name: string) =>
     const startedAt = performance.now()
     const env = { ...process.env }
     delete env.DATABASE_URL
-    const child = spawn(process.execPath, [BIN, "keys", "create", "--org", "org_default", "--name", name, "--json", "--database", databaseUrl], {
+    const child = spawn(process.execPath, [
+      BIN,
+      "keys",
+      "create",
+      "--org",
+      "org_default",
+      "--name",
+      name,
+      "--json",
+      "--database",
+      databaseUrl
+    ], {
       env,
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -60,7 +71,7 @@ describe("a second writer process on the server's SQLite file", () => {
     "`workflows keys create` × 3 under PATCH load: each succeeds, its key works, the load sees no 5xx",
     () =>
       Effect.scoped(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const dir = yield* tempDir
           const filename = join(dir, "workflows.db")
           const databaseUrl = `sqlite:${filename}`
@@ -72,7 +83,10 @@ describe("a second writer process on the server's SQLite file", () => {
           const { replies, runs, ids } = yield* Effect.promise(async () => {
             const ids: Array<string> = []
             for (let i = 0; i < 8; i++) {
-              const created = await call(base, "POST", "/v1/workflows", { key, json: { title: `Second writer ${i}`, status: "active" } })
+              const created = await call(base, "POST", "/v1/workflows", {
+                key,
+                json: { title: `Second writer ${i}`, status: "active" }
+              })
               expect(created.status, created.text).toBe(201)
               ids.push(created.body.id)
             }
@@ -111,16 +125,22 @@ describe("a second writer process on the server's SQLite file", () => {
 
           const statuses = replies.map((reply) => reply.status)
           const byStatus = statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {})
-          const windows = runs.map((run) => replies.filter((reply) => reply.at >= run.startedAt && reply.at <= run.endedAt).length)
+          const windows = runs.map((run) =>
+            replies.filter((reply) => reply.at >= run.startedAt && reply.at <= run.endedAt).length
+          )
           console.log(
             `second-writer: ${replies.length} PATCHes under load ${JSON.stringify(byStatus)}; ` +
-              `keys create took ${runs.map((run) => Math.round(run.endedAt - run.startedAt)).join(", ")} ms with ${windows.join(", ")} PATCHes answered meanwhile`
+              `keys create took ${runs.map((run) => Math.round(run.endedAt - run.startedAt)).join(", ")} ms with ${
+                windows.join(", ")
+              } PATCHes answered meanwhile`
           )
           for (const [i, run] of runs.entries()) {
             expect(run.code, `keys create #${i} exit code; stderr: ${run.stderr}`).toBe(0)
             expect(run.stderr, `keys create #${i} wrote nothing to stderr`).not.toMatch(/SQLITE|BUSY|locked|error/i)
           }
-          const created = runs.map((run) => JSON.parse(run.stdout) as { id: string; organization_id: string; name: string; key: string })
+          const created = runs.map((run) =>
+            JSON.parse(run.stdout) as { id: string; organization_id: string; name: string; key: string }
+          )
           for (const [i, row] of created.entries()) {
             expect(row.organization_id).toBe("org_default")
             expect(row.name).toBe(`second-writer-${i}`)
@@ -128,7 +148,8 @@ describe("a second writer process on the server's SQLite file", () => {
             expect(row.key).toMatch(/^wfk_[A-Za-z0-9]{22,}$/)
           }
           expect(new Set(created.map((row) => row.key)).size, "three distinct keys").toBe(3)
-          expect(statuses.filter((status) => status !== 200), "every PATCH of the load succeeded (no 5xx, no failure)").toEqual([])
+          expect(statuses.filter((status) => status !== 200), "every PATCH of the load succeeded (no 5xx, no failure)")
+            .toEqual([])
           expect(windows.every((count) => count > 0), "the load really ran while each second writer ran").toBe(true)
           expect(serverErrors(server.output()), "no SQLITE_BUSY, 5xx or error in the server log").toEqual([])
 
@@ -138,13 +159,21 @@ describe("a second writer process on the server's SQLite file", () => {
               const listed = await call(base, "GET", "/v1/workflows?limit=100", { key: row.key })
               expect(listed.status, listed.text).toBe(200)
               expect(listed.body.data.map((w: { id: string }) => w.id).sort()).toEqual([...ids].sort())
-              const patched = await call(base, "PATCH", `/v1/workflows/${ids[i]}`, { key: row.key, json: { title: `by new key ${i}` } })
+              const patched = await call(base, "PATCH", `/v1/workflows/${ids[i]}`, {
+                key: row.key,
+                json: { title: `by new key ${i}` }
+              })
               expect(patched.status, patched.text).toBe(200)
             }
           })
           yield* Effect.promise(() => stopServer(server, "SIGTERM"))
           const stored = yield* readSqlite(filename)
-          for (const row of stored.workflows) checkTrail(row, stored.events.filter((event) => event.workflow_id === row.id))
+          for (const row of stored.workflows) {
+            checkTrail(
+              row,
+              stored.events.filter((event) => event.workflow_id === row.id)
+            )
+          }
           const okCount = statuses.length + created.length
           expect(stored.events.length, "one event per create and per changing PATCH").toBe(ids.length + okCount)
         })

@@ -21,7 +21,11 @@ export const BIN = fileURLToPath(new URL("../../cli/bin/workflows.js", import.me
 export const requireBuiltCli = () => {
   const target = /import\s+"([^"]+)"/.exec(readFileSync(BIN, "utf8"))?.[1]
   if (target === undefined || !existsSync(fileURLToPath(new URL(target, new URL("../../cli/bin/", import.meta.url))))) {
-    throw new Error(`packages/cli is not built (${target ?? "no import"} is missing): run \`npm run build\` before the reliability tests`)
+    throw new Error(
+      `packages/cli is not built (${
+        target ?? "no import"
+      } is missing): run \`npm run build\` before the reliability tests`
+    )
   }
 }
 
@@ -33,7 +37,9 @@ export const freePort = () =>
     server.once("error", reject)
     server.listen(0, "127.0.0.1", () => {
       const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
+      server.close(
+        () => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")))
+      )
     })
   })
 
@@ -57,7 +63,16 @@ const START_TIMEOUT_MS = 45_000
  */
 export const startServer = (databaseUrl: string, port: number): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "serve", "--port", String(port), "--host", "127.0.0.1", "--database", databaseUrl], {
+    const child = spawn(process.execPath, [
+      BIN,
+      "serve",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--database",
+      databaseUrl
+    ], {
       env: { ...process.env, DATABASE_URL: databaseUrl },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -115,7 +130,11 @@ export const serverResource = (databaseUrl: string, port?: number) =>
     (server) => Effect.promise(() => stopServer(server))
   )
 
-export const pool = async <A>(count: number, concurrency: number, task: (i: number) => Promise<A>): Promise<Array<A>> => {
+export const pool = async <A>(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<A>
+): Promise<Array<A>> => {
   const results: Array<A> = new Array(count)
   let next = 0
   const worker = async () => {
@@ -147,7 +166,10 @@ export const checkTrail = (row: WorkflowRow, events: ReadonlyArray<EventRow>): A
   const where = `workflow ${row.id}`
   expect(events.length, `${where}: has events`).toBeGreaterThan(0)
   expect(events[0]!.type, `${where}: first event`).toBe("workflow.created")
-  expect(events.slice(1).map((event) => event.type).filter((type) => type === "workflow.created"), `${where}: one creation`).toEqual([])
+  expect(
+    events.slice(1).map((event) => event.type).filter((type) => type === "workflow.created"),
+    `${where}: one creation`
+  ).toEqual([])
   expect(row.version, `${where}: version == number of events`).toBe(events.length)
   const states: Array<WorkflowState> = [{ title: null, description: null, status: null }]
   let current: Record<string, string | null> = { title: null, description: null, status: null }
@@ -162,9 +184,14 @@ export const checkTrail = (row: WorkflowRow, events: ReadonlyArray<EventRow>): A
       next[field] = change.to
     }
     current = next
-    states.push({ title: current.title ?? null, description: current.description ?? null, status: current.status ?? null })
+    states.push({
+      title: current.title ?? null,
+      description: current.description ?? null,
+      status: current.status ?? null
+    })
   })
-  expect({ title: row.title, description: row.description, status: row.status }, `${where}: row == replayed events`).toEqual(states.at(-1))
+  expect({ title: row.title, description: row.description, status: row.status }, `${where}: row == replayed events`)
+    .toEqual(states.at(-1))
   return states
 }
 
@@ -172,4 +199,6 @@ export const readLog = (path: string) => (existsSync(path) ? readFileSync(path, 
 
 /** Lines of a server's output that report a 5xx or an error-level log (a defect, an SQL failure). */
 export const serverErrors = (output: string) =>
-  output.split("\n").filter((line) => /\bstatus=5\d\d\b/.test(line) || /\blevel=(ERROR|FATAL)\b/.test(line) || /SQLITE_BUSY/.test(line))
+  output.split("\n").filter((line) =>
+    /\bstatus=5\d\d\b/.test(line) || /\blevel=(ERROR|FATAL)\b/.test(line) || /SQLITE_BUSY/.test(line)
+  )

@@ -11,70 +11,76 @@ import { apiFor, eventsOf, ORG_A, rowOf } from "./support.js"
  */
 for (const db of databases) {
   describe.concurrent(db.name, () => {
-    it.live("200 concurrent patches to two fields plus interleaved pause/resume: nothing lost, one consistent order", () =>
-      withService(db)(
-        Effect.gen(function* () {
-          const api = yield* apiFor(ORG_A)
-          const created = yield* api.create({ title: "Start", description: "Start description", status: "active" })
+    it.live(
+      "200 concurrent patches to two fields plus interleaved pause/resume: nothing lost, one consistent order",
+      () =>
+        withService(db)(
+          Effect.gen(function*() {
+            const api = yield* apiFor(ORG_A)
+            const created = yield* api.create({ title: "Start", description: "Start description", status: "active" })
 
-          const updates: Array<Effect.Effect<Workflow, unknown>> = []
-          const lifecycle: Array<Effect.Effect<Workflow, unknown>> = []
-          const calls: Array<Effect.Effect<{ readonly kind: "update" | "lifecycle"; readonly workflow: Workflow }, unknown>> = []
-          for (let i = 0; i < 200; i++) {
-            const body = i % 2 === 0 ? { title: `Title ${i}` } : { description: `Description ${i}` }
-            const update = api.update(created.id, body)
-            updates.push(update)
-            calls.push(Effect.map(update, (workflow) => ({ kind: "update" as const, workflow })))
-            if (i % 10 === 0) {
-              const action = (i / 10) % 2 === 0 ? api.pause(created.id) : api.resume(created.id)
-              lifecycle.push(action)
-              calls.push(Effect.map(action, (workflow) => ({ kind: "lifecycle" as const, workflow })))
+            const updates: Array<Effect.Effect<Workflow, unknown>> = []
+            const lifecycle: Array<Effect.Effect<Workflow, unknown>> = []
+            const calls: Array<
+              Effect.Effect<{ readonly kind: "update" | "lifecycle"; readonly workflow: Workflow }, unknown>
+            > = []
+            for (let i = 0; i < 200; i++) {
+              const body = i % 2 === 0 ? { title: `Title ${i}` } : { description: `Description ${i}` }
+              const update = api.update(created.id, body)
+              updates.push(update)
+              calls.push(Effect.map(update, (workflow) => ({ kind: "update" as const, workflow })))
+              if (i % 10 === 0) {
+                const action = (i / 10) % 2 === 0 ? api.pause(created.id) : api.resume(created.id)
+                lifecycle.push(action)
+                calls.push(Effect.map(action, (workflow) => ({ kind: "lifecycle" as const, workflow })))
+              }
             }
-          }
-          const results = yield* Effect.all(calls, { concurrency: "unbounded" })
-          expect(results).toHaveLength(220)
+            const results = yield* Effect.all(calls, { concurrency: "unbounded" })
+            expect(results).toHaveLength(220)
 
-          const events = yield* eventsOf(created.id)
-          const row = yield* rowOf(created.id)
-          // version = 1 (create) + one per changing write, and every changing write left one event
-          expect(row.version).toBe(events.length)
-          const titleEvents = events.filter((e) => e.type === "workflow.updated" && "title" in e.changes)
-          const descriptionEvents = events.filter((e) => e.type === "workflow.updated" && "description" in e.changes)
-          expect(titleEvents).toHaveLength(100)
-          expect(descriptionEvents).toHaveLength(100)
-          const statusEvents = events.filter((e) => e.type === "workflow.paused" || e.type === "workflow.resumed")
-          expect(events).toHaveLength(1 + 200 + statusEvents.length)
-          expect(statusEvents.length).toBeGreaterThanOrEqual(1)
-          expect(statusEvents.length).toBeLessThanOrEqual(lifecycle.length)
+            const events = yield* eventsOf(created.id)
+            const row = yield* rowOf(created.id)
+            // version = 1 (create) + one per changing write, and every changing write left one event
+            expect(row.version).toBe(events.length)
+            const titleEvents = events.filter((e) => e.type === "workflow.updated" && "title" in e.changes)
+            const descriptionEvents = events.filter((e) => e.type === "workflow.updated" && "description" in e.changes)
+            expect(titleEvents).toHaveLength(100)
+            expect(descriptionEvents).toHaveLength(100)
+            const statusEvents = events.filter((e) => e.type === "workflow.paused" || e.type === "workflow.resumed")
+            expect(events).toHaveLength(1 + 200 + statusEvents.length)
+            expect(statusEvents.length).toBeGreaterThanOrEqual(1)
+            expect(statusEvents.length).toBeLessThanOrEqual(lifecycle.length)
 
-          // walk the trail: each field's `from` is the previous event's `to`
-          const state: Record<string, string | null> = {}
-          for (const [index, event] of events.entries()) {
-            for (const [field, change] of Object.entries(event.changes)) {
-              expect(change.from, `event ${index} (${event.type}) field ${field}`).toBe(state[field] ?? null)
-              expect(change.to, `event ${index} (${event.type}) field ${field}`).not.toBe(change.from)
-              state[field] = change.to
+            // walk the trail: each field's `from` is the previous event's `to`
+            const state: Record<string, string | null> = {}
+            for (const [index, event] of events.entries()) {
+              for (const [field, change] of Object.entries(event.changes)) {
+                expect(change.from, `event ${index} (${event.type}) field ${field}`).toBe(state[field] ?? null)
+                expect(change.to, `event ${index} (${event.type}) field ${field}`).not.toBe(change.from)
+                state[field] = change.to
+              }
             }
-          }
-          expect({ title: row.title, description: row.description, status: row.status }).toEqual(state)
+            expect({ title: row.title, description: row.description, status: row.status }).toEqual(state)
 
-          // every update changed something, so each saw a version of its own
-          const updateVersions = results.filter((r) => r.kind === "update").map((r) => r.workflow.version)
-          expect(new Set(updateVersions).size).toBe(200)
-          for (const version of updateVersions) {
-            expect(version).toBeGreaterThan(1)
-            expect(version).toBeLessThanOrEqual(row.version)
-          }
-          // events are ordered in time as well as by sequence
-          const times = events.map((e) => e.created_at)
-          expect([...times].sort()).toEqual(times)
-          expect((yield* api.get(created.id)).version).toBe(row.version)
-        })
-      ), 60_000)
+            // every update changed something, so each saw a version of its own
+            const updateVersions = results.filter((r) => r.kind === "update").map((r) => r.workflow.version)
+            expect(new Set(updateVersions).size).toBe(200)
+            for (const version of updateVersions) {
+              expect(version).toBeGreaterThan(1)
+              expect(version).toBeLessThanOrEqual(row.version)
+            }
+            // events are ordered in time as well as by sequence
+            const times = events.map((e) => e.created_at)
+            expect([...times].sort()).toEqual(times)
+            expect((yield* api.get(created.id)).version).toBe(row.version)
+          })
+        ),
+      60_000
+    )
 
     it.live("concurrent writers with the same If-Match: exactly one wins, the rest get WorkflowPreconditionFailed", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const created = yield* api.create({ title: "Contended", status: "active" })
           const attempts = Array.from({ length: 20 }, (_, i) =>
@@ -82,8 +88,7 @@ for (const db of databases) {
               i === 7
                 ? api.pause(created.id, { if_match: created.etag })
                 : api.update(created.id, { title: `Writer ${i}` }, { if_match: created.etag })
-            )
-          )
+            ))
           const outcomes = yield* Effect.all(attempts, { concurrency: "unbounded" })
           const winners = outcomes.filter((o) => o._tag === "Right")
           const losers = outcomes.filter((o) => o._tag === "Left")
@@ -97,7 +102,7 @@ for (const db of databases) {
 
     it.live("writes to different workflows in parallel do not interfere", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const workflows = yield* Effect.all(
             Array.from({ length: 10 }, (_, i) => api.create({ title: `W${i}`, status: "active" })),
@@ -113,7 +118,9 @@ for (const db of databases) {
           )
           for (const [i, w] of workflows.entries()) {
             const row = yield* rowOf(w.id)
-            expect(row).toEqual(expect.objectContaining({ title: `W${i} renamed`, description: `D${i}`, status: "cancelled", version: 4 }))
+            expect(row).toEqual(
+              expect.objectContaining({ title: `W${i} renamed`, description: `D${i}`, status: "cancelled", version: 4 })
+            )
             expect(yield* eventsOf(w.id)).toHaveLength(4)
           }
         })

@@ -4,9 +4,20 @@ import { OrganizationId, WorkflowJson } from "@workflows/domain"
 import { Workflows, WorkflowStore } from "@workflows/http"
 import { Effect, Schema } from "effect"
 import { databases, withService } from "./databases.js"
-import { apiFor, countOf, eventsOf, expectIsoMillis, failsWithoutWriting, KEY_ACTOR, ORG_A, ORG_B, rowOf } from "./support.js"
+import {
+  apiFor,
+  countOf,
+  eventsOf,
+  expectIsoMillis,
+  failsWithoutWriting,
+  KEY_ACTOR,
+  ORG_A,
+  ORG_B,
+  rowOf
+} from "./support.js"
 
-const fieldsOf = (error: unknown) => (error as { readonly errors: ReadonlyArray<{ readonly field: string | null }> }).errors.map((e) => e.field)
+const fieldsOf = (error: unknown) =>
+  (error as { readonly errors: ReadonlyArray<{ readonly field: string | null }> }).errors.map((e) => e.field)
 
 const tableCounts = Effect.all({
   workflows: countOf("workflows"),
@@ -19,7 +30,7 @@ for (const db of databases) {
     describe("create", () => {
       it.live("stores a draft at version 1 and one workflow.created event listing title and status from null", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A, { request_id: "req-create" })
             const created = yield* api.create({ name: "  Lead nurture  " })
             expect(created.id).toMatch(/^wfl_[0-9a-z]{12}$/)
@@ -59,7 +70,7 @@ for (const db of databases) {
 
       it.live("lists the description when there is one, and may create directly active (still one event)", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             const created = yield* api.create({ title: "Active one", description: " Text\nmore ", status: "active" })
             expect(created.status).toBe("active")
@@ -82,7 +93,7 @@ for (const db of databases) {
 
       it.live("rejects invalid bodies, naming every problem, and writes nothing", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             const cases: ReadonlyArray<readonly [unknown, ReadonlyArray<string | null>]> = [
               [{}, ["title"]],
@@ -113,7 +124,7 @@ for (const db of databases) {
 
       it.live("WorkflowStore.layer: a library caller is recorded as the system, with no request id", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const workflows = yield* Workflows
             const created = yield* workflows.create({ title: "From a library" })
             const updated = yield* workflows.update(created.id, { name: "Renamed" })
@@ -123,7 +134,10 @@ for (const db of databases) {
               ["workflow.created", { type: "system" }, null, "org_library"],
               ["workflow.updated", { type: "system" }, null, "org_library"]
             ])
-            expect((yield* workflows.events(created.id)).data.map((e) => e.type)).toEqual(["workflow.updated", "workflow.created"])
+            expect((yield* workflows.events(created.id)).data.map((e) => e.type)).toEqual([
+              "workflow.updated",
+              "workflow.created"
+            ])
           }).pipe(Effect.provide(WorkflowStore.layer({ organization_id: OrganizationId.make("org_library") })))
         ))
     })
@@ -131,19 +145,27 @@ for (const db of databases) {
     describe("Idempotency-Key", () => {
       it.live("same key and same body (any key order) return the first workflow; one row, one event", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
-            const first = yield* api.create({ title: "Once", description: "D", status: "active" }, { idempotency_key: "k-1" })
-            const again = yield* api.create({ status: "active", description: "D", title: "Once" }, { idempotency_key: "k-1" })
+            const first = yield* api.create({ title: "Once", description: "D", status: "active" }, {
+              idempotency_key: "k-1"
+            })
+            const again = yield* api.create({ status: "active", description: "D", title: "Once" }, {
+              idempotency_key: "k-1"
+            })
             expect(again).toEqual(first)
             expect(yield* tableCounts).toEqual({ workflows: 1, events: 1, keys: 1 })
             // a retry replays the first response, even after the workflow moved on
             yield* api.update(first.id, { title: "Later" })
-            const replay = yield* api.create({ title: "Once", status: "active", description: "D" }, { idempotency_key: "k-1" })
+            const replay = yield* api.create({ title: "Once", status: "active", description: "D" }, {
+              idempotency_key: "k-1"
+            })
             expect(replay).toEqual(first)
             expect(yield* tableCounts).toEqual({ workflows: 1, events: 2, keys: 1 })
             // no key, or another key: a new workflow each time
-            const other = yield* api.create({ title: "Once", description: "D", status: "active" }, { idempotency_key: "k-2" })
+            const other = yield* api.create({ title: "Once", description: "D", status: "active" }, {
+              idempotency_key: "k-2"
+            })
             const plain = yield* api.create({ title: "Once", description: "D", status: "active" })
             expect(new Set([first.id, other.id, plain.id]).size).toBe(3)
           })
@@ -151,12 +173,18 @@ for (const db of databases) {
 
       it.live("same key with a different body is IdempotencyKeyReused and writes nothing", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             yield* api.create({ title: "Original" }, { idempotency_key: "reused" })
-            for (const body of [{ title: "Different" }, { title: "Original", description: "added" }, { title: " Original " }, { name: "Original" }]) {
+            for (
+              const body of [{ title: "Different" }, { title: "Original", description: "added" }, {
+                title: " Original "
+              }, { name: "Original" }]
+            ) {
               const error = yield* failsWithoutWriting(api.create(body, { idempotency_key: "reused" }))
-              expect(error, JSON.stringify(body)).toEqual(expect.objectContaining({ _tag: "IdempotencyKeyReused", key: "reused" }))
+              expect(error, JSON.stringify(body)).toEqual(
+                expect.objectContaining({ _tag: "IdempotencyKeyReused", key: "reused" })
+              )
             }
             expect(yield* tableCounts).toEqual({ workflows: 1, events: 1, keys: 1 })
           })
@@ -164,7 +192,7 @@ for (const db of databases) {
 
       it.live("a failed first request is not remembered: the retry runs again", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             const invalid = yield* failsWithoutWriting(api.create({ title: "" }, { idempotency_key: "retry-me" }))
             expect(invalid._tag).toBe("WorkflowValidationError")
@@ -178,7 +206,7 @@ for (const db of databases) {
 
       it.live("keys are per organization", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const a = yield* apiFor(ORG_A)
             const b = yield* apiFor(ORG_B)
             const inA = yield* a.create({ title: "Shared key" }, { idempotency_key: "same" })
@@ -197,7 +225,7 @@ for (const db of databases) {
 
       it.live("a key older than 24 hours is forgotten", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             const sql = yield* SqlClient.SqlClient
             const first = yield* api.create({ title: "Yesterday" }, { idempotency_key: "old" })
@@ -211,7 +239,7 @@ for (const db of databases) {
 
       it.live("concurrent retries with one key create one workflow and all get it", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             // several rounds: the first one also warms the connection pool, which hides races
             for (let round = 0; round < 6; round++) {

@@ -9,16 +9,18 @@ import { apiFor, countOf, ORG_A, ORG_B } from "./support.js"
  * Idempotency records are kept 24 hours, then purged by later writes in bounded batches: the
  * table does not grow forever, and a fresh key still replays. Time is the test clock's.
  */
-const keysStored = Effect.gen(function* () {
+const keysStored = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* Effect.orDie(sql<{ key: string }>`SELECT key FROM idempotency_keys ORDER BY key`)
   return rows.map((row) => row.key)
 })
 
 const expiredCount = (cutoff: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* Effect.orDie(sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM idempotency_keys WHERE created_at < ${cutoff}`)
+    const rows = yield* Effect.orDie(
+      sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM idempotency_keys WHERE created_at < ${cutoff}`
+    )
     return Number(rows[0]!.n)
   })
 
@@ -26,7 +28,7 @@ for (const db of databases) {
   describe(`${db.name}: idempotency records expire`, () => {
     it.effect("records older than 24 h disappear on a later keyed create, in every organization; fresh ones still replay", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const alpha = yield* apiFor(ORG_A)
           const beta = yield* apiFor(ORG_B)
           yield* alpha.create({ title: "Old 1" }, { idempotency_key: "old-1" })
@@ -51,20 +53,22 @@ for (const db of databases) {
 
     it.effect(`one write removes at most ${PURGE_BATCH} expired records, oldest first; later writes remove the rest`, () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const backlog = PURGE_BATCH * 2 + PURGE_BATCH / 2
           const template = yield* api.create({ title: "Template" })
           const sql = yield* SqlClient.SqlClient
           for (let i = 0; i < backlog; i++) {
-            yield* Effect.orDie(sql`INSERT INTO idempotency_keys ${sql.insert({
-              organization_id: ORG_A,
-              key: `expired-${String(i).padStart(4, "0")}`,
-              request_hash: "h",
-              workflow_id: template.id,
-              response: "{}",
-              created_at: new Date(Date.UTC(1969, 11, 1) + i * 1000).toISOString()
-            })}`)
+            yield* Effect.orDie(sql`INSERT INTO idempotency_keys ${
+              sql.insert({
+                organization_id: ORG_A,
+                key: `expired-${String(i).padStart(4, "0")}`,
+                request_hash: "h",
+                workflow_id: template.id,
+                response: "{}",
+                created_at: new Date(Date.UTC(1969, 11, 1) + i * 1000).toISOString()
+              })
+            }`)
           }
           const cutoff = "1970-01-01T00:00:00.000Z" // the test clock starts at the epoch; all of the above is older than 24 h
           expect(yield* expiredCount(cutoff)).toBe(backlog)

@@ -12,23 +12,27 @@ import { apiFor } from "./support.js"
  * pair of process starts in 2^32 runs the very same stream. Each runtime here gets an identical
  * `Random` (that unlucky pair, made certain): the ids must not come from it.
  */
-const firstIds = Effect.gen(function* () {
+const firstIds = Effect.gen(function*() {
   const api = yield* apiFor()
   const workflow = yield* api.create({ title: "First" })
   const sql = yield* SqlClient.SqlClient
-  const events = yield* Effect.orDie(sql<{ id: string }>`SELECT id FROM workflow_events WHERE workflow_id = ${workflow.id}`)
+  const events = yield* Effect.orDie(
+    sql<{ id: string }>`SELECT id FROM workflow_events WHERE workflow_id = ${workflow.id}`
+  )
   const key = yield* Effect.flatMap(ApiKeys, (keys) => keys.create(OrganizationId.make("org_ids"), "first"))
   return { workflow: workflow.id, event: events[0]!.id, key: key.id, secret: key.key }
 })
 
 const runtimeWithSameRandom = () =>
   ManagedRuntime.make(
-    serviceLayer(Sql.Database.Sqlite({ filename: ":memory:" })).pipe(Layer.provideMerge(Layer.setRandom(Random.make("same seed"))))
+    serviceLayer(Sql.Database.Sqlite({ filename: ":memory:" })).pipe(
+      Layer.provideMerge(Layer.setRandom(Random.make("same seed")))
+    )
   )
 
 describe("ids", () => {
   it.live("two runtimes built independently, with the same Effect Random, draw different first ids", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [a, b] = [runtimeWithSameRandom(), runtimeWithSameRandom()]
       const first = yield* Effect.promise(() => a.runPromise(firstIds))
       const second = yield* Effect.promise(() => b.runPromise(firstIds))

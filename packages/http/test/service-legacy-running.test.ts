@@ -19,7 +19,7 @@ for (const db of databases) {
   describe.concurrent(db.name, () => {
     it.live("a legacy running row is read back as running", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const row = yield* legacy
           expect(row.id).toMatch(/^wf_/)
@@ -31,13 +31,15 @@ for (const db of databases) {
 
     it.live("PATCH status active is accepted: a no-op, or a title change that keeps running", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const row = yield* legacy
           const same = yield* succeedsWithoutWriting(api.update(row.id, { status: "active", title: "Old campaign" }))
           expect(same.status).toBe("running")
           expect(same.version).toBe(7)
-          const changed = yield* api.update(row.id, { status: "active", title: "Renamed campaign" }, { if_match: "\"7\"" })
+          const changed = yield* api.update(row.id, { status: "active", title: "Renamed campaign" }, {
+            if_match: "\"7\""
+          })
           expect(changed.status).toBe("running")
           expect(changed.version).toBe(8)
           const stored = yield* rowOf(row.id)
@@ -50,7 +52,7 @@ for (const db of databases) {
 
     it.live("PATCH status paused is a conflict naming running; status running itself is a validation error", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const row = yield* legacy
           const conflict = yield* failsWithoutWriting(api.update(row.id, { status: "paused", title: "x" }))
@@ -76,7 +78,7 @@ for (const db of databases) {
 
     it.live("pause works, recording running → paused; activate and resume are no-ops", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const row = yield* legacy
           expect((yield* succeedsWithoutWriting(api.activate(row.id))).status).toBe("running")
@@ -94,7 +96,7 @@ for (const db of databases) {
 
     it.live("cancel and complete leave running too", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const one = yield* legacy
           const two = yield* insertWorkflow({ id: freshId("wf_"), status: "running" })
@@ -106,7 +108,7 @@ for (const db of databases) {
 
     it.live("list with status=active includes running rows, returned as running", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const row = yield* legacy
           const active = yield* insertWorkflow({ status: "active", created_at: "2019-01-01T00:00:00.000Z" })

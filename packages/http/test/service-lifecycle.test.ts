@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { WorkflowsService } from "@workflows/http"
 import { Effect } from "effect"
-import { ACTIONS, type Action, ALLOWED_ACTIONS, LIFECYCLE_TABLE } from "../../domain/test/lifecycle-table.js"
+import { type Action, ACTIONS, ALLOWED_ACTIONS, LIFECYCLE_TABLE } from "../../domain/test/lifecycle-table.js"
 import { databases, withService } from "./databases.js"
 import {
   ALL_STATUSES,
@@ -31,7 +31,7 @@ for (const db of databases) {
     for (const action of ACTIONS) {
       it.live(`${action} from every status`, () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             for (const status of ALL_STATUSES) {
               const label = `${action} from ${status}`
@@ -64,7 +64,9 @@ for (const db of databases) {
                   break
                 }
                 case "unchanged": {
-                  const result = yield* succeedsWithoutWriting(call(api, action)(stored.id, { body: { reason }, if_match: "\"5\"" }))
+                  const result = yield* succeedsWithoutWriting(
+                    call(api, action)(stored.id, { body: { reason }, if_match: "\"5\"" })
+                  )
                   expect(result.status, label).toBe(status)
                   expect(result.version, label).toBe(5)
                   expect(result.updated_at.toJSON(), label).toBe(OLD_TIME)
@@ -90,7 +92,7 @@ for (const db of databases) {
 
     it.live("a full life: draft → active → paused → active → completed, one event per real move", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const created = yield* api.create({ title: "Life" })
           yield* api.activate(created.id)
@@ -116,7 +118,7 @@ for (const db of databases) {
 
     it.live("reason: recorded trimmed, null when absent or blank, 500 characters at most", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const a = yield* insertWorkflow({ status: "active" })
           const b = yield* insertWorkflow({ status: "active" })
@@ -134,7 +136,10 @@ for (const db of databases) {
           const e = yield* insertWorkflow({ status: "active" })
           const tooLong = yield* failsWithoutWriting(api.pause(e.id, { body: { reason: "r".repeat(501) } }))
           expect(tooLong).toEqual(
-            expect.objectContaining({ _tag: "WorkflowValidationError", errors: [expect.objectContaining({ field: "reason" })] })
+            expect.objectContaining({
+              _tag: "WorkflowValidationError",
+              errors: [expect.objectContaining({ field: "reason" })]
+            })
           )
           expect((yield* rowOf(e.id)).status).toBe("active")
         })
@@ -142,7 +147,7 @@ for (const db of databases) {
 
     it.live("lifecycle bodies: unknown fields, wrong types and non-objects are validation errors, before 404/412/409", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const stored = yield* insertWorkflow({ status: "active", version: 2 })
           const bodies: ReadonlyArray<readonly [unknown, ReadonlyArray<string | null>]> = [
@@ -155,7 +160,9 @@ for (const db of databases) {
             [null, [null]]
           ]
           for (const [body, fields] of bodies) {
-            for (const [id, ifMatch] of [[stored.id, undefined], ["wfl_missing", undefined], [stored.id, "\"1\""]] as const) {
+            for (
+              const [id, ifMatch] of [[stored.id, undefined], ["wfl_missing", undefined], [stored.id, "\"1\""]] as const
+            ) {
               const error = yield* failsWithoutWriting(
                 api.pause(id, { body: body as never, ...(ifMatch === undefined ? {} : { if_match: ifMatch }) })
               )
@@ -175,7 +182,7 @@ for (const db of databases) {
 
     it.live("If-Match: a stale tag fails even when the action would be a no-op; 412 before 409; * and the current tag pass", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const paused = yield* insertWorkflow({ status: "paused", version: 4 })
           for (const ifMatch of ["\"3\"", "W/\"4\"", "4"]) {
@@ -200,7 +207,7 @@ for (const db of databases) {
 
     it.live("lifecycle calls on a malformed or missing id are WorkflowNotFound and write nothing", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           for (const action of ACTIONS) {
             for (const id of ["wfl_missing", "garbage", "wf_"]) {
@@ -213,7 +220,7 @@ for (const db of databases) {
 
     it.live("a patch and lifecycle calls interleave with consistent versions and events", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const api = yield* apiFor(ORG_A)
           const created = yield* api.create({ title: "Mixed", status: "active" })
           const paused = yield* api.pause(created.id, { if_match: created.etag })

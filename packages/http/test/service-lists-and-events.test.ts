@@ -5,10 +5,14 @@ import { Effect } from "effect"
 import { databases, withService } from "./databases.js"
 import { apiFor, eventsOf, insertWorkflow, ORG_A, ORG_B, type WorkflowRow } from "./support.js"
 
-const fieldsOf = (error: unknown) => (error as { readonly errors: ReadonlyArray<{ readonly field: string | null }> }).errors.map((e) => e.field)
+const fieldsOf = (error: unknown) =>
+  (error as { readonly errors: ReadonlyArray<{ readonly field: string | null }> }).errors.map((e) => e.field)
 
 /** Ids that sort the same under any collation: lowercase letters and digits, one length. */
-const randomId = () => `wfl_${Array.from({ length: 12 }, () => "0123456789abcdefghijklmnopqrstuvwxyz"[Math.floor(Math.random() * 36)]).join("")}`
+const randomId = () =>
+  `wfl_${
+    Array.from({ length: 12 }, () => "0123456789abcdefghijklmnopqrstuvwxyz"[Math.floor(Math.random() * 36)]).join("")
+  }`
 
 /** The newest-first order the contract asks for: `created_at` descending, then `id` descending. */
 const newestFirst = (rows: ReadonlyArray<WorkflowRow>) =>
@@ -17,7 +21,7 @@ const newestFirst = (rows: ReadonlyArray<WorkflowRow>) =>
   ).map((r) => r.id)
 
 /** 25 workflows over 5 instants (so many share a `created_at`), in a random insertion order. */
-const seed = Effect.gen(function* () {
+const seed = Effect.gen(function*() {
   const statuses: ReadonlyArray<WorkflowStatus> = ["draft", "active", "paused", "running", "cancelled"]
   const specs = Array.from({ length: 25 }, (_, i) => ({
     id: randomId(),
@@ -31,8 +35,11 @@ const seed = Effect.gen(function* () {
 })
 
 /** Follows `starting_after` from the first page to the last, checking `has_more` on the way. */
-const walk = <A extends { readonly id: string }>(fetch: (query: ListQueryInput) => Effect.Effect<Page<A>, unknown>, query: ListQueryInput) =>
-  Effect.gen(function* () {
+const walk = <A extends { readonly id: string }>(
+  fetch: (query: ListQueryInput) => Effect.Effect<Page<A>, unknown>,
+  query: ListQueryInput
+) =>
+  Effect.gen(function*() {
     const seen: Array<A> = []
     const sizes: Array<number> = []
     let cursor: string | undefined
@@ -57,7 +64,7 @@ for (const db of databases) {
     describe("list", () => {
       it.live("newest first (created_at desc, id desc); pages walk every workflow once, in order", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             const rows = yield* seed
             const expected = newestFirst(rows)
@@ -72,7 +79,7 @@ for (const db of databases) {
 
       it.live("limit: default 20, bounds 1–100, has_more exact at the edges", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             const empty = yield* api.list()
             expect(empty).toEqual({ data: [], has_more: false })
@@ -93,7 +100,7 @@ for (const db of databases) {
 
       it.live("status filter: active includes running, paginates, and an unknown status is a validation error", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             const rows = yield* seed
             const activeOrRunning = newestFirst(rows.filter((r) => r.status === "active" || r.status === "running"))
@@ -102,7 +109,7 @@ for (const db of databases) {
             expect(ids).toEqual(activeOrRunning)
             const paused = (yield* api.list({ status: "paused" })).data
             expect(paused.map((w) => w.id)).toEqual(newestFirst(rows.filter((r) => r.status === "paused")))
-            expect((yield* api.list({ status: "completed" }))).toEqual({ data: [], has_more: false })
+            expect(yield* api.list({ status: "completed" })).toEqual({ data: [], has_more: false })
             expectValidation(yield* Effect.flip(api.list({ status: "bogus" })), "status")
             expectValidation(yield* Effect.flip(api.list({ status: "ACTIVE" })), "status")
           })
@@ -110,7 +117,7 @@ for (const db of databases) {
 
       it.live("an unknown or malformed cursor is a validation error naming starting_after", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             yield* seed
             for (const cursor of ["wfl_000000000000", "evt_abc", "not a cursor!", "x".repeat(81), ""]) {
@@ -123,7 +130,7 @@ for (const db of databases) {
 
       it.live("keyset pagination: workflows created mid-walk never duplicate or shift later pages", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             const rows = yield* seed
             const firstPage = yield* api.list({ limit: 10 })
@@ -139,7 +146,7 @@ for (const db of databases) {
 
     describe("events", () => {
       const history = (api: WorkflowsService) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const created = yield* api.create({ title: "History", status: "active" })
           for (let i = 0; i < 6; i++) yield* api.update(created.id, { title: `History ${i}` })
           yield* api.pause(created.id, { body: { reason: "break" } })
@@ -150,7 +157,7 @@ for (const db of databases) {
 
       it.live("newest first, as stored, with pagination walking every event once", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             const created = yield* history(api)
             const stored = yield* eventsOf(created.id)
@@ -192,7 +199,7 @@ for (const db of databases) {
 
       it.live("events: bad limit, a status filter, unknown cursors and unknown workflows are rejected", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
             const created = yield* history(api)
             const other = yield* api.create({ title: "Other" })
@@ -200,9 +207,18 @@ for (const db of databases) {
             expectValidation(yield* Effect.flip(api.events(created.id, { limit: 0 })), "limit")
             expectValidation(yield* Effect.flip(api.events(created.id, { limit: 101 })), "limit")
             expectValidation(yield* Effect.flip(api.events(created.id, { status: "active" })), "status")
-            expectValidation(yield* Effect.flip(api.events(created.id, { starting_after: "evt_doesnotexist" })), "starting_after")
-            expectValidation(yield* Effect.flip(api.events(created.id, { starting_after: otherEvent.id })), "starting_after")
-            expectValidation(yield* Effect.flip(api.events(created.id, { starting_after: created.id })), "starting_after")
+            expectValidation(
+              yield* Effect.flip(api.events(created.id, { starting_after: "evt_doesnotexist" })),
+              "starting_after"
+            )
+            expectValidation(
+              yield* Effect.flip(api.events(created.id, { starting_after: otherEvent.id })),
+              "starting_after"
+            )
+            expectValidation(
+              yield* Effect.flip(api.events(created.id, { starting_after: created.id })),
+              "starting_after"
+            )
             expect(yield* Effect.flip(api.events("wfl_doesnotexist"))).toEqual(
               expect.objectContaining({ _tag: "WorkflowNotFound", id: "wfl_doesnotexist" })
             )

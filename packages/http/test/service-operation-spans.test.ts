@@ -20,16 +20,20 @@ const collectingTracer = Effect.map(Effect.tracer, (base) => {
 
 const parentOf = (spans: ReadonlyArray<Tracer.Span>, span: Tracer.Span) =>
   Option.flatMap(span.parent, (parent) => Option.fromNullable(spans.find((s) => s.spanId === parent.spanId)))
-const parentName = (spans: ReadonlyArray<Tracer.Span>, span: Tracer.Span) => Option.map(parentOf(spans, span), (parent) => parent.name)
+const parentName = (spans: ReadonlyArray<Tracer.Span>, span: Tracer.Span) =>
+  Option.map(parentOf(spans, span), (parent) => parent.name)
 const ancestorNames = (spans: ReadonlyArray<Tracer.Span>, span: Tracer.Span): ReadonlyArray<string> =>
-  Option.match(parentOf(spans, span), { onNone: () => [], onSome: (parent) => [parent.name, ...ancestorNames(spans, parent)] })
+  Option.match(parentOf(spans, span), {
+    onNone: () => [],
+    onSome: (parent) => [parent.name, ...ancestorNames(spans, parent)]
+  })
 
 for (const db of databases) {
   describe(`the in-process Workflows layer names its operations as spans (${db.name})`, () => {
     it.effect("an embedding program's tracer sees each call as a child of its own span, with the statements beneath", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { spans, tracer } = yield* collectingTracer
-        const program = Effect.gen(function* () {
+        const program = Effect.gen(function*() {
           const workflows = yield* Workflows
           const created = yield* workflows.create({ title: "Traced in-process" })
           yield* workflows.update(created.id, { title: "Renamed" })
@@ -39,13 +43,24 @@ for (const db of databases) {
         }).pipe(Effect.withSpan("embedding program"))
 
         const id = yield* Effect.scoped(
-          Effect.flatMap(db.fresh, (database) =>
-            program.pipe(Effect.provide(WorkflowStore.layer({ organization_id: ORG_A }).pipe(Layer.provideMerge(serviceLayer(database)))))
+          Effect.flatMap(
+            db.fresh,
+            (database) =>
+              program.pipe(
+                Effect.provide(
+                  WorkflowStore.layer({ organization_id: ORG_A }).pipe(Layer.provideMerge(serviceLayer(database)))
+                )
+              )
           )
         ).pipe(Effect.withTracer(tracer))
 
         const operations = spans.filter((s) => s.name.startsWith("Workflows."))
-        expect(operations.map((s) => s.name)).toEqual(["Workflows.create", "Workflows.update", "Workflows.pause", "Workflows.get"])
+        expect(operations.map((s) => s.name)).toEqual([
+          "Workflows.create",
+          "Workflows.update",
+          "Workflows.pause",
+          "Workflows.get"
+        ])
         for (const operation of operations) {
           expect(parentName(spans, operation)).toEqual(Option.some("embedding program"))
           expect(operation.attributes.get("organization.id")).toBe(ORG_A)
@@ -56,7 +71,9 @@ for (const db of databases) {
         expect(pause.status._tag === "Ended" && Exit.isFailure(pause.status.exit)).toBe(true)
 
         // The update's read and writes are statements within its span (in a transaction span on PostgreSQL).
-        const statements = spans.filter((s) => s.name === "sql.execute" && ancestorNames(spans, s).includes("Workflows.update"))
+        const statements = spans.filter((s) =>
+          s.name === "sql.execute" && ancestorNames(spans, s).includes("Workflows.update")
+        )
         expect(statements.map((s) => String(s.attributes.get("db.query.text")).split(" ")[0])).toEqual(
           expect.arrayContaining(["SELECT", "UPDATE", "INSERT"])
         )

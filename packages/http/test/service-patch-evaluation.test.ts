@@ -1,6 +1,6 @@
+import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { WorkflowJson } from "@workflows/domain"
-import { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import { databases, withService } from "./databases.js"
 import {
@@ -23,20 +23,26 @@ import {
  */
 
 /** An active workflow at version 3 with old timestamps, plus a workflow of another organization. */
-const fixture = Effect.gen(function* () {
-  const stored = yield* insertWorkflow({ title: "Original title", description: "Original description", status: "active", version: 3 })
+const fixture = Effect.gen(function*() {
+  const stored = yield* insertWorkflow({
+    title: "Original title",
+    description: "Original description",
+    status: "active",
+    version: 3
+  })
   const foreign = yield* insertWorkflow({ organization_id: ORG_B, title: "Foreign", status: "active" })
   return { stored, foreign, api: yield* apiFor(ORG_A) }
 })
 
-const fieldsOf = (error: unknown) => (error as { readonly errors: ReadonlyArray<{ readonly field: string | null }> }).errors.map((e) => e.field)
+const fieldsOf = (error: unknown) =>
+  (error as { readonly errors: ReadonlyArray<{ readonly field: string | null }> }).errors.map((e) => e.field)
 
 for (const db of databases) {
   describe.concurrent(db.name, () => {
     describe("step 3: 400 body validation", () => {
       it.live("rejects bad bodies, naming every problem, and writes nothing", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const cases: ReadonlyArray<readonly [Record<string, unknown>, ReadonlyArray<string | null>]> = [
               [{}, [null]],
@@ -77,7 +83,7 @@ for (const db of databases) {
 
       it.live("body validation comes before 404, 412 and 409", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, foreign, stored } = yield* fixture
             for (const id of ["wfl_doesnotexist", foreign.id, "not an id"]) {
               const error = yield* failsWithoutWriting(api.update(id, { titel: "x" }))
@@ -95,7 +101,7 @@ for (const db of databases) {
     describe("step 4: 404", () => {
       it.live("missing, foreign and malformed ids are the same WorkflowNotFound", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, foreign, stored } = yield* fixture
             const ids = [
               "wfl_doesnotexist",
@@ -120,7 +126,7 @@ for (const db of databases) {
 
       it.live("404 comes before 412 and 409", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, foreign } = yield* fixture
             const stale = yield* failsWithoutWriting(api.update(foreign.id, { title: "x" }, { if_match: "\"999\"" }))
             expect(stale._tag).toBe("WorkflowNotFound")
@@ -133,12 +139,18 @@ for (const db of databases) {
     describe("step 5: 412 If-Match", () => {
       it.live("a stale or weak tag fails; *, the current tag and a list holding it match", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             for (const ifMatch of ["\"2\"", "\"4\"", "W/\"3\"", "3", "\"1\", \"2\"", "\"03\"", ""]) {
-              const error = yield* failsWithoutWriting(api.update(stored.id, { title: "Changed" }, { if_match: ifMatch }))
+              const error = yield* failsWithoutWriting(
+                api.update(stored.id, { title: "Changed" }, { if_match: ifMatch })
+              )
               expect(error, ifMatch).toEqual(
-                expect.objectContaining({ _tag: "WorkflowPreconditionFailed", if_match: ifMatch, current_etag: "\"3\"" })
+                expect.objectContaining({
+                  _tag: "WorkflowPreconditionFailed",
+                  if_match: ifMatch,
+                  current_etag: "\"3\""
+                })
               )
             }
             const star = yield* api.update(stored.id, { title: "Star" }, { if_match: "*" })
@@ -154,9 +166,11 @@ for (const db of databases) {
 
       it.live("412 comes before 409, before a read-only 400 and before a no-op", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
-            for (const body of [{ status: "paused" }, { version: 99 }, { title: stored.title }, { title: "x", name: "y" }]) {
+            for (
+              const body of [{ status: "paused" }, { version: 99 }, { title: stored.title }, { title: "x", name: "y" }]
+            ) {
               const error = yield* failsWithoutWriting(api.update(stored.id, body, { if_match: "\"2\"" }))
               expect(error._tag, JSON.stringify(body)).toBe("WorkflowPreconditionFailed")
             }
@@ -167,7 +181,7 @@ for (const db of databases) {
     describe("step 6: 409 status", () => {
       it.live("a different status is a conflict naming current, requested and allowed actions", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const paused = yield* insertWorkflow({ status: "paused" })
             const draft = yield* insertWorkflow({ status: "draft" })
@@ -196,7 +210,7 @@ for (const db of databases) {
 
       it.live("409 comes before a read-only 400 and a title/name 400", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const error = yield* failsWithoutWriting(
               api.update(stored.id, { status: "paused", version: 99, title: "a", name: "b" })
@@ -209,7 +223,7 @@ for (const db of databases) {
     describe("step 7: 400 against the stored record", () => {
       it.live("read-only values that differ are each named", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const cases: ReadonlyArray<readonly [Record<string, unknown>, ReadonlyArray<string | null>]> = [
               [{ title: "New", version: 2 }, ["version"]],
@@ -232,7 +246,7 @@ for (const db of databases) {
 
       it.live("title and name that differ from each other and from the stored title are a 400", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const error = yield* failsWithoutWriting(api.update(stored.id, { title: "One", name: "Two" }))
             expect(error._tag).toBe("WorkflowValidationError")
@@ -242,13 +256,15 @@ for (const db of databases) {
 
       it.live("a body with no editable field is a 400, even when everything equals the stored values", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
-            for (const body of [
-              { status: "active" },
-              { version: 3 },
-              { id: stored.id, organization_id: ORG_A, version: 3, status: "active", node_count: 4 }
-            ]) {
+            for (
+              const body of [
+                { status: "active" },
+                { version: 3 },
+                { id: stored.id, organization_id: ORG_A, version: 3, status: "active", node_count: 4 }
+              ]
+            ) {
               const error = yield* failsWithoutWriting(api.update(stored.id, body))
               expect(error._tag, JSON.stringify(body)).toBe("WorkflowValidationError")
               expect(fieldsOf(error), JSON.stringify(body)).toEqual([null])
@@ -260,7 +276,7 @@ for (const db of databases) {
     describe("step 8: 200", () => {
       it.live("a change bumps the version, moves updated_at and writes one workflow.updated event", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const updated = yield* api.update(stored.id, { title: "  New title  ", description: "New\ndescription\t" })
             const row = yield* rowOf(stored.id)
@@ -299,21 +315,27 @@ for (const db of databases) {
 
       it.live("only fields that really change are listed in the event", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             yield* api.update(stored.id, { title: "Original title", description: "Another" })
             const events = yield* eventsOf(stored.id)
-            expect(events.map((e) => e.changes)).toEqual([{ description: { from: "Original description", to: "Another" } }])
+            expect(events.map((e) => e.changes)).toEqual([{
+              description: { from: "Original description", to: "Another" }
+            }])
           })
         ))
 
       it.live("name is an alias of title; an echoed title or name is ignored", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             expect((yield* api.update(stored.id, { name: "By name" })).title).toBe("By name")
-            expect((yield* api.update(stored.id, { title: "By name", name: "Edited via name" })).title).toBe("Edited via name")
-            expect((yield* api.update(stored.id, { title: "Edited via title", name: "Edited via name" })).title).toBe("Edited via title")
+            expect((yield* api.update(stored.id, { title: "By name", name: "Edited via name" })).title).toBe(
+              "Edited via name"
+            )
+            expect((yield* api.update(stored.id, { title: "Edited via title", name: "Edited via name" })).title).toBe(
+              "Edited via title"
+            )
             expect((yield* api.update(stored.id, { title: "Same", name: "Same" })).title).toBe("Same")
             const row = yield* rowOf(stored.id)
             expect(row.title).toBe("Same")
@@ -330,7 +352,7 @@ for (const db of databases) {
 
       it.live("null or a blank description clears it to null", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const other = yield* insertWorkflow({ description: "Something" })
             expect((yield* api.update(stored.id, { description: null })).description).toBeNull()
@@ -343,7 +365,7 @@ for (const db of databases) {
 
       it.live("GET → edit → PATCH with every read-only field echoed (timestamps as the same instant) works", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const read = Schema.encodeSync(WorkflowJson)(yield* api.get(stored.id))
             const updated = yield* api.update(stored.id, { ...read, title: "Edited after GET" })
@@ -362,7 +384,7 @@ for (const db of databases) {
 
       it.live("status equal to the current one (running ≡ active) is ignored", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const updated = yield* api.update(stored.id, { status: "active", title: "With status echo" })
             expect(updated.status).toBe("active")
@@ -372,7 +394,7 @@ for (const db of databases) {
 
       it.live("title and description are editable in completed and cancelled workflows", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api } = yield* fixture
             for (const status of ["completed", "cancelled", "draft", "paused"] as const) {
               const row = yield* insertWorkflow({ status })
@@ -393,7 +415,7 @@ for (const db of databases) {
     describe("no-ops", () => {
       it.live("values equal to the stored ones write nothing: same version, same updated_at, no event", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const cleared = yield* insertWorkflow({ description: null })
             const cases: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
@@ -402,7 +424,13 @@ for (const db of databases) {
               [stored.id, { name: "Original title" }],
               [stored.id, { description: "Original description" }],
               [stored.id, { description: " Original description \n" }],
-              [stored.id, { title: "Original title", name: "Original title", status: "active", version: 3, node_count: 4 }],
+              [stored.id, {
+                title: "Original title",
+                name: "Original title",
+                status: "active",
+                version: 3,
+                node_count: 4
+              }],
               [cleared.id, { description: null }],
               [cleared.id, { description: "   " }]
             ]
@@ -419,7 +447,7 @@ for (const db of databases) {
 
       it.live("a change followed by the same change again writes once", () =>
         withService(db)(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const { api, stored } = yield* fixture
             const first = yield* api.update(stored.id, { title: "Once" })
             const second = yield* succeedsWithoutWriting(api.update(stored.id, { title: "Once" }))
@@ -432,7 +460,7 @@ for (const db of databases) {
 
     it.live("a write never touches other workflows", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const { api, foreign, stored } = yield* fixture
           const sibling = yield* insertWorkflow({ title: "Sibling" })
           yield* api.update(stored.id, { title: "Only me" })

@@ -16,7 +16,7 @@ for (const db of databases) {
   describe.concurrent(db.name, () => {
     it.live("org B cannot get, update, transition or read the events of org A's workflow", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const a = yield* apiFor(ORG_A)
           const b = yield* apiFor(ORG_B)
           const owned = yield* a.create({ title: "Alpha's", description: "secret plans" })
@@ -53,7 +53,7 @@ for (const db of databases) {
 
     it.live("lists are per organization, and another organization's id is an unknown cursor", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const a = yield* apiFor(ORG_A)
           const b = yield* apiFor(ORG_B)
           const ownedA = yield* a.create({ title: "A1" })
@@ -65,7 +65,10 @@ for (const db of databases) {
           expect((yield* b.list({ status: "draft" })).data).toEqual([])
           const cursor = yield* Effect.flip(b.list({ starting_after: ownedA.id }))
           expect(cursor).toEqual(
-            expect.objectContaining({ _tag: "WorkflowValidationError", errors: [expect.objectContaining({ field: "starting_after" })] })
+            expect.objectContaining({
+              _tag: "WorkflowValidationError",
+              errors: [expect.objectContaining({ field: "starting_after" })]
+            })
           )
           const missingCursor = yield* Effect.flip(b.list({ starting_after: "wfl_000000000000" }))
           expect(missingCursor).toEqual(cursor)
@@ -74,7 +77,7 @@ for (const db of databases) {
 
     it.live("an event id of another organization's workflow is not a cursor for one's own", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const a = yield* apiFor(ORG_A)
           const b = yield* apiFor(ORG_B)
           const ownedA = yield* a.create({ title: "A1" })
@@ -82,14 +85,17 @@ for (const db of databases) {
           const eventA = (yield* a.events(ownedA.id)).data[0]!
           const error = yield* Effect.flip(b.events(ownedB.id, { starting_after: eventA.id }))
           expect(error).toEqual(
-            expect.objectContaining({ _tag: "WorkflowValidationError", errors: [expect.objectContaining({ field: "starting_after" })] })
+            expect.objectContaining({
+              _tag: "WorkflowValidationError",
+              errors: [expect.objectContaining({ field: "starting_after" })]
+            })
           )
         })
       ))
 
     it.live("events record the caller's organization, and the same id cannot collide across organizations", () =>
       withService(db)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const b = yield* apiFor(ORG_B)
           const created = yield* b.create({ title: "Beta's" })
           yield* b.update(created.id, { description: "x" })

@@ -21,12 +21,13 @@ export const apiFor = (
   options: { readonly actor?: Actor; readonly request_id?: string | null } = {}
 ): Effect.Effect<UncheckedWorkflows, never, WorkflowStore> =>
   Effect.map(WorkflowStore, (store) =>
-    store.forCaller({
-      organization_id,
-      actor: options.actor ?? KEY_ACTOR,
-      request_id: options.request_id === undefined ? "req-test-1" : options.request_id
-    } satisfies Caller)
-  )
+    store.forCaller(
+      {
+        organization_id,
+        actor: options.actor ?? KEY_ACTOR,
+        request_id: options.request_id === undefined ? "req-test-1" : options.request_id
+      } satisfies Caller
+    ))
 
 /** A stored `workflows` row as the database holds it. */
 export interface WorkflowRow {
@@ -86,7 +87,7 @@ const normalizeEvent = (row: Record<string, unknown>): EventRow => ({
 
 /** The stored row of one workflow (fails the test when there is none). */
 export const rowOf = (id: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const rows = yield* Effect.orDie(sql<Record<string, unknown>>`SELECT * FROM workflows WHERE id = ${id}`)
     expect(rows, `exactly one stored row for ${id}`).toHaveLength(1)
@@ -95,7 +96,7 @@ export const rowOf = (id: string) =>
 
 /** Every stored event of one workflow, oldest first. */
 export const eventsOf = (id: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const rows = yield* Effect.orDie(
       sql<Record<string, unknown>>`SELECT * FROM workflow_events WHERE workflow_id = ${id} ORDER BY seq`
@@ -105,7 +106,7 @@ export const eventsOf = (id: string) =>
 
 /** Number of rows in a table. */
 export const countOf = (table: "workflows" | "workflow_events" | "api_keys" | "idempotency_keys" | "organizations") =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const rows = yield* Effect.orDie(sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM ${sql(table)}`)
     return Number(rows[0]!.n)
@@ -115,7 +116,7 @@ export const countOf = (table: "workflows" | "workflow_events" | "api_keys" | "i
  * Everything the service can write: every workflow row, every event, every remembered
  * idempotency key. Two equal snapshots mean a call wrote nothing at all.
  */
-export const snapshot = Effect.gen(function* () {
+export const snapshot = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const workflows = yield* Effect.orDie(sql<Record<string, unknown>>`SELECT * FROM workflows ORDER BY id`)
   const events = yield* Effect.orDie(sql<Record<string, unknown>>`SELECT * FROM workflow_events ORDER BY seq`)
@@ -132,7 +133,7 @@ export const snapshot = Effect.gen(function* () {
 
 /** Runs `effect`, which must fail, and checks the database is exactly as it was before. */
 export const failsWithoutWriting = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const before = yield* snapshot
     const error = yield* Effect.flip(effect)
     const after = yield* snapshot
@@ -142,7 +143,7 @@ export const failsWithoutWriting = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 /** Runs `effect`, which must succeed without writing anything (a no-op). */
 export const succeedsWithoutWriting = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const before = yield* snapshot
     const result = yield* effect
     const after = yield* snapshot
@@ -176,7 +177,7 @@ export const OLD_TIME = "2020-01-02T03:04:05.678Z"
  * Old timestamps make any write visible in `updated_at`.
  */
 export const insertWorkflow = (row: InsertRow = {}) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const full: WorkflowRow = {
       id: row.id ?? freshId(),
@@ -195,7 +196,14 @@ export const insertWorkflow = (row: InsertRow = {}) =>
     return full
   })
 
-export const ALL_STATUSES: ReadonlyArray<WorkflowStatus> = ["draft", "active", "running", "paused", "completed", "cancelled"]
+export const ALL_STATUSES: ReadonlyArray<WorkflowStatus> = [
+  "draft",
+  "active",
+  "running",
+  "paused",
+  "completed",
+  "cancelled"
+]
 
 /** Asserts an ISO-8601 UTC timestamp with milliseconds, as the record stores them. */
 export const expectIsoMillis = (value: string) => expect(value).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)

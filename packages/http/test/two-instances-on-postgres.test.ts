@@ -28,7 +28,12 @@ const allEvents = async (base: string, key: string, id: string) => {
   const events: Array<any> = []
   let cursor: string | undefined
   for (;;) {
-    const page = await request(base, key, "GET", `/v1/workflows/${id}/events?limit=100${cursor ? `&starting_after=${cursor}` : ""}`)
+    const page = await request(
+      base,
+      key,
+      "GET",
+      `/v1/workflows/${id}/events?limit=100${cursor ? `&starting_after=${cursor}` : ""}`
+    )
     events.push(...page.body.data)
     if (!page.body.has_more) return events.reverse() // oldest first
     cursor = page.body.data.at(-1).id
@@ -39,10 +44,10 @@ describe.skipIf(postgres === undefined)("two instances on one PostgreSQL databas
   it.live(
     "four database clients migrating one empty database at the same moment all succeed (10 rounds)",
     () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         for (let round = 0; round < 10; round++) {
           const outcomes = yield* Effect.scoped(
-            Effect.gen(function* () {
+            Effect.gen(function*() {
               const database = yield* freshPostgres
               // Each build is a separate pool that migrates before it is ready, as an instance starting.
               const start = Effect.exit(Effect.scoped(Layer.build(Sql.layer(database))))
@@ -58,16 +63,18 @@ describe.skipIf(postgres === undefined)("two instances on one PostgreSQL databas
   it.live(
     "two instances started at the same moment on an empty database both migrate and start, and one bootstraps a key (3 rounds)",
     () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         requireBuiltCli()
         for (let round = 0; round < 3; round++) {
           yield* Effect.scoped(
-            Effect.gen(function* () {
+            Effect.gen(function*() {
               const database = yield* freshPostgres
               if (database._tag !== "Postgres") throw new Error("expected a PostgreSQL database")
               const url = Redacted.value(database.url)
               const ports = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
-              const starts = yield* Effect.promise(() => Promise.allSettled(ports.map((port) => startServer(url, port))))
+              const starts = yield* Effect.promise(() =>
+                Promise.allSettled(ports.map((port) => startServer(url, port)))
+              )
               yield* Effect.promise(() =>
                 Promise.all(starts.map((start) => (start.status === "fulfilled" ? stopServer(start.value) : undefined)))
               )
@@ -88,7 +95,7 @@ describe.skipIf(postgres === undefined)("two instances on one PostgreSQL databas
     "2 × 200 concurrent writes: no 5xx, unbroken event chains, version = 1 + changing writes",
     () =>
       Effect.scoped(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const database = yield* freshPostgres
           if (database._tag !== "Postgres") throw new Error("expected a PostgreSQL database")
           const url = Redacted.value(database.url)
@@ -103,7 +110,10 @@ describe.skipIf(postgres === undefined)("two instances on one PostgreSQL databas
           const results = yield* Effect.promise(async () => {
             const ids: Array<string> = []
             for (let i = 0; i < 4; i++) {
-              const created = await request(bases[i % 2]!, key!, "POST", "/v1/workflows", { title: `Workflow ${i}`, status: "active" })
+              const created = await request(bases[i % 2]!, key!, "POST", "/v1/workflows", {
+                title: `Workflow ${i}`,
+                status: "active"
+              })
               ids.push(created.body.id)
             }
             const calls = Array.from({ length: 400 }, (_, i) => {

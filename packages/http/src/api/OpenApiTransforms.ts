@@ -39,7 +39,7 @@ const addHeaders = (response: Response | undefined, headers: { readonly [name: s
   if (response !== undefined) response.headers = { ...response.headers, ...headers }
 }
 
-const ETAG = header('The workflow\'s version as a strong tag, `"<version>"`: send it back in `If-Match`.', true)
+const ETAG = header("The workflow's version as a strong tag, `\"<version>\"`: send it back in `If-Match`.", true)
 
 /** PATCH bodies may also be sent as `application/merge-patch+json`. */
 export function mergePatchToo(input: Json): Json {
@@ -77,7 +77,9 @@ export function createdResponse(input: Json): Json {
 const HEADERS_BY_STATUS: { readonly [status: string]: { readonly [name: string]: Header } } = {
   "401": { "WWW-Authenticate": header("`Bearer`: the scheme to authenticate with.", true) },
   "415": {
-    "Accept-Patch": header("When the media type is the problem: the ones a body may be sent as, `application/json, application/merge-patch+json`."),
+    "Accept-Patch": header(
+      "When the media type is the problem: the ones a body may be sent as, `application/json, application/merge-patch+json`."
+    ),
     "Accept-Encoding": header("`identity`, when the body came compressed (only uncompressed bodies are accepted).")
   },
   "503": { "Retry-After": header("Seconds to wait before retrying: the database is down, overloaded or locked.", true) }
@@ -105,7 +107,8 @@ export function requestExamples(input: Json): Json {
     for (const operation of Object.values(path)) {
       for (const media of Object.values(operation.requestBody?.content ?? {})) {
         const name = media?.schema?.$ref?.replace("#/components/schemas/", "")
-        const examples = (spec.components?.schemas?.[name ?? ""] as { examples?: ReadonlyArray<unknown> } | undefined)?.examples
+        const examples = (spec.components?.schemas?.[name ?? ""] as { examples?: ReadonlyArray<unknown> } | undefined)
+          ?.examples
         if (media !== undefined && examples !== undefined && examples.length > 0) media.example = examples[0]
       }
     }
@@ -139,7 +142,9 @@ export function headersTooLarge(input: Json): Json {
     }
   }
   for (const path of Object.values((input as Document).paths ?? {})) {
-    for (const operation of Object.values(path)) operation.responses = { ...operation.responses, "431": structuredClone(response) as Response }
+    for (const operation of Object.values(path)) {
+      operation.responses = { ...operation.responses, "431": structuredClone(response) as Response }
+    }
   }
   return input
 }
@@ -161,7 +166,8 @@ export function onlyOurProblems(input: Json): Json {
         delete operation.responses?.["400"]
         continue
       }
-      const schema = badRequest.content?.["application/json"]?.schema ?? badRequest.content?.["application/problem+json"]?.schema
+      const schema = badRequest.content?.["application/json"]?.schema ??
+        badRequest.content?.["application/problem+json"]?.schema
       const ours = (schema?.anyOf ?? (schema === undefined ? [] : [schema])).filter(
         (s) => s.$ref !== "#/components/schemas/HttpApiDecodeError"
       )

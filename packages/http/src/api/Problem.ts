@@ -76,10 +76,14 @@ const problem = <Self, Encoded, const Code extends ProblemCode, Extra extends Sc
     {
       strict: false,
       decode: (body) => options.fromProblem(body as never),
-      encode: (e) => ({ ...problemBody(options.status, options.code, options.title, options.detail(e)), ...options.toExtra(e) })
+      encode: (e) => ({
+        ...problemBody(options.status, options.code, options.title, options.detail(e)),
+        ...options.toExtra(e)
+      })
     }
   ).pipe(
-    (schema) => schema.annotations({ ...HttpApiSchema.annotations({ status: options.status }), description: options.title }),
+    (schema) =>
+      schema.annotations({ ...HttpApiSchema.annotations({ status: options.status }), description: options.title }),
     HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" })
   )
 
@@ -179,7 +183,9 @@ export const UnsupportedMediaTypeProblem = problem(UnsupportedMediaType, {
   fromProblem: () => new UnsupportedMediaType()
 })
 
-export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", { limit: Schema.Number }) {}
+export class PayloadTooLarge
+  extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", { limit: Schema.Number })
+{}
 export const PayloadTooLargeProblem = problem(PayloadTooLarge, {
   status: 413,
   code: "payload_too_large",
@@ -198,7 +204,9 @@ export const internalProblem = (status: 500 | 503, detail: string): ProblemBody 
  * The database is down, overloaded or locked: a 503 with `Retry-After` that any route reading it
  * may answer (the edge writes it; the typed client decodes it to this class and reports it as a defect).
  */
-export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", { detail: Schema.String }) {}
+export class ServiceUnavailable
+  extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", { detail: Schema.String })
+{}
 export const UnavailableProblem = problem(ServiceUnavailable, {
   status: 503,
   code: "internal",
@@ -215,12 +223,23 @@ export const routeNotFoundProblem: ProblemBody = {
   type: "urn:workflows:problem:no_route"
 }
 
-const DomainProblem = Schema.Union(ValidationProblem, NotFoundProblem, StatusConflictProblem, PreconditionProblem, IdempotencyProblem)
+const DomainProblem = Schema.Union(
+  ValidationProblem,
+  NotFoundProblem,
+  StatusConflictProblem,
+  PreconditionProblem,
+  IdempotencyProblem
+)
 
 /**
  * The problem document the server answers for a domain error, for reports that are not HTTP
  * responses (a bulk update's rows): the same `code` and `detail` a client would have read.
  */
 export const problemOf: (
-  error: WorkflowValidationError | WorkflowNotFound | WorkflowStatusConflict | WorkflowPreconditionFailed | IdempotencyKeyReused
+  error:
+    | WorkflowValidationError
+    | WorkflowNotFound
+    | WorkflowStatusConflict
+    | WorkflowPreconditionFailed
+    | IdempotencyKeyReused
 ) => ProblemBody = Schema.encodeSync(DomainProblem)

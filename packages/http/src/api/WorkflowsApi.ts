@@ -44,7 +44,9 @@ export class CurrentPrincipal extends Context.Tag("@workflows/CurrentPrincipal")
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("@workflows/Authentication", {
   failure: UnauthorizedProblem,
   provides: CurrentPrincipal,
-  security: { bearer: HttpApiSecurity.bearer.pipe(HttpApiSecurity.annotate(OpenApi.Description, "An API key: `wfk_…`")) }
+  security: {
+    bearer: HttpApiSecurity.bearer.pipe(HttpApiSecurity.annotate(OpenApi.Description, "An API key: `wfk_…`"))
+  }
 }) {}
 
 /**
@@ -73,9 +75,11 @@ const page = <S extends Schema.Schema.Any>(item: S, identifier: string) =>
 export const WorkflowPage = page(WorkflowJson, "WorkflowPage")
 export const WorkflowEventPage = page(WorkflowEvent, "WorkflowEventPage")
 
-const IdPath = Schema.Struct({ id: Schema.String.annotations({ description: "A workflow id, `wfl_…` (or legacy `wf_…`)." }) })
+const IdPath = Schema.Struct({
+  id: Schema.String.annotations({ description: "A workflow id, `wfl_…` (or legacy `wf_…`)." })
+})
 const IfMatch = Schema.Struct({
-  "if-match": Schema.optional(Schema.String.annotations({ description: 'The ETag you read, `"<version>"`, or `*`.' }))
+  "if-match": Schema.optional(Schema.String.annotations({ description: "The ETag you read, `\"<version>\"`, or `*`." }))
 })
 
 /**
@@ -84,12 +88,16 @@ const IfMatch = Schema.Struct({
  * documented as the domain schema states it (an integer 1–100, the status enum, the cursor pattern).
  */
 const queryParams = <Fields extends Schema.Struct.Fields>(documented: Schema.Struct<Fields>) =>
-  Schema.Struct(Object.fromEntries(
-    Object.entries(documented.fields).map(([name, field]) => {
-      const object = JSONSchema.make(Schema.Struct({ [name]: field })) as { readonly properties: Record<string, object> }
-      return [name, Schema.optional(Schema.String.annotations({ jsonSchema: object.properties[name]! }))]
-    })
-  ) as { readonly [K in keyof Fields]: Schema.optional<typeof Schema.String> })
+  Schema.Struct(
+    Object.fromEntries(
+      Object.entries(documented.fields).map(([name, field]) => {
+        const object = JSONSchema.make(Schema.Struct({ [name]: field })) as {
+          readonly properties: Record<string, object>
+        }
+        return [name, Schema.optional(Schema.String.annotations({ jsonSchema: object.properties[name]! }))]
+      })
+    ) as { readonly [K in keyof Fields]: Schema.optional<typeof Schema.String> }
+  )
     // A misspelt query parameter (`?limt=5`) is an error naming it, not a silently ignored option.
     .annotations({ parseOptions: { onExcessProperty: "error", errors: "all" } })
 
@@ -112,7 +120,12 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
     HttpApiEndpoint.post("create", "/workflows")
       .setPayload(CreateBody)
       .setHeaders(Schema.Struct({
-        "idempotency-key": Schema.optional(Schema.String.annotations({ description: "1–255 printable ASCII characters; a retry with the same key and body returns the first response." }))
+        "idempotency-key": Schema.optional(
+          Schema.String.annotations({
+            description:
+              "1–255 printable ASCII characters; a retry with the same key and body returns the first response."
+          })
+        )
       }))
       .addSuccess(WorkflowJson, { status: 201 })
       .addError(IdempotencyProblem)
@@ -147,7 +160,10 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
       .addError(UnsupportedMediaTypeProblem)
       .addError(PayloadTooLargeProblem)
       .annotate(OpenApi.Summary, "Update a workflow")
-      .annotate(OpenApi.Description, "Changes the title (alias `name`) and description. The status changes only through the lifecycle routes.")
+      .annotate(
+        OpenApi.Description,
+        "Changes the title (alias `name`) and description. The status changes only through the lifecycle routes."
+      )
       .annotate(OpenApi.Transform, (operation) => workflowResponse(mergePatchToo(operation)))
   )
   .add(lifecycle("activate", "Activate a draft workflow"))
@@ -166,7 +182,11 @@ export class WorkflowsGroup extends HttpApiGroup.make("workflows")
   .addError(UnavailableProblem)
   .middleware(Authentication)
   .prefix("/v1")
-  .annotate(OpenApi.Description, "Workflows of the caller's organization: create, read, edit, move through the lifecycle, and read the audit trail. Every route needs an API key.") {}
+  .annotate(
+    OpenApi.Description,
+    "Workflows of the caller's organization: create, read, edit, move through the lifecycle, and read the audit trail. Every route needs an API key."
+  )
+{}
 
 const Health = Schema.Struct({ status: Schema.Literal("ok") })
 const Readiness = Schema.Struct({ status: Schema.Literal("ready"), database: Schema.Literal("sqlite", "postgresql") })
@@ -181,14 +201,19 @@ export class SystemGroup extends HttpApiGroup.make("system")
   )
   .add(
     HttpApiEndpoint.get("metrics", "/metrics")
-      .addSuccess(HttpApiSchema.Text({ contentType: "text/plain" }).annotations({ description: "Prometheus text exposition format, version 0.0.4" }))
+      .addSuccess(
+        HttpApiSchema.Text({ contentType: "text/plain" }).annotations({
+          description: "Prometheus text exposition format, version 0.0.4"
+        })
+      )
       .annotate(OpenApi.Summary, "Metrics for Prometheus")
       .annotate(
         OpenApi.Description,
         "Request counts and durations by method, route template and status; database failures by kind; pool use on PostgreSQL; process memory, CPU and event-loop delay. Labels never carry ids or organizations. No key needed, like `/healthz`."
       )
   )
-  .annotate(OpenApi.Description, "Liveness, readiness and metrics; no key needed.") {}
+  .annotate(OpenApi.Description, "Liveness, readiness and metrics; no key needed.")
+{}
 
 export class WorkflowsApi extends HttpApi.make("workflows")
   .add(SystemGroup)
@@ -196,8 +221,18 @@ export class WorkflowsApi extends HttpApi.make("workflows")
   .addError(ValidationProblem)
   .annotate(OpenApi.Title, "Workflows")
   .annotate(OpenApi.Version, "1.0.0")
-  .annotate(OpenApi.Description, "The workflow record of the outbound-calling platform: create, read, update, lifecycle and audit trail.")
+  .annotate(
+    OpenApi.Description,
+    "The workflow record of the outbound-calling platform: create, read, update, lifecycle and audit trail."
+  )
   // OpenAPI 3.1 names a license by SPDX identifier; the framework's type predates that field.
-  .annotate(OpenApi.License, { name: "Proprietary", identifier: "LicenseRef-Proprietary" } as OpenApi.OpenAPISpecLicense)
+  .annotate(
+    OpenApi.License,
+    { name: "Proprietary", identifier: "LicenseRef-Proprietary" } as OpenApi.OpenAPISpecLicense
+  )
   .annotate(OpenApi.Servers, [{ url: "/", description: "The server that serves this document" }])
-  .annotate(OpenApi.Transform, (document) => documentHeaders(headersTooLarge(requestExamples(onlyOurProblems(document))))) {}
+  .annotate(
+    OpenApi.Transform,
+    (document) => documentHeaders(headersTooLarge(requestExamples(onlyOurProblems(document))))
+  )
+{}

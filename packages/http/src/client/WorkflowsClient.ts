@@ -16,8 +16,8 @@ import {
   WorkflowValidationError
 } from "@workflows/domain"
 import { Config, type ConfigError, Effect, Layer, Redacted } from "effect"
-import { Workflows, type WorkflowsService } from "../service/Workflows.js"
 import { WorkflowsApi } from "../api/WorkflowsApi.js"
+import { Workflows, type WorkflowsService } from "../service/Workflows.js"
 
 export interface ClientOptions {
   readonly url: string
@@ -52,12 +52,15 @@ type DomainError =
  * failures, 401s and responses the contract does not describe are not outcomes a program handles
  * per call: they become defects, as storage failures do in-process.
  */
-const settle = (sent: { readonly id?: string; readonly if_match?: string | undefined; readonly key?: string | undefined }) =>
+const settle =
+  (sent: { readonly id?: string; readonly if_match?: string | undefined; readonly key?: string | undefined }) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Extract<E, DomainError>, R> =>
     Effect.catchAll(self, (error): Effect.Effect<never, DomainError> => {
       if (error instanceof WorkflowNotFound) return Effect.fail(new WorkflowNotFound({ id: sent.id ?? error.id }))
       if (error instanceof WorkflowPreconditionFailed) {
-        return Effect.fail(new WorkflowPreconditionFailed({ if_match: sent.if_match ?? "", current_etag: error.current_etag }))
+        return Effect.fail(
+          new WorkflowPreconditionFailed({ if_match: sent.if_match ?? "", current_etag: error.current_etag })
+        )
       }
       if (error instanceof IdempotencyKeyReused) return Effect.fail(new IdempotencyKeyReused({ key: sent.key ?? "" }))
       if (error instanceof WorkflowValidationError || error instanceof WorkflowStatusConflict) return Effect.fail(error)
@@ -65,7 +68,7 @@ const settle = (sent: { readonly id?: string; readonly if_match?: string | undef
     }) as Effect.Effect<A, Extract<E, DomainError>, R>
 
 export const make = (options: ClientOptions) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const { workflows } = yield* HttpApiClient.make(WorkflowsApi, {
       baseUrl: options.url,
       transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(options.apiKey)))
@@ -73,11 +76,12 @@ export const make = (options: ClientOptions) =>
 
     // Bodies are judged here by the same schemas and adapter as in-process, so a bad body fails
     // with the same WorkflowValidationError before any request (the server would refuse it alike).
-    const lifecycle = (action: "activate" | "pause" | "resume" | "cancel"): WorkflowsService["activate"] => (id, call = {}) =>
-      Effect.zipRight(
-        decodeLifecycleRequest(call.body),
-        workflows[action]({ path: { id }, payload: call.body ?? {}, headers: ifMatch(call.if_match) })
-      ).pipe(settle({ id, if_match: call.if_match }))
+    const lifecycle =
+      (action: "activate" | "pause" | "resume" | "cancel"): WorkflowsService["activate"] => (id, call = {}) =>
+        Effect.zipRight(
+          decodeLifecycleRequest(call.body),
+          workflows[action]({ path: { id }, payload: call.body ?? {}, headers: ifMatch(call.if_match) })
+        ).pipe(settle({ id, if_match: call.if_match }))
 
     const service: WorkflowsService = {
       create: (body, call = {}) =>
@@ -89,10 +93,14 @@ export const make = (options: ClientOptions) =>
           })
         ).pipe(settle({ key: call.idempotency_key })),
       // A GET of one workflow has nothing to validate: a 400 there would be a server bug.
-      get: (id) => workflows.get({ path: { id } }).pipe(settle({ id }), Effect.catchTag("WorkflowValidationError", Effect.die)),
+      get: (id) =>
+        workflows.get({ path: { id } }).pipe(settle({ id }), Effect.catchTag("WorkflowValidationError", Effect.die)),
       list: (query) => workflows.list({ urlParams: queryParams(query) }).pipe(settle({})),
       update: (id, body, call = {}) =>
-        Effect.zipRight(decodePatch(body), workflows.update({ path: { id }, payload: body, headers: ifMatch(call.if_match) })).pipe(
+        Effect.zipRight(
+          decodePatch(body),
+          workflows.update({ path: { id }, payload: body, headers: ifMatch(call.if_match) })
+        ).pipe(
           settle({ id, if_match: call.if_match })
         ),
       activate: lifecycle("activate"),

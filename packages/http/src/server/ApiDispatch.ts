@@ -7,11 +7,11 @@ import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type { Unauthorized } from "@workflows/domain"
 import { Effect, Option, type ParseResult, Redacted, Schema, type Scope } from "effect"
 import * as FindMyWay from "find-my-way-ts"
-import type { Unauthorized } from "@workflows/domain"
-import type { Principal } from "../storage/ApiKeys.js"
 import { Authentication, CurrentPrincipal, WorkflowsApi } from "../api/WorkflowsApi.js"
+import type { Principal } from "../storage/ApiKeys.js"
 
 type Groups = typeof WorkflowsApi extends HttpApi.HttpApi<string, infer G, infer _E, infer _R> ? G : never
 type ApiError = typeof WorkflowsApi extends HttpApi.HttpApi<string, infer _G, infer E, infer _R> ? E : never
@@ -49,7 +49,12 @@ interface ErrorEncoder {
 
 const errorEncoders = (api: HttpApi.HttpApi.Any): ReadonlyArray<ErrorEncoder> => {
   const schemas = new Set<Schema.Schema.Any>()
-  const { errorSchema, groups } = api as unknown as HttpApi.HttpApi<string, HttpApiGroup.HttpApiGroup.Any, unknown, unknown>
+  const { errorSchema, groups } = api as unknown as HttpApi.HttpApi<
+    string,
+    HttpApiGroup.HttpApiGroup.Any,
+    unknown,
+    unknown
+  >
   HttpApiSchema.deunionize(schemas, errorSchema)
   for (const group of Object.values(groups) as unknown as ReadonlyArray<HttpApiGroup.HttpApiGroup.AnyWithProps>) {
     for (const endpoint of Object.values(group.endpoints)) HttpApiSchema.deunionize(schemas, endpoint.errorSchema)
@@ -93,7 +98,8 @@ export const makeApiApp = <R>(options: {
     HttpApi.reflect(WorkflowsApi, {
       onGroup: () => {},
       onEndpoint: ({ endpoint, group, middleware }) => {
-        const handler = (options.handlers as unknown as Record<string, Record<string, AnyHandler>>)[group.identifier]![endpoint.name]!
+        const handler =
+          (options.handlers as unknown as Record<string, Record<string, AnyHandler>>)[group.identifier]![endpoint.name]!
         const decodePath = Option.map(endpoint.pathSchema, (schema) => Schema.decodeUnknown(schema))
         const decodeHeaders = Option.map(endpoint.headersSchema, (schema) => Schema.decodeUnknown(schema))
         // Every query parameter is a single string: a repeated one stays an array and fails decoding.
@@ -103,25 +109,33 @@ export const makeApiApp = <R>(options: {
         const secured = (middleware as ReadonlySet<unknown>).has(Authentication)
 
         const run = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<unknown>) =>
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const input: Record<string, unknown> = { request }
             if (decodePath._tag === "Some") input.path = yield* refailDecode(decodePath.value(found.params))
             if (decodeHeaders._tag === "Some") input.headers = yield* refailDecode(decodeHeaders.value(request.headers))
-            if (decodeQuery._tag === "Some") input.urlParams = yield* refailDecode(decodeQuery.value(found.searchParams))
+            if (decodeQuery._tag === "Some") {
+              input.urlParams = yield* refailDecode(decodeQuery.value(found.searchParams))
+            }
             return yield* handler(input)
           })
 
         const respond = (result: unknown) =>
           HttpServerResponse.isServerResponse(result)
             ? Effect.succeed(result)
-            : Effect.orDie(Effect.map(encodeSuccess(result), (body) => HttpServerResponse.unsafeJson(body, { status: successStatus })))
+            : Effect.orDie(
+              Effect.map(
+                encodeSuccess(result),
+                (body) => HttpServerResponse.unsafeJson(body, { status: successStatus })
+              )
+            )
 
         // As the framework does: the header's value after `Bearer `, whatever the scheme (the check is the handler's).
         const route: Route = secured
           ? (request, found) =>
             Effect.flatMap(
               authenticate(Redacted.make((request.headers.authorization ?? "").slice(7))),
-              (principal) => Effect.flatMap(Effect.provideService(run(request, found), CurrentPrincipal, principal), respond)
+              (principal) =>
+                Effect.flatMap(Effect.provideService(run(request, found), CurrentPrincipal, principal), respond)
             )
           : (request, found) => Effect.flatMap(run(request, found) as Effect.Effect<unknown, unknown>, respond)
         router.on(endpoint.method, endpoint.path as FindMyWay.PathInput, route)
@@ -133,8 +147,13 @@ export const makeApiApp = <R>(options: {
     const encodeFailure = (error: unknown): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
       for (const encoder of encoders) {
         if (encoder.is(error)) {
-          return Effect.orDie(Effect.map(encoder.encode(error), (body) =>
-            HttpServerResponse.unsafeJson(body, { status: encoder.status, contentType: encoder.contentType })))
+          return Effect.orDie(
+            Effect.map(
+              encoder.encode(error),
+              (body) =>
+                HttpServerResponse.unsafeJson(body, { status: encoder.status, contentType: encoder.contentType })
+            )
+          )
         }
       }
       return Effect.die(error)
@@ -146,5 +165,8 @@ export const makeApiApp = <R>(options: {
       if (found === undefined) return Effect.fail(new HttpServerError.RouteNotFound({ request }))
       return Effect.interruptible(found.handler(request, found))
     })
-    return Effect.catchAll(options.middleware(dispatch), encodeFailure) as HttpApp.Default<never, Exclude<R, CurrentPrincipal> | Scope.Scope>
+    return Effect.catchAll(options.middleware(dispatch), encodeFailure) as HttpApp.Default<
+      never,
+      Exclude<R, CurrentPrincipal> | Scope.Scope
+    >
   })

@@ -1,11 +1,11 @@
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Unauthorized } from "@workflows/domain"
 import { Effect, Layer } from "effect"
-import { ApiKeys } from "../storage/ApiKeys.js"
 import { Authentication } from "../api/WorkflowsApi.js"
+import { ApiKeys } from "../storage/ApiKeys.js"
 
 const challenge = HttpApp.appendPreResponseHandler((_request, response) =>
   Effect.succeed(HttpServerResponse.setHeader(response, "www-authenticate", "Bearer"))
@@ -18,7 +18,9 @@ const BEARER = /^Bearer +(\S+) *$/i
 const authorizationHeaders = (request: HttpServerRequest.HttpServerRequest): number => {
   const raw = NodeHttpServerRequest.toIncomingMessage(request).rawHeaders
   let count = 0
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === "authorization") count++
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === "authorization") count++
+  }
   return count
 }
 
@@ -30,13 +32,14 @@ export const AuthenticationLive = Layer.effect(
         Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
           // Two credentials are ambiguous: serving either would be a guess at who is calling.
           if (authorizationHeaders(request) > 1) {
-            return Effect.fail(new Unauthorized({ reason: "Send one Authorization header: two or more credentials are ambiguous." }))
+            return Effect.fail(
+              new Unauthorized({ reason: "Send one Authorization header: two or more credentials are ambiguous." })
+            )
           }
           const token = BEARER.exec(request.headers.authorization ?? "")?.[1]
           return token === undefined
             ? Effect.fail(new Unauthorized({ reason: "Send an API key as `Authorization: Bearer <key>`." }))
             : keys.authenticate(token)
         }).pipe(Effect.tapError(() => challenge))
-    })
-  )
+    }))
 )

@@ -5,7 +5,22 @@ import { type Family, render } from "./PrometheusText.js"
 import { methodLabel, routeTemplate } from "./RouteTemplates.js"
 
 /** Seconds; the HTTP semantic conventions' advice for request durations. */
-const DURATION_BOUNDARIES = MetricBoundaries.fromIterable([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10])
+const DURATION_BOUNDARIES = MetricBoundaries.fromIterable([
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.075,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1,
+  2.5,
+  5,
+  7.5,
+  10
+])
 
 const REQUESTS = "http_server_requests_total"
 const DURATION = "http_server_request_duration_seconds"
@@ -24,7 +39,8 @@ interface RequestSeries {
 const requestSeries = new Map<string, RequestSeries>()
 const durations = new Map<string, Metric.Metric.Histogram<number>>()
 
-const labels = (pairs: ReadonlyArray<readonly [string, string]>) => pairs.map(([key, value]) => MetricLabel.make(key, value))
+const labels = (pairs: ReadonlyArray<readonly [string, string]>) =>
+  pairs.map(([key, value]) => MetricLabel.make(key, value))
 
 const durationOf = (method: string, route: string) => {
   const key = `${method} ${route}`
@@ -46,7 +62,10 @@ const seriesOf = (method: string, route: string, status: number): RequestSeries 
   if (found === undefined) {
     found = {
       count: Metric.fromMetricKey(
-        MetricKey.counter(REQUESTS, { description: "Requests answered, by method, route template and status.", incremental: true }).pipe(
+        MetricKey.counter(REQUESTS, {
+          description: "Requests answered, by method, route template and status.",
+          incremental: true
+        }).pipe(
           MetricKey.taggedWithLabels(labels([["method", method], ["route", route], ["status", String(status)]]))
         )
       ),
@@ -85,7 +104,8 @@ export const recordDatabaseError = (kind: "transient" | "other", code: string | 
   if (found === undefined) {
     found = Metric.fromMetricKey(
       MetricKey.counter(DATABASE_ERRORS, {
-        description: "Database failures that reached a request: transient (answered 503) or other (500), by driver code.",
+        description:
+          "Database failures that reached a request: transient (answered 503) or other (500), by driver code.",
         incremental: true
       }).pipe(
         MetricKey.taggedWithLabels(labels([["kind", kind], ["code", label]]))
@@ -96,8 +116,18 @@ export const recordDatabaseError = (kind: "transient" | "other", code: string | 
   found.unsafeUpdate(1, [])
 }
 
-const gauge = (name: string, help: string, value: number): Family => ({ name, help, type: "gauge", samples: [[[], value]] })
-const counter = (name: string, help: string, value: number): Family => ({ name, help, type: "counter", samples: [[[], value]] })
+const gauge = (name: string, help: string, value: number): Family => ({
+  name,
+  help,
+  type: "gauge",
+  samples: [[[], value]]
+})
+const counter = (name: string, help: string, value: number): Family => ({
+  name,
+  help,
+  type: "counter",
+  samples: [[[], value]]
+})
 
 const startTime = Date.now() / 1000 - process.uptime()
 
@@ -113,15 +143,39 @@ const processFamilies = (eventLoop: IntervalHistogram): ReadonlyArray<Family> =>
   return [
     counter("process_cpu_user_seconds_total", "User CPU time spent, in seconds.", cpu.user / 1e6),
     counter("process_cpu_system_seconds_total", "System CPU time spent, in seconds.", cpu.system / 1e6),
-    gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.", Math.round(startTime)),
+    gauge(
+      "process_start_time_seconds",
+      "Start time of the process since the Unix epoch, in seconds.",
+      Math.round(startTime)
+    ),
     gauge("process_resident_memory_bytes", "Resident memory size, in bytes.", memory.rss),
     gauge("nodejs_heap_size_total_bytes", "Size of the V8 heap, in bytes.", memory.heapTotal),
     gauge("nodejs_heap_size_used_bytes", "V8 heap in use, in bytes.", memory.heapUsed),
-    gauge("nodejs_external_memory_bytes", "Memory of C++ objects bound to JavaScript objects, in bytes.", memory.external),
-    gauge("nodejs_eventloop_lag_mean_seconds", "Mean event-loop delay since the last scrape, in seconds.", seconds(eventLoop.mean)),
-    gauge("nodejs_eventloop_lag_p50_seconds", "Median event-loop delay since the last scrape, in seconds.", seconds(eventLoop.percentile(50))),
-    gauge("nodejs_eventloop_lag_p99_seconds", "99th percentile of the event-loop delay since the last scrape, in seconds.", seconds(eventLoop.percentile(99))),
-    gauge("nodejs_eventloop_lag_max_seconds", "Longest event-loop delay since the last scrape, in seconds.", seconds(eventLoop.max))
+    gauge(
+      "nodejs_external_memory_bytes",
+      "Memory of C++ objects bound to JavaScript objects, in bytes.",
+      memory.external
+    ),
+    gauge(
+      "nodejs_eventloop_lag_mean_seconds",
+      "Mean event-loop delay since the last scrape, in seconds.",
+      seconds(eventLoop.mean)
+    ),
+    gauge(
+      "nodejs_eventloop_lag_p50_seconds",
+      "Median event-loop delay since the last scrape, in seconds.",
+      seconds(eventLoop.percentile(50))
+    ),
+    gauge(
+      "nodejs_eventloop_lag_p99_seconds",
+      "99th percentile of the event-loop delay since the last scrape, in seconds.",
+      seconds(eventLoop.percentile(99))
+    ),
+    gauge(
+      "nodejs_eventloop_lag_max_seconds",
+      "Longest event-loop delay since the last scrape, in seconds.",
+      seconds(eventLoop.max)
+    )
   ]
 }
 

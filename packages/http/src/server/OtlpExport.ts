@@ -1,6 +1,6 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
 import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Layer } from "effect"
 import type { TracingOptions } from "./Tracing.js"
 

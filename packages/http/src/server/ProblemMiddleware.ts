@@ -7,10 +7,10 @@ import { Cause, Effect, Option } from "effect"
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "../api/Problem.js"
+import { firstCode, transientCode } from "../service/TransientFailure.js"
 import { recordDatabaseError } from "./HttpMetrics.js"
 import { UNKNOWN_PARAMETER } from "./QueryParameters.js"
 import { requestIdFrom } from "./RequestId.js"
-import { firstCode, transientCode } from "../service/TransientFailure.js"
 
 const problemResponse = (body: ProblemBody) =>
   HttpServerResponse.unsafeJson(body, { status: body.status, contentType: "application/problem+json" })
@@ -19,7 +19,10 @@ const problemResponse = (body: ProblemBody) =>
  * Header names as clients write them, for field names in errors. A `Map`: the field may be any
  * query parameter name, and a plain object would answer `constructor` with `Object`.
  */
-const HEADER_NAMES: ReadonlyMap<string, string> = new Map([["if-match", "If-Match"], ["idempotency-key", "Idempotency-Key"]])
+const HEADER_NAMES: ReadonlyMap<string, string> = new Map([["if-match", "If-Match"], [
+  "idempotency-key",
+  "Idempotency-Key"
+]])
 
 /**
  * The framework's decode messages quote the rejected input; ours name the field and the rule only.
@@ -44,9 +47,13 @@ const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
   return [...byField.values()]
 }
 
-const field = (u: unknown, key: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
+const field = (
+  u: unknown,
+  key: string
+): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
 
-const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpServerResponse.setHeader(response, "retry-after", "1")
+const unavailable = (response: HttpServerResponse.HttpServerResponse) =>
+  HttpServerResponse.setHeader(response, "retry-after", "1")
 
 /**
  * Every response the framework would write in its own shape becomes a problem document:
@@ -57,15 +64,23 @@ const unavailable = (response: HttpServerResponse.HttpServerResponse) => HttpSer
  */
 export const problems = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unknown, R> =>
   Effect.catchAllCause(app, (cause) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure)) {
         const error: unknown = failure.value
         if (error instanceof HttpApiDecodeError) {
           const errors = fieldErrors(error)
-          return yield* Effect.fail(validationError(errors.length > 0 ? [errors[0]!, ...errors.slice(1)] : [{ field: null, message: "the request is invalid" }]))
+          return yield* Effect.fail(
+            validationError(
+              errors.length > 0
+                ? [errors[0]!, ...errors.slice(1)]
+                : [{ field: null, message: "the request is invalid" }]
+            )
+          )
         }
-        if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") return problemResponse(routeNotFoundProblem)
+        if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") {
+          return problemResponse(routeNotFoundProblem)
+        }
         return yield* Effect.failCause(cause)
       }
       if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
@@ -74,19 +89,28 @@ export const problems = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unkn
       if (transient !== undefined) {
         recordDatabaseError("transient", transient)
         yield* Effect.logWarning("request failed: the database is unavailable", cause)
-        return unavailable(problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly.")))
+        return unavailable(
+          problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly."))
+        )
       }
       if (field(defect, "_tag") === "SqlError") recordDatabaseError("other", firstCode(defect))
       yield* Effect.logError("request failed with a defect", cause)
       return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
-    })
-  )
+    }))
 
 /** A problem document written straight onto a connection the application never sees, which then closes. */
-const answerOnSocket = (socket: Duplex, status: number, reason: string, problem: ProblemBody & { readonly errors?: ReadonlyArray<FieldError> }, requestId: string) => {
+const answerOnSocket = (
+  socket: Duplex,
+  status: number,
+  reason: string,
+  problem: ProblemBody & { readonly errors?: ReadonlyArray<FieldError> },
+  requestId: string
+) => {
   const body = JSON.stringify(problem)
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${
+      Buffer.byteLength(body)
+    }\r\n` +
       `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`
   )
 }
@@ -103,7 +127,10 @@ export const answerMalformedRequest = (error: Error & { readonly code?: string }
     : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
     ? [408, "Request Timeout", "The request was not received in time."]
     : [400, "Bad Request", "The request is not valid HTTP/1.1."]
-  const problem = { ...problemBody(status, "validation_failed", "Malformed request", detail), errors: [{ field: null, message: detail }] }
+  const problem = {
+    ...problemBody(status, "validation_failed", "Malformed request", detail),
+    errors: [{ field: null, message: detail }]
+  }
   answerOnSocket(socket, status, reason, problem, requestIdFrom(undefined))
 }
 
@@ -114,5 +141,11 @@ export const answerMalformedRequest = (error: Error & { readonly code?: string }
 export const answerConnect = (request: IncomingMessage, socket: Duplex) => {
   if (!socket.writable) return socket.destroy()
   const sent = request.headers["x-request-id"]
-  answerOnSocket(socket, 404, "Not Found", routeNotFoundProblem, requestIdFrom(typeof sent === "string" ? sent : undefined))
+  answerOnSocket(
+    socket,
+    404,
+    "Not Found",
+    routeNotFoundProblem,
+    requestIdFrom(typeof sent === "string" ? sent : undefined)
+  )
 }

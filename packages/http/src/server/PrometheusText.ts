@@ -17,7 +17,15 @@ const escapeHelp = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g
 const metricName = (name: string) => name.replace(/[^a-zA-Z0-9_:]/g, "_").replace(/^([0-9])/, "_$1")
 
 const number = (value: number | bigint): string =>
-  typeof value === "bigint" ? value.toString() : Number.isNaN(value) ? "NaN" : value === Infinity ? "+Inf" : value === -Infinity ? "-Inf" : String(value)
+  typeof value === "bigint"
+    ? value.toString()
+    : Number.isNaN(value)
+    ? "NaN"
+    : value === Infinity
+    ? "+Inf"
+    : value === -Infinity
+    ? "-Inf"
+    : String(value)
 
 const sample = (name: string, labels: Labels, value: number | bigint): string =>
   labels.length === 0
@@ -36,7 +44,10 @@ interface Group {
  * value. Series of one metric are grouped under one `# HELP` / `# TYPE` header. No maintained
  * exporter renders Effect's metrics: OpenTelemetry's Prometheus exporter needs its SDK.
  */
-export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, extra: ReadonlyArray<Family> = []): string => {
+export const render = (
+  pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>,
+  extra: ReadonlyArray<Family> = []
+): string => {
   const groups = new Map<string, Group>()
   const group = (name: string, type: string, help: string): Group => {
     let found = groups.get(name)
@@ -73,7 +84,9 @@ export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>, extr
       lines.push(sample(`${name}_sum`, labels, metricState.sum), sample(`${name}_count`, labels, metricState.count))
     } else if (MetricState.isFrequencyState(metricState)) {
       const lines = group(name, "counter", help).lines
-      for (const [value, count] of metricState.occurrences) lines.push(sample(name, [...labels, ["value", value]], count))
+      for (const [value, count] of metricState.occurrences) {
+        lines.push(sample(name, [...labels, ["value", value]], count))
+      }
     }
   }
   for (const family of extra) {

@@ -1,9 +1,15 @@
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { isJsonObject, type JsonObject, notAnObject, validationError, type WorkflowValidationError } from "@workflows/domain"
+import {
+  isJsonObject,
+  type JsonObject,
+  notAnObject,
+  validationError,
+  type WorkflowValidationError
+} from "@workflows/domain"
 import { Effect } from "effect"
 import { PayloadTooLarge, UnsupportedMediaType } from "../api/Problem.js"
 
@@ -20,7 +26,9 @@ const acceptPatch = HttpApp.appendPreResponseHandler((_request, response) =>
  * (otherwise Node reads a declared gigabyte to keep the connection alive).
  */
 const tooLarge = Effect.zipRight(
-  HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(HttpServerResponse.setHeader(response, "connection", "close"))),
+  HttpApp.appendPreResponseHandler((_request, response) =>
+    Effect.succeed(HttpServerResponse.setHeader(response, "connection", "close"))
+  ),
   Effect.fail(new PayloadTooLarge({ limit: BODY_LIMIT }))
 )
 
@@ -106,12 +114,18 @@ export const readJsonObject = (
 ): Effect.Effect<JsonObject | undefined, UnsupportedMediaType | PayloadTooLarge | WorkflowValidationError> => {
   if (options.optional && !hasBody(request)) return Effect.succeed(undefined)
   const type = mediaType(request)
-  if (type === undefined || !(JSON_MEDIA_TYPES as ReadonlyArray<string>).includes(type) || declaresOtherCharset(request)) {
+  if (
+    type === undefined || !(JSON_MEDIA_TYPES as ReadonlyArray<string>).includes(type) || declaresOtherCharset(request)
+  ) {
     return Effect.zipRight(acceptPatch, Effect.fail(new UnsupportedMediaType()))
   }
-  if (isEncoded(request)) return Effect.zipRight(acceptIdentity, Effect.fail(new UnsupportedMediaType({ compressed: true })))
+  if (isEncoded(request)) {
+    return Effect.zipRight(acceptIdentity, Effect.fail(new UnsupportedMediaType({ compressed: true })))
+  }
   const declared = Number(request.headers["content-length"] ?? 0)
   if (declared > BODY_LIMIT) return tooLarge
-  return Effect.flatMap(readLimited(request), (bytes) =>
-    options.optional && bytes.length === 0 ? Effect.succeed(undefined) : parse(bytes))
+  return Effect.flatMap(
+    readLimited(request),
+    (bytes) => options.optional && bytes.length === 0 ? Effect.succeed(undefined) : parse(bytes)
+  )
 }

@@ -10,8 +10,10 @@ import { CurrentRequestId, requestIdFrom } from "./RequestId.js"
 const CLIENT_ABORT = 499
 
 const annotate = (annotations: ReadonlyArray<readonly [string, unknown]>) =>
-  FiberRef.update(FiberRef.currentLogAnnotations, (current) =>
-    annotations.reduce((map, [key, value]) => HashMap.set(map, key, value), current))
+  FiberRef.update(
+    FiberRef.currentLogAnnotations,
+    (current) => annotations.reduce((map, [key, value]) => HashMap.set(map, key, value), current)
+  )
 
 /**
  * One log line per request (method, path, status, duration, request id), `X-Request-Id` on
@@ -35,7 +37,9 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E,
       recordRequest(request.method, request.url, status, elapsed / 1000)
       return Effect.zipRight(
         annotate([["status", status], ["duration_ms", Math.round(elapsed * 10) / 10]]),
-        Effect.logInfo(`${request.method} ${request.url} ${status}${status === CLIENT_ABORT ? " (client abort, no response)" : ""}`)
+        Effect.logInfo(
+          `${request.method} ${request.url} ${status}${status === CLIENT_ABORT ? " (client abort, no response)" : ""}`
+        )
       )
     })
     const tag = (response: HttpServerResponse.HttpServerResponse) => {

@@ -1,26 +1,26 @@
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Console, Effect, Layer, Option, Scope } from "effect"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
+import { WorkflowsApi } from "../api/WorkflowsApi.js"
+import { WorkflowStore } from "../service/WorkflowStore.js"
 import { ApiKeys } from "../storage/ApiKeys.js"
-import { AuthenticationLive } from "./Authentication.js"
+import { type Database, describeDatabase, layer } from "../storage/Sql.js"
 import { makeApiApp } from "./ApiDispatch.js"
+import { AuthenticationLive } from "./Authentication.js"
 import { answerConnect, answerMalformedRequest, problems } from "./ProblemMiddleware.js"
 import { requestLog } from "./RequestLog.js"
 import { literalBrokenEscapes } from "./RequestPath.js"
 import { DOCS_PATH, MAX_PARAM_LENGTH, OPENAPI_PATH } from "./RouteTemplates.js"
 import { ServerLog } from "./ServerLog.js"
-import { type Database, describeDatabase, layer } from "../storage/Sql.js"
 import { serverSpanAttributes, TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
-import { WorkflowStore } from "../service/WorkflowStore.js"
-import { WorkflowsApi } from "../api/WorkflowsApi.js"
 import { SystemHandlers, WorkflowsHandlers } from "./WorkflowsHttp.js"
 
 /** `/docs`, whose page is built on its first request rather than at start-up. */
-const docsRoute = Effect.gen(function* () {
+const docsRoute = Effect.gen(function*() {
   const scope = yield* Effect.scope
   const page = yield* Effect.cached(
     Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
@@ -36,7 +36,7 @@ const docsRoute = Effect.gen(function* () {
  */
 export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOptions> = Option.none()) =>
   Layer.scopedDiscard(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const openApi = HttpServerResponse.unsafeJson(OpenApi.fromApi(WorkflowsApi))
       const app = yield* makeApiApp({
         handlers: { workflows: yield* WorkflowsHandlers, system: yield* SystemHandlers(database) },
@@ -72,7 +72,8 @@ export const NodeServerLive = (options: ListenOptions) =>
     // Each connection's latest request, so that a parse error in the bytes after it is answered
     // only once that request's response is out (pipelined clients read responses in order).
     const latest = new WeakMap<Duplex, { readonly request: IncomingMessage; readonly response: ServerResponse }>()
-    server.on("request", (request: IncomingMessage, response: ServerResponse) => latest.set(request.socket, { request, response }))
+    server.on("request", (request: IncomingMessage, response: ServerResponse) =>
+      latest.set(request.socket, { request, response }))
     // Requests Node's parser rejects get a problem document too, not Node's bare 400.
     server.on("clientError", (error: Error, socket: Duplex) => {
       const last = latest.get(socket)
@@ -80,7 +81,8 @@ export const NodeServerLive = (options: ListenOptions) =>
       if (last === undefined || !last.request.complete || last.response.writableFinished || last.response.destroyed) {
         return answerMalformedRequest(error, socket)
       }
-      last.response.once("close", () => answerMalformedRequest(error, socket))
+      last.response.once("close", () =>
+        answerMalformedRequest(error, socket))
     })
     server.on("connect", answerConnect)
     return server
@@ -91,7 +93,7 @@ export const NodeServerLive = (options: ListenOptions) =>
  * stored in plaintext). Then the one line that says where everything is.
  */
 const announce = (options: ListenOptions & { readonly database: string }) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const bootstrapped = yield* Effect.flatMap(ApiKeys, (keys) => keys.bootstrap)
     if (Option.isSome(bootstrapped)) {
       const key = bootstrapped.value
@@ -111,11 +113,16 @@ const announce = (options: ListenOptions & { readonly database: string }) =>
 export const ServerLive = (options: ListenOptions & { readonly database: Database }) => {
   const display = describeDatabase(options.database)
   // The tracing variables are read first: a mistake in them stops the start before anything listens.
-  return Layer.unwrapEffect(Effect.map(TracingConfig, (tracing) =>
-    Layer.mergeAll(HttpAppLive(options.database, tracing), Layer.effectDiscard(announce({ ...options, database: display }))).pipe(
-      Layer.provide(NodeServerLive(options)),
-      Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
-      Layer.provide(layer(options.database)),
-      Layer.provide(ServerLog)
-    )))
+  return Layer.unwrapEffect(
+    Effect.map(TracingConfig, (tracing) =>
+      Layer.mergeAll(
+        HttpAppLive(options.database, tracing),
+        Layer.effectDiscard(announce({ ...options, database: display }))
+      ).pipe(
+        Layer.provide(NodeServerLive(options)),
+        Layer.provide(Layer.mergeAll(WorkflowStore.Default, ApiKeys.Default)),
+        Layer.provide(layer(options.database)),
+        Layer.provide(ServerLog)
+      ))
+  )
 }

@@ -42,12 +42,20 @@ const protocol = Config.literal("http/protobuf", "http/json")
 export const TracingConfig: Config.Config<Option.Option<TracingOptions>> = Config.all({
   endpoint: optional("OTEL_EXPORTER_OTLP_ENDPOINT"),
   tracesEndpoint: optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-  protocol: Config.all([Config.option(protocol("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")), Config.option(protocol("OTEL_EXPORTER_OTLP_PROTOCOL"))]).pipe(
-    Config.map(([traces, general]) => Option.getOrElse(Option.orElse(traces, () => general), () => "http/protobuf" as const))
+  protocol: Config.all([
+    Config.option(protocol("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")),
+    Config.option(protocol("OTEL_EXPORTER_OTLP_PROTOCOL"))
+  ]).pipe(
+    Config.map(([traces, general]) =>
+      Option.getOrElse(Option.orElse(traces, () => general), () => "http/protobuf" as const)
+    )
   ),
   headers: Config.map(optional("OTEL_EXPORTER_OTLP_HEADERS"), Option.match({ onNone: () => ({}), onSome: keyValues })),
   serviceName: optional("OTEL_SERVICE_NAME"),
-  resourceAttributes: Config.map(optional("OTEL_RESOURCE_ATTRIBUTES"), Option.match({ onNone: () => ({}), onSome: keyValues })),
+  resourceAttributes: Config.map(
+    optional("OTEL_RESOURCE_ATTRIBUTES"),
+    Option.match({ onNone: () => ({}), onSome: keyValues })
+  ),
   scheduleDelay: Config.integer("OTEL_BSP_SCHEDULE_DELAY").pipe(Config.withDefault(5000))
 }).pipe(
   Config.map(({ endpoint, headers, protocol, resourceAttributes, scheduleDelay, serviceName, tracesEndpoint }) =>
@@ -57,7 +65,10 @@ export const TracingConfig: Config.Config<Option.Option<TracingOptions>> = Confi
         protocol,
         headers,
         resourceAttributes,
-        serviceName: Option.getOrElse(serviceName, () => ("service.name" in resourceAttributes ? undefined : DEFAULT_SERVICE_NAME)),
+        serviceName: Option.getOrElse(
+          serviceName,
+          () => ("service.name" in resourceAttributes ? undefined : DEFAULT_SERVICE_NAME)
+        ),
         exportInterval: Duration.millis(Math.max(10, scheduleDelay))
       }))
     )
@@ -89,7 +100,9 @@ export const serverSpanAttributes = <E, R>(app: HttpApp.Default<E, R>): HttpApp.
     const requestId = fiber.getFiberRef(CurrentRequestId)
     if (requestId !== null) server.attribute("http.request.id", requestId)
     const route = routeTemplate(methodLabel(request.method), request.url)
-    return route === UNMATCHED_ROUTE ? app : Effect.ensuring(app, Effect.sync(() => server.attribute("http.route", route)))
+    return route === UNMATCHED_ROUTE
+      ? app
+      : Effect.ensuring(app, Effect.sync(() => server.attribute("http.route", route)))
   })
 
 /**
@@ -99,15 +112,19 @@ export const serverSpanAttributes = <E, R>(app: HttpApp.Default<E, R>): HttpApp.
  * with a span per service operation and per database statement beneath it, exported over OTLP/HTTP;
  * the exporter is loaded only then.
  */
-export const withTracing = (tracing: Option.Option<TracingOptions>) => <A, E, R>(app: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
-  Option.match(tracing, {
-    onNone: () => app.pipe(HttpMiddleware.withTracerDisabledWhen(() => true), Layer.provide(Layer.setTracerEnabled(false))),
-    onSome: (options) =>
-      app.pipe(
-        HttpMiddleware.withTracerDisabledWhen(untraced),
-        HttpMiddleware.withSpanNameGenerator(spanName),
-        Layer.provide(
-          Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./OtlpExport.js")), ({ otlpTracer }) => otlpTracer(options)))
+export const withTracing =
+  (tracing: Option.Option<TracingOptions>) => <A, E, R>(app: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
+    Option.match(tracing, {
+      onNone: () =>
+        app.pipe(HttpMiddleware.withTracerDisabledWhen(() => true), Layer.provide(Layer.setTracerEnabled(false))),
+      onSome: (options) =>
+        app.pipe(
+          HttpMiddleware.withTracerDisabledWhen(untraced),
+          HttpMiddleware.withSpanNameGenerator(spanName),
+          Layer.provide(
+            Layer.unwrapEffect(
+              Effect.map(Effect.promise(() => import("./OtlpExport.js")), ({ otlpTracer }) => otlpTracer(options))
+            )
+          )
         )
-      )
-  })
+    })

@@ -3,15 +3,15 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { SqlClient } from "@effect/sql"
 import { type Workflow, WorkflowJson } from "@workflows/domain"
 import { Effect, FiberRef, Schema } from "effect"
-import type { GroupHandlers } from "./ApiDispatch.js"
 import { internalProblem } from "../api/Problem.js"
+import { CurrentPrincipal, WorkflowEventPage, WorkflowPage } from "../api/WorkflowsApi.js"
+import type { UncheckedWorkflows } from "../service/Workflows.js"
+import { WorkflowStore } from "../service/WorkflowStore.js"
+import { type Database, databaseKind } from "../storage/Sql.js"
+import type { GroupHandlers } from "./ApiDispatch.js"
 import { makeScrape } from "./HttpMetrics.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
-import { type Database, databaseKind } from "../storage/Sql.js"
-import type { UncheckedWorkflows } from "../service/Workflows.js"
-import { WorkflowStore } from "../service/WorkflowStore.js"
-import { CurrentPrincipal, WorkflowEventPage, WorkflowPage } from "../api/WorkflowsApi.js"
 
 const encodeWorkflow = Schema.encode(WorkflowJson)
 
@@ -32,7 +32,7 @@ const jsonResponse = <A, I>(schema: Schema.Schema<A, I>) => {
 }
 
 /** Handlers only translate: HTTP in, one call to the caller's `Workflows`, HTTP out. */
-export const WorkflowsHandlers = Effect.gen(function* () {
+export const WorkflowsHandlers = Effect.gen(function*() {
   const store = yield* WorkflowStore
   const page = jsonResponse(WorkflowPage)
   const eventPage = jsonResponse(WorkflowEventPage)
@@ -41,24 +41,28 @@ export const WorkflowsHandlers = Effect.gen(function* () {
     CurrentPrincipal,
     FiberRef.get(CurrentRequestId),
     (principal, request_id) =>
-      store.forCaller({ organization_id: principal.organization_id, actor: { type: "api_key", id: principal.key_id }, request_id })
+      store.forCaller({
+        organization_id: principal.organization_id,
+        actor: { type: "api_key", id: principal.key_id },
+        request_id
+      })
   )
 
   const lifecycle = (action: "activate" | "pause" | "resume" | "cancel") =>
-    ({ headers, path, request }: {
-      readonly headers: { readonly "if-match"?: string | undefined }
-      readonly path: { readonly id: string }
-      readonly request: HttpServerRequest.HttpServerRequest
-    }) =>
-      Effect.gen(function* () {
-        const body = yield* readJsonObject(request, { optional: true })
-        const workflow = yield* (yield* workflows)[action](path.id, { body, if_match: headers["if-match"] })
-        return yield* workflowResponse(workflow)
-      })
+  ({ headers, path, request }: {
+    readonly headers: { readonly "if-match"?: string | undefined }
+    readonly path: { readonly id: string }
+    readonly request: HttpServerRequest.HttpServerRequest
+  }) =>
+    Effect.gen(function*() {
+      const body = yield* readJsonObject(request, { optional: true })
+      const workflow = yield* (yield* workflows)[action](path.id, { body, if_match: headers["if-match"] })
+      return yield* workflowResponse(workflow)
+    })
 
   return {
     create: ({ headers, request }) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const body = yield* readJsonObject(request, { optional: false })
         const workflow = yield* (yield* workflows).create(body ?? {}, { idempotency_key: headers["idempotency-key"] })
         return yield* workflowResponse(workflow, 201, { location: `/v1/workflows/${workflow.id}` })
@@ -66,14 +70,19 @@ export const WorkflowsHandlers = Effect.gen(function* () {
     list: ({ urlParams }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.list(urlParams), page)),
     get: ({ path }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.get(path.id), (wf) => workflowResponse(wf))),
     update: ({ headers, path, request }) =>
-      Effect.flatMap(readJsonObject(request, { optional: false }), (body) =>
-        Effect.flatMap(workflows, (w) =>
-          Effect.flatMap(w.update(path.id, body ?? {}, { if_match: headers["if-match"] }), (workflow) => workflowResponse(workflow)))),
+      Effect.flatMap(
+        readJsonObject(request, { optional: false }),
+        (body) =>
+          Effect.flatMap(workflows, (w) =>
+            Effect.flatMap(w.update(path.id, body ?? {}, { if_match: headers["if-match"] }), (workflow) =>
+              workflowResponse(workflow)))
+      ),
     activate: lifecycle("activate"),
     pause: lifecycle("pause"),
     resume: lifecycle("resume"),
     cancel: lifecycle("cancel"),
-    events: ({ path, urlParams }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.events(path.id, urlParams), eventPage))
+    events: ({ path, urlParams }) =>
+      Effect.flatMap(workflows, (w) => Effect.flatMap(w.events(path.id, urlParams), eventPage))
   } satisfies GroupHandlers<"workflows", CurrentPrincipal>
 })
 
@@ -82,16 +91,20 @@ export const WorkflowsHandlers = Effect.gen(function* () {
  * it is (the start-up line tells the operator that).
  */
 export const SystemHandlers = (database: Database) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const scrape = yield* makeScrape
     return {
       healthz: () => Effect.succeed({ status: "ok" as const }),
-      metrics: () => Effect.map(scrape, (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })),
+      metrics: () =>
+        Effect.map(scrape, (text) =>
+          HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })),
       readyz: () =>
         sql`SELECT 1 AS ok`.pipe(
           Effect.timeout("2 seconds"),
-          Effect.flatMap(() => HttpServerResponse.json({ status: "ready", database: databaseKind(database) })),
+          Effect.flatMap(() =>
+            HttpServerResponse.json({ status: "ready", database: databaseKind(database) })
+          ),
           Effect.catchAll(() =>
             HttpServerResponse.json(internalProblem(503, "The database does not answer."), {
               status: 503,

@@ -30,14 +30,18 @@ export class BulkFileError extends Schema.TaggedError<BulkFileError>()("BulkFile
   reason: Schema.String
 }) {
   override get message(): string {
-    const where = [this.line === null ? null : `line ${this.line}`, this.column === null ? null : `column "${this.column}"`]
+    const where = [
+      this.line === null ? null : `line ${this.line}`,
+      this.column === null ? null : `column "${this.column}"`
+    ]
       .filter((part) => part !== null)
       .join(", ")
     return where === "" ? this.reason : `${where}: ${this.reason}`
   }
 }
 
-const refuse = (line: number | null, column: string | null, reason: string) => Either.left(new BulkFileError({ line, column, reason }))
+const refuse = (line: number | null, column: string | null, reason: string) =>
+  Either.left(new BulkFileError({ line, column, reason }))
 
 /** The format a file name implies: `.csv`, or `.jsonl` / `.ndjson`. */
 export const formatOfPath = (path: string): BulkFormat | undefined => {
@@ -130,7 +134,9 @@ export const readCsv = (text: string): Either.Either<ReadonlyArray<CsvRecord>, B
       recordLine = line
       continue
     }
-    if (c === "\"") return refuse(line, null, "a quote inside an unquoted field; quote the whole field and write the quote as \"\"")
+    if (c === "\"") {
+      return refuse(line, null, "a quote inside an unquoted field; quote the whole field and write the quote as \"\"")
+    }
     field += c
     fieldStart = false
     recordEmpty = false
@@ -153,7 +159,9 @@ const readHeader = (header: CsvRecord): Either.Either<ReadonlyArray<BulkColumn>,
     if (columns.includes(name)) return refuse(header.line, name, "the column is named twice")
     columns.push(name)
   }
-  if (!columns.includes("id")) return refuse(header.line, "id", `the header has no id column (the columns are ${COLUMN_LIST})`)
+  if (!columns.includes("id")) {
+    return refuse(header.line, "id", `the header has no id column (the columns are ${COLUMN_LIST})`)
+  }
   if (!columns.some((c) => EDITABLE.includes(c))) {
     return refuse(header.line, null, "the header names nothing to change: add title, name or description")
   }
@@ -178,7 +186,10 @@ const readId = (line: number, value: unknown): Either.Either<string, BulkFileErr
  * One CSV data record → a row. An empty cell leaves its field alone (so CSV cannot clear a
  * description: JSON Lines can, with `null`); anything else is sent as written, for the service to judge.
  */
-export const csvRow = (columns: ReadonlyArray<BulkColumn>, record: CsvRecord): Either.Either<BulkRow, BulkFileError> => {
+export const csvRow = (
+  columns: ReadonlyArray<BulkColumn>,
+  record: CsvRecord
+): Either.Either<BulkRow, BulkFileError> => {
   if (record.fields.length !== columns.length) {
     return refuse(record.line, null, `${record.fields.length} fields where the header has ${columns.length}`)
   }
@@ -191,7 +202,7 @@ export const csvRow = (columns: ReadonlyArray<BulkColumn>, record: CsvRecord): E
     const value = cell(column)
     if (value !== undefined && value.trim() !== "") patch[column] = value
   }
-  return Either.gen(function* () {
+  return Either.gen(function*() {
     const id = yield* readId(record.line, cell("id"))
     const version = yield* readVersion(record.line, cell("version"))
     return { line: record.line, id, version, patch }
@@ -199,9 +210,11 @@ export const csvRow = (columns: ReadonlyArray<BulkColumn>, record: CsvRecord): E
 }
 
 export const parseCsv = (text: string): Either.Either<ReadonlyArray<BulkRow>, BulkFileError> =>
-  Either.gen(function* () {
+  Either.gen(function*() {
     const [header, ...records] = yield* readCsv(text)
-    if (header === undefined) return yield* refuse(null, null, "the file is empty: its first line must name the columns")
+    if (header === undefined) {
+      return yield* refuse(null, null, "the file is empty: its first line must name the columns")
+    }
     const columns = yield* readHeader(header)
     const rows: Array<BulkRow> = []
     for (const record of records) rows.push(yield* csvRow(columns, record))
@@ -222,7 +235,7 @@ export const jsonRow = (line: number, value: unknown): Either.Either<BulkRow, Bu
     if (!isBulkColumn(key)) return refuse(line, key, `unknown field; the fields are ${COLUMN_LIST}`)
     if (EDITABLE.includes(key)) patch[key] = object[key]
   }
-  return Either.gen(function* () {
+  return Either.gen(function*() {
     const id = yield* readId(line, object["id"])
     const version = yield* readVersion(line, object["version"])
     return { line, id, version, patch }
@@ -230,7 +243,7 @@ export const jsonRow = (line: number, value: unknown): Either.Either<BulkRow, Bu
 }
 
 export const parseJsonl = (text: string): Either.Either<ReadonlyArray<BulkRow>, BulkFileError> =>
-  Either.gen(function* () {
+  Either.gen(function*() {
     const rows: Array<BulkRow> = []
     const lines = text.split("\n")
     for (let index = 0; index < lines.length; index++) {
@@ -253,14 +266,19 @@ const distinctIds = (rows: ReadonlyArray<BulkRow>): Either.Either<ReadonlyArray<
   const seen = new Map<string, number>()
   for (const row of rows) {
     const first = seen.get(row.id)
-    if (first !== undefined) return refuse(row.line, "id", `${row.id} is already on line ${first}; one row per workflow`)
+    if (first !== undefined) {
+      return refuse(row.line, "id", `${row.id} is already on line ${first}; one row per workflow`)
+    }
     seen.set(row.id, row.line)
   }
   return Either.right(rows)
 }
 
 /** A whole file: UTF-8 (optional BOM), then every row, or the first reason it cannot be used. */
-export const parseBulkFile = (bytes: Uint8Array, format: BulkFormat): Either.Either<ReadonlyArray<BulkRow>, BulkFileError> =>
+export const parseBulkFile = (
+  bytes: Uint8Array,
+  format: BulkFormat
+): Either.Either<ReadonlyArray<BulkRow>, BulkFileError> =>
   decodeUtf8(bytes).pipe(
     Either.flatMap((text) => (format === "csv" ? parseCsv(text) : parseJsonl(text))),
     Either.flatMap(distinctIds)

@@ -20,8 +20,8 @@ import {
 } from "@workflows/domain"
 import { Cause, Chunk, DateTime, Effect, Either, Option, Schedule, Schema, Stream } from "effect"
 import { type ProblemCode, problemOf, ServiceUnavailable } from "../api/Problem.js"
-import { isTransientFailure } from "./TransientFailure.js"
 import type { BulkRow } from "./BulkFile.js"
+import { isTransientFailure } from "./TransientFailure.js"
 import { Workflows, type WorkflowsService } from "./Workflows.js"
 
 export type BulkOutcomeKind = "updated" | "unchanged" | "failed" | "would_update" | "would_fail"
@@ -67,15 +67,18 @@ export const isTransient = (defect: unknown): boolean =>
     : isTransientFailure(defect))
 
 // Calls fail transiently only as defects (the typed errors are answers); those are retried, the rest pass through.
-const retrying = (schedule: Schedule.Schedule<unknown, Cause.Cause<unknown>>) => <A, E>(call: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  call.pipe(
-    Effect.sandbox,
-    Effect.retry({
-      schedule,
-      while: (cause: Cause.Cause<E>) => Option.isNone(Cause.failureOption(cause)) && Option.exists(Cause.dieOption(cause), isTransient)
-    }),
-    Effect.unsandbox
-  )
+const retrying =
+  (schedule: Schedule.Schedule<unknown, Cause.Cause<unknown>>) =>
+  <A, E>(call: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    call.pipe(
+      Effect.sandbox,
+      Effect.retry({
+        schedule,
+        while: (cause: Cause.Cause<E>) =>
+          Option.isNone(Cause.failureOption(cause)) && Option.exists(Cause.dieOption(cause), isTransient)
+      }),
+      Effect.unsandbox
+    )
 
 const decodePatchInput = Schema.decodeUnknown(Schema.encodedSchema(WorkflowPatch))
 
@@ -94,13 +97,15 @@ export const evaluateRow = (
   current: Option.Option<Workflow>,
   now: DateTime.Utc
 ): Either.Either<PatchOutcome, RowError> =>
-  Either.gen(function* () {
+  Either.gen(function*() {
     const patch = Object.keys(row.patch).length === 0 ? undefined : yield* decodePatch(row.patch)
     const workflow = yield* Option.match(current, {
       onNone: () => Either.left(new WorkflowNotFound({ id: row.id })),
       onSome: (w) => Either.right(w)
     })
-    const applied = patch === undefined ? Either.right(PatchOutcome.Unchanged({ workflow })) : applyPatch(workflow, patch, now)
+    const applied = patch === undefined
+      ? Either.right(PatchOutcome.Unchanged({ workflow }))
+      : applyPatch(workflow, patch, now)
     if (Either.isRight(applied) && applied.right._tag === "Unchanged") return applied.right
     yield* checkIfMatch(ifMatchOf(row), workflow.version)
     return yield* applied
@@ -114,7 +119,12 @@ const versionOfEtag = (etag: string): number | null => {
 const versionOf = (workflow: Option.Option<Workflow>): number | null =>
   Option.match(workflow, { onNone: () => null, onSome: (w) => w.version })
 
-const failure = (row: BulkRow, outcome: "failed" | "would_fail", error: RowError, current: Option.Option<Workflow>): BulkOutcome => {
+const failure = (
+  row: BulkRow,
+  outcome: "failed" | "would_fail",
+  error: RowError,
+  current: Option.Option<Workflow>
+): BulkOutcome => {
   const problem = problemOf(error)
   const version = error._tag === "WorkflowPreconditionFailed"
     ? versionOfEtag(error.current_etag)
@@ -122,7 +132,11 @@ const failure = (row: BulkRow, outcome: "failed" | "would_fail", error: RowError
   return { line: row.line, id: row.id, outcome, version, code: problem.code, message: problem.detail }
 }
 
-const success = (row: BulkRow, outcome: "updated" | "unchanged" | "would_update", version: number | null): BulkOutcome => ({
+const success = (
+  row: BulkRow,
+  outcome: "updated" | "unchanged" | "would_update",
+  version: number | null
+): BulkOutcome => ({
   line: row.line,
   id: row.id,
   outcome,
@@ -134,7 +148,7 @@ const processRow = (
   row: BulkRow,
   options: { readonly dryRun: boolean; readonly retry: Schedule.Schedule<unknown, Cause.Cause<unknown>> }
 ): Effect.Effect<BulkOutcome> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const retry = retrying(options.retry)
     const current = yield* retry(workflows.get(row.id)).pipe(Effect.option)
     const local = evaluateRow(row, current, yield* DateTime.now)
@@ -149,7 +163,13 @@ const processRow = (
     const patch = yield* Effect.orDie(decodePatchInput(row.patch))
     return yield* retry(workflows.update(row.id, patch, { if_match: ifMatchOf(row) })).pipe(
       Effect.map((after) =>
-        success(row, Option.exists(current, (before) => before.version === after.version) ? "unchanged" : "updated", after.version)
+        success(
+          row,
+          Option.exists(current, (before) => before.version === after.version)
+            ? "unchanged"
+            : "updated",
+          after.version
+        )
       ),
       Effect.catchAll((error) => Effect.succeed(failure(row, "failed", error, current)))
     )
@@ -160,18 +180,26 @@ const processRow = (
  * Fails only with a defect that stops the whole run: a refused API key, or a transient failure
  * that outlasted the retries.
  */
-export const stream = (rows: Iterable<BulkRow>, options: BulkOptions = {}): Stream.Stream<BulkOutcome, never, Workflows> => {
+export const stream = (
+  rows: Iterable<BulkRow>,
+  options: BulkOptions = {}
+): Stream.Stream<BulkOutcome, never, Workflows> => {
   const settings = { dryRun: options.dryRun ?? false, retry: options.retry ?? defaultRetry }
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY))
   return Stream.unwrap(
-    Effect.map(Workflows, (workflows) =>
-      Stream.fromIterable(rows).pipe(Stream.mapEffect((row) => processRow(workflows, row, settings), { concurrency }))
+    Effect.map(
+      Workflows,
+      (workflows) =>
+        Stream.fromIterable(rows).pipe(Stream.mapEffect((row) => processRow(workflows, row, settings), { concurrency }))
     )
   )
 }
 
 /** Every row's outcome, in input order. */
-export const run = (rows: Iterable<BulkRow>, options: BulkOptions = {}): Effect.Effect<ReadonlyArray<BulkOutcome>, never, Workflows> =>
+export const run = (
+  rows: Iterable<BulkRow>,
+  options: BulkOptions = {}
+): Effect.Effect<ReadonlyArray<BulkOutcome>, never, Workflows> =>
   Stream.runCollect(stream(rows, options)).pipe(Effect.map(Chunk.toReadonlyArray))
 
 export type BulkSummary = { readonly [K in BulkOutcomeKind]: number }

@@ -6,7 +6,13 @@ import { Effect, FiberRef } from "effect"
  * when no exporter is configured) it adds one step instead of a span's dozen, and the
  * attributes are not even made.
  */
-export const withOperationSpan = <A, E, R>(effect: Effect.Effect<A, E, R>, name: string, attributes: () => Record<string, unknown>): Effect.Effect<A, E, R> =>
+export const withOperationSpan = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  name: string,
+  attributes: () => Record<string, unknown>
+): Effect.Effect<A, E, R> =>
   Effect.withFiberRuntime((fiber) =>
-    fiber.getFiberRef(FiberRef.currentTracerEnabled) ? Effect.withSpan(effect, name, { attributes: attributes(), captureStackTrace: false }) : effect
+    fiber.getFiberRef(FiberRef.currentTracerEnabled)
+      ? Effect.withSpan(effect, name, { attributes: attributes(), captureStackTrace: false })
+      : effect
   )

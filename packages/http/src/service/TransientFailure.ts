@@ -2,15 +2,31 @@
  * Failures that say "not now" rather than "bug", wherever they surface: the server answers them
  * with 503 + Retry-After, and a bulk update retries them with backoff.
  */
-const field = (u: unknown, key: string): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
+const field = (
+  u: unknown,
+  key: string
+): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
 
 // Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots,
 // cancelling a statement at its timeout or giving up on a lock at lock_timeout; SQLite still
 // locked when busy_timeout ran out.
 const TRANSIENT_CODES = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE",
-  "57P01", "57P02", "57P03", "53300", "57014", "55P03",
-  "SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED"
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "57P01",
+  "57P02",
+  "57P03",
+  "53300",
+  "57014",
+  "55P03",
+  "SQLITE_BUSY",
+  "SQLITE_BUSY_SNAPSHOT",
+  "SQLITE_BUSY_TIMEOUT",
+  "SQLITE_LOCKED"
 ])
 
 const POOL_TIMEOUT_MESSAGE = "timeout exceeded when trying to connect"

@@ -44,7 +44,10 @@ export interface LifecycleOptions<Body = LifecycleRequestInput> extends WriteOpt
 export type LifecycleCall<Body = LifecycleRequestInput> = (
   id: string,
   options?: LifecycleOptions<Body>
-) => Effect.Effect<Workflow, WorkflowNotFound | WorkflowValidationError | WorkflowStatusConflict | WorkflowPreconditionFailed>
+) => Effect.Effect<
+  Workflow,
+  WorkflowNotFound | WorkflowValidationError | WorkflowStatusConflict | WorkflowPreconditionFailed
+>
 
 /** The calls, over the types of what callers send; every input is still validated at run time. */
 export interface WorkflowsCalls<Create, Patch, Query, EventQuery, LifecycleBody> {
@@ -58,14 +61,20 @@ export interface WorkflowsCalls<Create, Patch, Query, EventQuery, LifecycleBody>
     id: string,
     patch: Patch,
     options?: WriteOptions
-  ) => Effect.Effect<Workflow, WorkflowNotFound | WorkflowValidationError | WorkflowStatusConflict | WorkflowPreconditionFailed>
+  ) => Effect.Effect<
+    Workflow,
+    WorkflowNotFound | WorkflowValidationError | WorkflowStatusConflict | WorkflowPreconditionFailed
+  >
   readonly activate: LifecycleCall<LifecycleBody>
   readonly pause: LifecycleCall<LifecycleBody>
   readonly resume: LifecycleCall<LifecycleBody>
   readonly cancel: LifecycleCall<LifecycleBody>
   /** Internal only: no HTTP route reaches it, and the remote client refuses it as a defect. */
   readonly complete: LifecycleCall<LifecycleBody>
-  readonly events: (id: string, query?: EventQuery) => Effect.Effect<Page<WorkflowEvent>, WorkflowNotFound | WorkflowValidationError>
+  readonly events: (
+    id: string,
+    query?: EventQuery
+  ) => Effect.Effect<Page<WorkflowEvent>, WorkflowNotFound | WorkflowValidationError>
 }
 
 /**
@@ -75,7 +84,13 @@ export interface WorkflowsCalls<Create, Patch, Query, EventQuery, LifecycleBody>
  * Inputs take the request schemas' encoded types, so a misspelt field or a wrong type does not compile;
  * ids stay plain strings, checked at run time.
  */
-export type WorkflowsService = WorkflowsCalls<NewWorkflowInput, WorkflowPatchInput, ListQueryInput, EventQueryInput, LifecycleRequestInput>
+export type WorkflowsService = WorkflowsCalls<
+  NewWorkflowInput,
+  WorkflowPatchInput,
+  ListQueryInput,
+  EventQueryInput,
+  LifecycleRequestInput
+>
 
 /** The same calls for input nobody type-checked (a request body, a query string): the service validates it all. */
 export type UncheckedWorkflows = WorkflowsCalls<unknown, unknown, unknown, unknown, unknown>

@@ -47,7 +47,7 @@ const KEY_FORMAT = /^wfk_[0-9A-Za-z]{22,128}$/
 export const DEFAULT_ORGANIZATION = OrganizationId.make("org_default")
 
 export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const ids = yield* Ids
     const writeTransaction = makeWriteTransaction(sql)
@@ -55,48 +55,59 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
     const nowIso = Effect.map(DateTime.now, DateTime.formatIso)
 
     const ensureOrganization = (organization: OrganizationId) =>
-      Effect.flatMap(nowIso, (now) =>
-        sql`INSERT INTO organizations (id, created_at) VALUES (${organization}, ${now}) ON CONFLICT (id) DO NOTHING`
+      Effect.flatMap(
+        nowIso,
+        (now) =>
+          sql`INSERT INTO organizations (id, created_at) VALUES (${organization}, ${now}) ON CONFLICT (id) DO NOTHING`
       )
 
     const insertKey = (organization: OrganizationId, name: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const id = ApiKeyId.make(`key_${yield* ids.base36(16)}`)
         const key = `wfk_${randomBase62(SECRET_LENGTH)}`
         const created_at = yield* nowIso
         yield* ensureOrganization(organization)
-        yield* sql`INSERT INTO api_keys ${sql.insert({ id, organization_id: organization, name, hash: hashOf(key), created_at })}`
+        yield* sql`INSERT INTO api_keys ${
+          sql.insert({ id, organization_id: organization, name, hash: hashOf(key), created_at })
+        }`
         return { id, organization_id: organization, name, key, created_at } satisfies CreatedApiKey
       })
 
     /** A new key for `organization` (created if new); the plaintext is returned here and nowhere else. */
-    const create = (organization: OrganizationId, name: string) => writeTransaction(insertKey(organization, name)).pipe(Effect.orDie)
+    const create = (organization: OrganizationId, name: string) =>
+      writeTransaction(insertKey(organization, name)).pipe(Effect.orDie)
 
     const list = (organization?: OrganizationId) =>
       (organization === undefined
         ? sql`SELECT id, organization_id, name, created_at, revoked_at FROM api_keys ORDER BY created_at, id`
         : sql`SELECT id, organization_id, name, created_at, revoked_at FROM api_keys
-              WHERE organization_id = ${organization} ORDER BY created_at, id`
-      ).pipe(Effect.flatMap(decodeKeys), Effect.orDie)
+              WHERE organization_id = ${organization} ORDER BY created_at, id`).pipe(
+          Effect.flatMap(decodeKeys),
+          Effect.orDie
+        )
 
     /** `true` when a live key was revoked now; revoking twice or an unknown id changes nothing. */
     const revoke = (id: string) =>
-      Effect.flatMap(nowIso, (now) =>
-        writeTransaction(sql`UPDATE api_keys SET revoked_at = ${now} WHERE id = ${id} AND revoked_at IS NULL RETURNING id`)
+      Effect.flatMap(
+        nowIso,
+        (now) =>
+          writeTransaction(
+            sql`UPDATE api_keys SET revoked_at = ${now} WHERE id = ${id} AND revoked_at IS NULL RETURNING id`
+          )
       ).pipe(Effect.map((rows) => rows.length > 0), Effect.orDie)
 
     const authenticate = (secret: string): Effect.Effect<Principal, Unauthorized> =>
       KEY_FORMAT.test(secret)
         ? sql<{ id: ApiKeyId; organization_id: OrganizationId }>`SELECT id, organization_id FROM api_keys
             WHERE hash = ${hashOf(secret)} AND revoked_at IS NULL`.pipe(
-            Effect.orDie,
-            Effect.flatMap((rows) =>
-              Option.match(Option.fromNullable(rows[0]), {
-                onNone: () => Effect.fail(new Unauthorized({ reason: "The API key is unknown or revoked." })),
-                onSome: (row) => Effect.succeed({ organization_id: row.organization_id, key_id: row.id })
-              })
-            )
+          Effect.orDie,
+          Effect.flatMap((rows) =>
+            Option.match(Option.fromNullable(rows[0]), {
+              onNone: () => Effect.fail(new Unauthorized({ reason: "The API key is unknown or revoked." })),
+              onSome: (row) => Effect.succeed({ organization_id: row.organization_id, key_id: row.id })
+            })
           )
+        )
         : Effect.fail(new Unauthorized({ reason: "The API key is malformed." }))
 
     /**
@@ -104,7 +115,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
      * at once. `None` when any key exists already (the operator has set things up).
      */
     const bootstrap = writeTransaction(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         // Instances starting together on one PostgreSQL database must bootstrap once, not once each.
         yield* lockName(sql, "bootstrap")
         const existing = yield* sql`SELECT id FROM api_keys LIMIT 1`

@@ -58,7 +58,7 @@ export type Remembered = { readonly request_hash: string; readonly workflow: Wor
  * each other cannot both create a workflow.
  */
 export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflows/IdempotencyKeys", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const response = Schema.parseJson(WorkflowJson)
     const decodeResponse = Schema.decodeUnknown(response)
@@ -67,19 +67,25 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
 
     /** The live record of `key`; an expired one counts as none (it is replaced by `remember`). */
     const find = (organization: OrganizationId, key: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const oldest = yield* cutoff
-        const rows = yield* executeInTransaction(sql<{ request_hash: string; response: string }>`SELECT request_hash, response
-          FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at >= ${oldest}`)
+        const rows = yield* executeInTransaction(
+          sql<{ request_hash: string; response: string }>`SELECT request_hash, response
+          FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at >= ${oldest}`
+        )
         return yield* Option.match(Option.fromNullable(rows[0]), {
           onNone: () => Effect.succeed(Option.none<Remembered>()),
           onSome: (row) =>
-            Effect.map(decodeResponse(row.response), (workflow) => Option.some({ request_hash: row.request_hash, workflow }))
+            Effect.map(decodeResponse(row.response), (workflow) =>
+              Option.some({ request_hash: row.request_hash, workflow }))
         })
       }).pipe(Effect.orDie)
 
     // Concurrent writers on PostgreSQL each take rows the others have not locked, instead of waiting for them.
-    const skipLocked = sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE SKIP LOCKED"), orElse: () => sql.literal("") })
+    const skipLocked = sql.onDialectOrElse({
+      pg: () => sql.literal("FOR UPDATE SKIP LOCKED"),
+      orElse: () => sql.literal("")
+    })
 
     /**
      * Records are kept for their retention and no longer: each write that adds one removes up to
@@ -92,21 +98,25 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
         ORDER BY created_at LIMIT ${PURGE_BATCH} ${skipLocked})`)
 
     const remember = (organization: OrganizationId, key: string, hash: string, workflow: Workflow) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const now = yield* DateTime.now
         const oldest = DateTime.formatIso(DateTime.subtractDuration(now, RETENTION))
         const body = yield* encodeResponse(workflow)
         // This key's own expired record, whatever the batch picked, makes way for the new one.
-        yield* executeInTransaction(sql`DELETE FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at < ${oldest}`)
+        yield* executeInTransaction(
+          sql`DELETE FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at < ${oldest}`
+        )
         yield* purgeExpired(oldest)
-        yield* executeInTransaction(sql`INSERT INTO idempotency_keys ${sql.insert({
-          organization_id: organization,
-          key,
-          request_hash: hash,
-          workflow_id: workflow.id,
-          response: body,
-          created_at: DateTime.formatIso(now)
-        })}`)
+        yield* executeInTransaction(sql`INSERT INTO idempotency_keys ${
+          sql.insert({
+            organization_id: organization,
+            key,
+            request_hash: hash,
+            workflow_id: workflow.id,
+            response: body,
+            created_at: DateTime.formatIso(now)
+          })
+        }`)
       }).pipe(Effect.orDie)
 
     return { find, remember } as const

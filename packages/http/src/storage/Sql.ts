@@ -2,10 +2,24 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
-import { Config, ConfigError, Context, Data, Duration, Effect, Either, Exit, FiberRef, Layer, Option, Redacted, Schedule } from "effect"
+import {
+  Config,
+  ConfigError,
+  Context,
+  Data,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  FiberRef,
+  Layer,
+  Option,
+  Redacted,
+  Schedule
+} from "effect"
 import { mkdirSync } from "node:fs"
-import type * as Pg from "pg"
 import { dirname } from "node:path"
+import type * as Pg from "pg"
 import initial from "./migrations/0001_initial.js"
 import idempotencyExpiry from "./migrations/0002_idempotency_expiry.js"
 
@@ -23,7 +37,9 @@ export const parseDatabaseUrl = (raw: string | undefined): Either.Either<Databas
   if (raw === undefined || raw.trim() === "") return Either.right(Database.Sqlite({ filename: DEFAULT_SQLITE_FILE }))
   if (raw.startsWith("sqlite:")) {
     const filename = raw.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "")
-    return filename === "" ? Either.left("sqlite: needs a file path, as in sqlite:./data/workflows.db") : Either.right(Database.Sqlite({ filename }))
+    return filename === ""
+      ? Either.left("sqlite: needs a file path, as in sqlite:./data/workflows.db")
+      : Either.right(Database.Sqlite({ filename }))
   }
   if (/^postgres(ql)?:\/\//.test(raw)) {
     return Either.right(Database.Postgres({ url: Redacted.make(raw), display: withoutPassword(raw) }))
@@ -54,8 +70,9 @@ export const databaseKind = Database.$match({
 export const DatabaseConfig: Config.Config<Database> = Config.string("DATABASE_URL").pipe(
   Config.option,
   Config.mapOrFail((url) =>
-    Either.mapLeft(parseDatabaseUrl(url._tag === "Some" ? url.value : undefined), (message) =>
-      ConfigError.InvalidData(["DATABASE_URL"], message)
+    Either.mapLeft(
+      parseDatabaseUrl(url._tag === "Some" ? url.value : undefined),
+      (message) => ConfigError.InvalidData(["DATABASE_URL"], message)
     )
   )
 )
@@ -149,7 +166,8 @@ const openPool = (Pool: typeof Pg.Pool, config: Pg.PoolConfig, connectTimeout: D
       }).pipe(
         Effect.timeoutFail({
           duration: connectTimeout,
-          onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
+          onTimeout: () =>
+            new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
         }),
         Effect.tapError(() => Effect.promise(() => pool.end())),
         Effect.as(pool)
@@ -163,11 +181,18 @@ const openPool = (Pool: typeof Pg.Pool, config: Pg.PoolConfig, connectTimeout: D
 
 const postgresLayer = (url: Redacted.Redacted) =>
   Layer.unwrapEffect(
-    Effect.all([PoolConfig, Effect.promise(() => import("@effect/sql-pg/PgClient")), Effect.promise(() => import("pg"))]).pipe(
+    Effect.all([
+      PoolConfig,
+      Effect.promise(() => import("@effect/sql-pg/PgClient")),
+      Effect.promise(() => import("pg"))
+    ]).pipe(
       Effect.map(([{ lockTimeout, maxConnections, poolTimeout, statementTimeout }, PgClient, pg]) =>
         PgClient.layerFromPool({
           acquire: openPool(pg.default.Pool, {
-            connectionString: withSessionSettings(Redacted.value(url), { statement_timeout: statementTimeout, lock_timeout: lockTimeout }),
+            connectionString: withSessionSettings(Redacted.value(url), {
+              statement_timeout: statementTimeout,
+              lock_timeout: lockTimeout
+            }),
             max: maxConnections,
             // pg-pool's wait for a connection (queued or new); also bounds the first connection at start.
             connectionTimeoutMillis: Duration.toMillis(poolTimeout),
@@ -199,7 +224,7 @@ const migrate = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql.onDialectOrElse({
     pg: () =>
       sql.withTransaction(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           yield* sql`SET LOCAL lock_timeout = 0`
           yield* lockName(sql, "workflows:migrations")
           yield* sql`CREATE TABLE IF NOT EXISTS ${sql(MIGRATIONS_TABLE)} (
@@ -229,7 +254,9 @@ const shortBusyWait = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   }))
 
 /** A client for `database`, migrated to the current schema before anything else runs. */
-export const layer = (database: Database): Layer.Layer<SqlClient.SqlClient, SqlError | Migrator.MigrationError | ConfigError.ConfigError> =>
+export const layer = (
+  database: Database
+): Layer.Layer<SqlClient.SqlClient, SqlError | Migrator.MigrationError | ConfigError.ConfigError> =>
   Layer.effectDiscard(Effect.zipRight(migrate, shortBusyWait)).pipe(
     Layer.provideMerge(
       Database.$match(database, {
@@ -276,20 +303,23 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
       Effect.scoped(
         Effect.flatMap(sql.reserve, (connection) =>
           Effect.zipRight(
-            Effect.mapError(connection.executeRaw("BEGIN IMMEDIATE", []), (error) => (isBusy(error) ? new WriteLockBusy({ error }) : error)),
+            Effect.mapError(
+              connection.executeRaw("BEGIN IMMEDIATE", []),
+              (error) => (isBusy(error) ? new WriteLockBusy({ error }) : error)
+            ),
             Effect.exit(Effect.provideService(restore(effect), SqlClient.TransactionConnection, [connection, 0]))
           ).pipe(
             Effect.flatMap((exit) =>
               Effect.zipRight(
                 Exit.isSuccess(exit)
                   // A failed COMMIT leaves the transaction open: roll it back before failing.
-                  ? Effect.tapError(connection.executeRaw("COMMIT", []), () => Effect.ignore(connection.executeRaw("ROLLBACK", [])))
+                  ? Effect.tapError(connection.executeRaw("COMMIT", []), () =>
+                    Effect.ignore(connection.executeRaw("ROLLBACK", [])))
                   : connection.executeRaw("ROLLBACK", []),
                 exit
               )
             )
-          )
-        )
+          ))
       )
     )
   const isLockBusy = (error: unknown): error is WriteLockBusy => error instanceof WriteLockBusy
@@ -309,8 +339,7 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
       ? Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
         // Nested in a transaction (which holds the lock already): a savepoint, as before.
         Option.isSome(outer) ? sql.withTransaction(effect) : immediate(effect))
-      : sql.withTransaction(effect)
-    ).pipe(Effect.catchTag("SqlError", Effect.die))
+      : sql.withTransaction(effect)).pipe(Effect.catchTag("SqlError", Effect.die))
 }
 
 /**
@@ -322,7 +351,9 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
  * are not applied (our clients configure none). When tracing is on, the statement runs as usual,
  * so it gets its span.
  */
-export const executeInTransaction = <A extends object>(statement: Statement.Statement<A>): Effect.Effect<ReadonlyArray<A>, SqlError> =>
+export const executeInTransaction = <A extends object>(
+  statement: Statement.Statement<A>
+): Effect.Effect<ReadonlyArray<A>, SqlError> =>
   Effect.withFiberRuntime((fiber) => {
     const transaction = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
     if (Option.isNone(transaction) || fiber.getFiberRef(FiberRef.currentTracerEnabled)) return statement

@@ -9,8 +9,8 @@ import {
   type WorkflowStatus
 } from "@workflows/domain"
 import { Effect, Option, Schema } from "effect"
-import { executeInTransaction, forUpdate } from "./Sql.js"
 import type { Page } from "../service/Workflows.js"
+import { executeInTransaction, forUpdate } from "./Sql.js"
 
 /** Events keep `actor` and `changes` as JSON text, so one schema serves SQLite and PostgreSQL. */
 const EventRow = Schema.Struct({
@@ -34,7 +34,7 @@ const toPage = <A>(rows: ReadonlyArray<A>, limit: number): Page<A> => ({
  * the domain's schemas; a row that fails to decode is a bug (a defect), not a client error.
  */
 export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@workflows/WorkflowRepository", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const decodeWorkflows = Schema.decodeUnknown(Schema.Array(Workflow))
     const encodeWorkflow = Schema.encode(Workflow)
@@ -45,7 +45,9 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
     const first = <A>(rows: ReadonlyArray<A>) => Option.fromNullable(rows[0])
 
     const select = (organization: OrganizationId, id: WorkflowId, suffix: ReturnType<typeof forUpdate>) =>
-      executeInTransaction(sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${suffix}`).pipe(
+      executeInTransaction(
+        sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${suffix}`
+      ).pipe(
         Effect.flatMap(decodeWorkflows),
         Effect.map(first),
         Effect.orDie
@@ -70,9 +72,11 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
     const replace = (workflow: Workflow) =>
       encodeWorkflow(workflow).pipe(
         Effect.flatMap((row) =>
-          executeInTransaction(sql`UPDATE workflows SET title = ${row.title}, description = ${row.description}, status = ${row.status},
+          executeInTransaction(
+            sql`UPDATE workflows SET title = ${row.title}, description = ${row.description}, status = ${row.status},
                 version = ${row.version}, updated_at = ${row.updated_at}
-              WHERE id = ${row.id} AND version = ${row.version - 1} RETURNING id`)
+              WHERE id = ${row.id} AND version = ${row.version - 1} RETURNING id`
+          )
         ),
         Effect.flatMap((rows) =>
           rows.length === 1 ? Effect.void : Effect.dieMessage(`workflow ${workflow.id} changed under a held lock`)
@@ -93,7 +97,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
 
     /** `None` when the cursor names no workflow of this organization. */
     const list = (organization: OrganizationId, query: PageQuery & { readonly status?: WorkflowStatus }) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const clauses = [sql`organization_id = ${organization}`]
         if (query.status !== undefined) clauses.push(sql`status IN ${sql.in(statusesFor(query.status))}`)
         if (query.starting_after !== undefined) {
@@ -103,13 +107,16 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
           clauses.push(sql`(created_at < ${created_at} OR (created_at = ${created_at} AND id < ${id}))`)
         }
         const rows = yield* sql`SELECT * FROM workflows WHERE ${sql.and(clauses)}
-          ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`.pipe(Effect.flatMap(decodeWorkflows), Effect.orDie)
+          ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`.pipe(
+          Effect.flatMap(decodeWorkflows),
+          Effect.orDie
+        )
         return Option.some(toPage(rows, query.limit))
       })
 
     /** `None` when the cursor names no event of this workflow. */
     const events = (workflow: WorkflowId, query: PageQuery) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const clauses = [sql`workflow_id = ${workflow}`]
         if (query.starting_after !== undefined) {
           const cursor = yield* sql<{ seq: number | string }>`SELECT seq FROM workflow_events
@@ -118,12 +125,13 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
           if (seq === undefined) return Option.none()
           clauses.push(sql`seq < ${seq}`)
         }
-        const rows = yield* sql`SELECT id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at
+        const rows =
+          yield* sql`SELECT id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at
           FROM workflow_events WHERE ${sql.and(clauses)} ORDER BY seq DESC LIMIT ${query.limit + 1}`.pipe(
-          Effect.flatMap(decodeEvents),
-          Effect.map((decoded) => decoded.map((row) => new WorkflowEvent(row))),
-          Effect.orDie
-        )
+            Effect.flatMap(decodeEvents),
+            Effect.map((decoded) => decoded.map((row) => new WorkflowEvent(row))),
+            Effect.orDie
+          )
         return Option.some(toPage(rows, query.limit))
       })
 

@@ -6,7 +6,7 @@ import { Effect } from "effect"
  * milliseconds (so text order is time order), JSON columns are text. The only dialect
  * difference is how the event sequence is generated.
  */
-export default Effect.gen(function* () {
+export default Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const sequence = sql.onDialectOrElse({
     pg: () => sql.literal("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
