@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-/* global document, WebSocket -- code passed to page.evaluate runs in the browser */
+/* global document, NodeFilter, WebSocket, window -- code passed to page.evaluate runs in the browser */
 // Real-browser check of the Swagger UI docs page (`npm run check:docs`; not part of `npm test`).
 //
 // Starts the server on a temporary SQLite database and a free loopback port, opens `/docs` in
 // Debian's Chromium (headless, driven by playwright-core), and checks that
-//   1. every path+method of `/openapi.json` is rendered as a Swagger UI operation block, and
-//   2. no request made while loading the page left the loopback address (data:/blob: are fine).
+//   1. every path+method of `/openapi.json` is rendered as a Swagger UI operation block,
+//   2. no request made while loading the page left the loopback address (data:/blob: are fine),
+//   3. no schema name or title on the page is an internal filter name (`greaterThanOrEqualTo(1)`,
+//      `maxLength(200)`, `int`, …): from the spec the page loaded and the Schemas section expanded, and
+//   4. "Try it out" works as sent: authorized with the bootstrap key the server prints at first start,
+//      PATCH /v1/workflows/{id} (only `id` filled in, prefilled body untouched) shows 200 and the
+//      example's title reads back; POST /v1/workflows with its prefilled body shows 201 and reads back.
 // Requests are recorded three ways: Playwright `request` events (page and context), a
 // context-level route / routeWebSocket that aborts anything not on loopback, and a recording
 // HTTP proxy given to Chromium as `--proxy-server`, which catches what never reaches Playwright
@@ -17,8 +22,8 @@
 // Proxy hits on those known browser-service hosts are reported as browser-internal and not
 // counted against the page, unless the page itself also requested that host.
 // CHECK_DOCS_INJECT_EXTERNAL=1 injects outside requests into the page to prove the check fails.
-// Writes a full-page screenshot to $CHECK_DOCS_SCREENSHOT, by default workflows-check-docs.png in the
-// system temp directory, and prints where. Exit: 0 pass, 1 fail, 2 missing prerequisite.
+// Writes a full-page screenshot (after "Try it out", keys redacted) to $CHECK_DOCS_SCREENSHOT, by
+// default workflows-check-docs.png in the system temp directory, and prints where. Exit: 0 pass, 1 fail, 2 missing prerequisite.
 // The server and the browser are always stopped on exit.
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -231,6 +236,210 @@ function startRecordingProxy(hits) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Swagger UI interactions (selectors of the Swagger UI 5 bundle that @effect/platform inlines)
+
+// Titles Effect's built-in filters give their JSON Schema (`greaterThanOrEqualTo(1)`, `maxLength(200)`,
+// `int`, …): internal names that must not reach the reader of the docs page.
+const INTERNAL_CALL =
+  /\b(?:greaterThan|greaterThanOrEqualTo|lessThan|lessThanOrEqualTo|between|multipleOf|maxLength|minLength|length|pattern|startsWith|endsWith|includes|maxItems|minItems|itemsCount|brand)\(/
+const INTERNAL_BARE = new Set([
+  "int",
+  "finite",
+  "trimmed",
+  "nonEmptyString",
+  "positive",
+  "negative",
+  "nonNegative",
+  "nonPositive",
+  "lowercased",
+  "uppercased",
+  "capitalized",
+  "uncapitalized"
+])
+const isInternalName = (text) => INTERNAL_CALL.test(text) || INTERNAL_BARE.has(text.trim())
+
+/**
+ * Schema names and titles the page shows, from the spec Swagger UI loaded (every `title`, every
+ * component name) and from the rendered Schemas section, every model expanded all the way down.
+ */
+async function internalNamesShown(page) {
+  const fromSpec = await page.evaluate(() => {
+    const found = []
+    const walk = (node, where) => {
+      if (Array.isArray(node)) node.forEach((item, i) => walk(item, `${where}/${i}`))
+      else if (node !== null && typeof node === "object") {
+        for (const [key, value] of Object.entries(node)) {
+          if (key === "title" && typeof value === "string") found.push({ where, text: value })
+          if (key !== "example" && key !== "examples") walk(value, `${where}/${key}`)
+        }
+      }
+    }
+    const spec = window.ui.specSelectors.specJson().toJS()
+    walk(spec, "#")
+    for (const name of Object.keys(spec.components?.schemas ?? {})) found.push({ where: "component", text: name })
+    return found
+  })
+  // OAS 3.1: the JSON Schema 2020-12 renderer; each top-level model has an "Expand all" button
+  const models = page.locator("#swagger-ui .models article[data-json-schema-level='0']")
+  const count = await models.count()
+  for (let i = 0; i < count; i++) {
+    await models.nth(i).locator(":scope > .json-schema-2020-12-head .json-schema-2020-12-expand-deep-button").click()
+  }
+  const fromPage = await page.$$eval(
+    "#swagger-ui .models .json-schema-2020-12__title",
+    (els) => els.map((e) => ({ where: "Schemas section", text: e.textContent.trim() }))
+  )
+  const pageText = await page.locator("#swagger-ui").innerText()
+  const fromText = [...pageText.matchAll(new RegExp(INTERNAL_CALL.source + "[^)\\n]*\\)?", "g"))].map((m) => ({
+    where: "page text",
+    text: m[0]
+  }))
+  return {
+    checked: fromSpec.length + fromPage.length,
+    models: count,
+    internal: [...fromSpec, ...fromPage, ...fromText].filter((n) => isInternalName(n.text))
+  }
+}
+
+/** Authorize button, paste the key, Authorize, Close; true when the page shows itself authorized. */
+async function authorize(page, apiKey) {
+  await page.locator("#swagger-ui .auth-wrapper .btn.authorize").click()
+  const dialog = page.locator("#swagger-ui .dialog-ux .modal-ux")
+  await dialog.locator("input[aria-label='auth-bearer-value'], .auth-container input").first().fill(apiKey)
+  await dialog.locator(".auth-btn-wrapper .btn.authorize").click()
+  await dialog.locator(".auth-btn-wrapper .btn-done, .close-modal").first().click()
+  return page.locator("#swagger-ui .auth-wrapper .btn.authorize.locked").count().then((n) => n > 0)
+}
+
+/**
+ * Opens one operation, clicks "Try it out", fills only the given parameters, leaves the prefilled
+ * body as it is and clicks "Execute". Returns the body it was prefilled with, the request the
+ * page sent, and the status and body the page then shows.
+ */
+async function tryItOut(page, method, templatePath, parameters) {
+  const block = page.locator(`#swagger-ui .opblock.opblock-${method.toLowerCase()}`).filter({
+    has: page.locator(`.opblock-summary-path[data-path="${templatePath}"]`)
+  })
+  if (!(await block.locator(".opblock-body").count())) await block.locator(".opblock-summary-control").click()
+  await block.locator(".try-out__btn").click()
+  for (const [name, value] of Object.entries(parameters)) {
+    await block.locator(`tr[data-param-name="${name}"] input`).fill(value)
+  }
+  const prefilled = await block.locator("textarea.body-param__text").inputValue()
+  const sent = page.waitForRequest((r) => r.method() === method && r.url().includes("/v1/workflows"), {
+    timeout: RENDER_TIMEOUT_MS
+  })
+  await block.locator(".btn.execute").click()
+  const request = await sent
+  const status = block.locator(".live-responses-table .response .response-col_status")
+  await status.first().waitFor({ timeout: RENDER_TIMEOUT_MS })
+  const shownBody = await block
+    .locator(".live-responses-table .response .response-col_description pre")
+    .first()
+    .textContent()
+    .catch(() => "")
+  return {
+    prefilled,
+    request: { url: request.url(), body: request.postData(), auth: request.headers()["authorization"] !== undefined },
+    status: (await status.first().textContent()).trim(),
+    shownBody
+  }
+}
+
+const parseJson = (text) => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A fresh page (the Schemas section back to folded), authorized with the bootstrap key; PATCH on a
+ * workflow created through the API must answer 200 and leave the example's title stored, POST must
+ * answer 201 and store the example. Each attempt is pushed to `tried` for the summary.
+ */
+async function tryOperations(page, base, spec, apiKey, tried, failures) {
+  await page.reload({ waitUntil: "load", timeout: RENDER_TIMEOUT_MS })
+  await page.waitForSelector("#swagger-ui .opblock", { timeout: RENDER_TIMEOUT_MS })
+  if (!(await authorize(page, apiKey))) failures.push("Swagger UI does not show itself authorized after Authorize")
+
+  const api = (method, url, body) =>
+    fetch(`${base}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined
+    }).then(async (r) => ({ status: r.status, body: parseJson(await r.text()) }))
+  // The media type's `example`, else the schema's first `examples` entry (Swagger UI prefills from either)
+  const exampleOf = (method, p) => {
+    const media = spec.paths?.[p]?.[method]?.requestBody?.content?.["application/json"]
+    const name = media?.schema?.$ref?.replace("#/components/schemas/", "")
+    return media?.example ?? spec.components?.schemas?.[name]?.examples?.[0]
+  }
+
+  // PATCH /v1/workflows/{id}: only `id` filled in, the prefilled body sent as it is
+  const created = await api("POST", "/v1/workflows", { title: "Made by check-docs", description: null })
+  if (created.status !== 201) {
+    failures.push(`POST /v1/workflows (fetch, to have a workflow to edit) -> ${created.status}`)
+    return
+  }
+  const id = created.body.id
+  const patchExample = exampleOf("patch", "/v1/workflows/{id}")
+  const patch = await tryItOut(page, "PATCH", "/v1/workflows/{id}", { id })
+  const patchRead = await api("GET", `/v1/workflows/${id}`)
+  tried.push({ op: "PATCH /v1/workflows/{id}", ...patch, readBack: patchRead })
+  judgeTry(failures, "PATCH /v1/workflows/{id}", patch, patchExample, "200")
+  if (patchRead.body?.title !== patchExample?.title) {
+    failures.push(
+      `PATCH /v1/workflows/{id}: title read back is ${JSON.stringify(patchRead.body?.title)}, the example's is ${
+        JSON.stringify(patchExample?.title)
+      }`
+    )
+  }
+
+  // POST /v1/workflows: nothing filled in, the prefilled body sent as it is
+  const postExample = exampleOf("post", "/v1/workflows")
+  const post = await tryItOut(page, "POST", "/v1/workflows", {})
+  const newId = parseJson(post.shownBody)?.id
+  const postRead = newId ? await api("GET", `/v1/workflows/${newId}`) : { status: 0, body: undefined }
+  tried.push({ op: "POST /v1/workflows", ...post, readBack: postRead })
+  judgeTry(failures, "POST /v1/workflows", post, postExample, "201")
+  if (newId === undefined) failures.push("POST /v1/workflows: the page shows no created workflow's id")
+  else if (postRead.status !== 200) {
+    failures.push(`POST /v1/workflows: the created workflow reads back ${postRead.status}`)
+  }
+  for (const field of Object.keys(postExample ?? {})) {
+    if (postRead.body?.[field] !== postExample[field]) {
+      failures.push(
+        `POST /v1/workflows: ${field} read back is ${JSON.stringify(postRead.body?.[field])}, the example's is ${
+          JSON.stringify(postExample[field])
+        }`
+      )
+    }
+  }
+}
+
+/** The body was prefilled with the document's example, sent unchanged with the key, and answered as expected. */
+function judgeTry(failures, op, result, example, expectedStatus) {
+  if (example === undefined) failures.push(`${op}: the document has no request example`)
+  const prefilled = parseJson(result.prefilled)
+  if (JSON.stringify(prefilled) !== JSON.stringify(example)) {
+    failures.push(`${op}: "Try it out" is prefilled with ${result.prefilled.replace(/\s+/g, " ")}, not the example`)
+  }
+  if (JSON.stringify(parseJson(result.request.body ?? "")) !== JSON.stringify(prefilled)) {
+    failures.push(`${op}: the page sent ${result.request.body}, not the prefilled body`)
+  }
+  if (!result.request.auth) failures.push(`${op}: the page sent no Authorization header`)
+  if (result.status !== expectedStatus) {
+    failures.push(
+      `${op}: the page shows ${result.status}, expected ${expectedStatus}: ${
+        redact(result.shownBody ?? "").replace(/\s+/g, " ").slice(0, 300)
+      }`
+    )
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The check
 
 async function main() {
@@ -242,7 +451,9 @@ async function main() {
   const base = `http://127.0.0.1:${port}`
   const database = `sqlite:${path.join(tmp, "db.sqlite")}`
   const t0 = Date.now()
-  await startServer(port, database)
+  const startOutput = await startServer(port, database)
+  // a fresh database: the server prints its bootstrap key once, at first start
+  const apiKey = startOutput.match(/wfk_[A-Za-z0-9]+/)?.[0]
   console.log(`server:     ${base} (started in ${Date.now() - t0} ms, database ${database})`)
 
   // 2. the spec, fetched by Node (not by the browser)
@@ -365,9 +576,36 @@ async function main() {
   for (const e of renderErrors) failures.push(`Swagger UI shows an error: ${e.slice(0, 300)}`)
   const title = await page.locator("#swagger-ui .info .title").first().textContent().catch(() => null)
 
+  // 5. no internal schema names or titles on the page
+  const names = await internalNamesShown(page).catch((error) => {
+    failures.push(`could not read the schema names shown: ${error.message}`)
+    return { checked: 0, models: 0, internal: [] }
+  })
+  for (const n of names.internal) failures.push(`internal name shown (${n.where}): ${n.text}`)
+
+  // 6. "Try it out" as a reader would: authorize, then send PATCH and POST with their prefilled examples
+  const tried = []
+  if (apiKey === undefined) failures.push("the server printed no bootstrap API key at first start")
+  else {
+    try {
+      await tryOperations(page, base, spec, apiKey, tried, failures)
+    } catch (error) {
+      failures.push(`"Try it out" could not be driven: ${error.message.split("\n")[0]}`)
+    }
+  }
+
+  // The curl lines show the key; it dies with the temporary database, but the screenshot stays behind.
+  await page.evaluate(() => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.nodeValue.includes("wfk_")) {
+        node.nodeValue = node.nodeValue.replace(/wfk_[A-Za-z0-9]+/g, "wfk_<redacted>")
+      }
+    }
+  })
   await page.screenshot({ path: SCREENSHOT, fullPage: true })
 
-  // 5. judge
+  // 7. judge
   const renderedSet = new Set(rendered)
   const missing = expected.filter((op) => !renderedSet.has(op))
   const extra = rendered.filter((op) => !expected.includes(op))
@@ -394,7 +632,7 @@ async function main() {
   const proxyLeaks = proxyHits.filter((h) => !browserInternal.includes(h))
   for (const h of proxyLeaks) failures.push(`request left loopback (seen at proxy): ${h.method} ${h.url}`)
 
-  // 6. summary
+  // 8. summary
   const byType = {}
   for (const r of requests) byType[r.type] = (byType[r.type] ?? 0) + 1
   const hosts = [
@@ -435,6 +673,18 @@ async function main() {
       `browser-internal (Chromium's own service calls, refused by the proxy, not counted): ${
         Object.entries(counts).map(([h, n]) => `${h} x${n}`).join(", ")
       }`
+    )
+  }
+  console.log(
+    `names:      ${names.checked} schema names and titles checked (${names.models} models expanded); internal: ${
+      names.internal.length === 0 ? "none" : names.internal.map((n) => n.text).join(", ")
+    }`
+  )
+  for (const t of tried) {
+    console.log(
+      `try it out: ${t.op} -> page shows ${t.status}; sent ${
+        t.request.body?.replace(/\s+/g, " ")
+      }; read back ${t.readBack.status} title ${JSON.stringify(t.readBack.body?.title)}`
     )
   }
   console.log(`screenshot: ${SCREENSHOT}`)
