@@ -115,25 +115,25 @@ const lifecycle = <const Name extends string>(name: Name, summary: string) =>
     .annotate(OpenApi.Summary, summary)
     .annotate(OpenApi.Transform, (operation) => workflowResponse(lifecycleBodyOptional(operation)))
 
+/** Exported for the client, which also sends it with a body only the server judges (see WorkflowsClient). */
+export const CreateEndpoint = HttpApiEndpoint.post("create", "/workflows")
+  .setPayload(CreateBody)
+  .setHeaders(Schema.Struct({
+    "idempotency-key": Schema.optional(
+      Schema.String.annotations({
+        description: "1–255 printable ASCII characters; a retry with the same key and body returns the first response."
+      })
+    )
+  }))
+  .addSuccess(WorkflowJson, { status: 201 })
+  .addError(IdempotencyProblem)
+  .addError(UnsupportedMediaTypeProblem)
+  .addError(PayloadTooLargeProblem)
+  .annotate(OpenApi.Summary, "Create a workflow")
+  .annotate(OpenApi.Transform, createdResponse)
+
 export class WorkflowsGroup extends HttpApiGroup.make("workflows")
-  .add(
-    HttpApiEndpoint.post("create", "/workflows")
-      .setPayload(CreateBody)
-      .setHeaders(Schema.Struct({
-        "idempotency-key": Schema.optional(
-          Schema.String.annotations({
-            description:
-              "1–255 printable ASCII characters; a retry with the same key and body returns the first response."
-          })
-        )
-      }))
-      .addSuccess(WorkflowJson, { status: 201 })
-      .addError(IdempotencyProblem)
-      .addError(UnsupportedMediaTypeProblem)
-      .addError(PayloadTooLargeProblem)
-      .annotate(OpenApi.Summary, "Create a workflow")
-      .annotate(OpenApi.Transform, createdResponse)
-  )
+  .add(CreateEndpoint)
   .add(
     HttpApiEndpoint.get("list", "/workflows")
       .setUrlParams(queryParams(ListQuery))

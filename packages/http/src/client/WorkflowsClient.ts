@@ -1,5 +1,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiClient from "@effect/platform/HttpApiClient"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import {
@@ -15,8 +17,9 @@ import {
   WorkflowStatusConflict,
   WorkflowValidationError
 } from "@workflows/domain"
-import { Config, type ConfigError, Effect, Layer, Redacted } from "effect"
-import { WorkflowsApi } from "../api/WorkflowsApi.js"
+import { Config, type ConfigError, Effect, Layer, Redacted, Schema } from "effect"
+import { UnavailableProblem, ValidationProblem } from "../api/Problem.js"
+import { Authentication, CreateEndpoint, WorkflowsApi } from "../api/WorkflowsApi.js"
 import { Workflows, type WorkflowsService } from "../service/Workflows.js"
 
 export interface ClientOptions {
@@ -67,12 +70,29 @@ const settle =
       return Effect.die(error)
     }) as Effect.Effect<A, Extract<E, DomainError>, R>
 
+/**
+ * `POST /v1/workflows` taking any JSON body, answered and decoded as the declared route. Under an
+ * idempotency key the server looks the key up before judging the body (a replay or a 422 comes
+ * before a 400), so the client cannot refuse such a body itself.
+ */
+const UncheckedCreateApi = HttpApi.make("workflows")
+  .add(
+    HttpApiGroup.make("workflows")
+      .add(CreateEndpoint.setPayload(Schema.Unknown))
+      .addError(UnavailableProblem)
+      .middleware(Authentication)
+      .prefix("/v1")
+  )
+  .addError(ValidationProblem)
+
 export const make = (options: ClientOptions) =>
   Effect.gen(function*() {
-    const { workflows } = yield* HttpApiClient.make(WorkflowsApi, {
+    const clientOptions = {
       baseUrl: options.url,
       transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(options.apiKey)))
-    })
+    }
+    const { workflows } = yield* HttpApiClient.make(WorkflowsApi, clientOptions)
+    const unchecked = yield* HttpApiClient.make(UncheckedCreateApi, clientOptions)
 
     // Bodies are judged here by the same schemas and adapter as in-process, so a bad body fails
     // with the same WorkflowValidationError before any request (the server would refuse it alike).
@@ -84,13 +104,13 @@ export const make = (options: ClientOptions) =>
         ).pipe(settle({ id, if_match: call.if_match }))
 
     const service: WorkflowsService = {
+      // Without a key a bad body fails here; with one only the server knows whether the key answers first.
       create: (body, call = {}) =>
         Effect.zipRight(
-          Effect.zipRight(decodeIdempotencyKey(call.idempotency_key, body), decodeNewWorkflow(body)),
-          workflows.create({
-            payload: body,
-            headers: call.idempotency_key === undefined ? {} : { "idempotency-key": call.idempotency_key }
-          })
+          decodeIdempotencyKey(call.idempotency_key, body),
+          call.idempotency_key === undefined
+            ? Effect.zipRight(decodeNewWorkflow(body), workflows.create({ payload: body, headers: {} }))
+            : unchecked.workflows.create({ payload: body, headers: { "idempotency-key": call.idempotency_key } })
         ).pipe(settle({ key: call.idempotency_key })),
       // A GET of one workflow has nothing to validate: a 400 there would be a server bug.
       get: (id) =>
