@@ -1,6 +1,12 @@
 /** Remote handlers: every call goes through the typed client (`WorkflowsClient`), never hand-written HTTP. */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type { ListQueryInput, NewWorkflowInput, WorkflowPatchInput, WorkflowStatus } from "@workflows/domain"
+import type {
+  HttpLifecycleAction,
+  ListQueryInput,
+  NewWorkflowInput,
+  WorkflowPatchInput,
+  WorkflowStatus
+} from "@workflows/domain"
 import { Workflows, WorkflowsClient, type WorkflowsService } from "@workflows/http/client"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -176,7 +182,7 @@ export const updateCommand = (
   })
 
 export const lifecycle = (
-  action: "activate" | "pause" | "resume" | "cancel",
+  action: HttpLifecycleAction,
   input: Connection & {
     readonly id: string
     readonly reason: Option.Option<string>

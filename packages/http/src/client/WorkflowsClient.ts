@@ -10,6 +10,7 @@ import {
   decodeNewWorkflow,
   decodePatch,
   type EventQueryInput,
+  type HttpLifecycleAction,
   IdempotencyKeyReused,
   type ListQueryInput,
   WorkflowNotFound,
@@ -96,12 +97,11 @@ export const make = (options: ClientOptions) =>
 
     // Bodies are judged here by the same schemas and adapter as in-process, so a bad body fails
     // with the same WorkflowValidationError before any request (the server would refuse it alike).
-    const lifecycle =
-      (action: "activate" | "pause" | "resume" | "cancel"): WorkflowsService["activate"] => (id, call = {}) =>
-        Effect.zipRight(
-          decodeLifecycleRequest(call.body),
-          workflows[action]({ path: { id }, payload: call.body ?? {}, headers: ifMatch(call.if_match) })
-        ).pipe(settle({ id, if_match: call.if_match }))
+    const lifecycle = (action: HttpLifecycleAction): WorkflowsService["activate"] => (id, call = {}) =>
+      Effect.zipRight(
+        decodeLifecycleRequest(call.body),
+        workflows[action]({ path: { id }, payload: call.body ?? {}, headers: ifMatch(call.if_match) })
+      ).pipe(settle({ id, if_match: call.if_match }))
 
     const service: WorkflowsService = {
       // Without a key a bad body fails here; with one only the server knows whether the key answers first.

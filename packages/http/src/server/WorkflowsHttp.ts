@@ -1,7 +1,7 @@
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { SqlClient } from "@effect/sql"
-import { type Workflow, WorkflowJson } from "@workflows/domain"
+import { type HttpLifecycleAction, type Workflow, WorkflowJson } from "@workflows/domain"
 import { Effect, FiberRef, Schema } from "effect"
 import { internalProblem } from "../api/Problem.js"
 import { CurrentPrincipal, WorkflowEventPage, WorkflowPage } from "../api/WorkflowsApi.js"
@@ -48,7 +48,7 @@ export const WorkflowsHandlers = Effect.gen(function*() {
       })
   )
 
-  const lifecycle = (action: "activate" | "pause" | "resume" | "cancel") =>
+  const lifecycle = (action: HttpLifecycleAction) =>
   ({ headers, path, request }: {
     readonly headers: { readonly "if-match"?: string | undefined }
     readonly path: { readonly id: string }
