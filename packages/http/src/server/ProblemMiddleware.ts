@@ -7,9 +7,8 @@ import { Cause, Effect, Option } from "effect"
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { internalProblem, type ProblemBody, problemBody, routeNotFoundProblem } from "../api/Problem.js"
-import { firstCode, transientCode } from "../service/TransientFailure.js"
+import { firstCode, isSqlError, transientCode } from "../service/TransientFailure.js"
 import { recordDatabaseError } from "./HttpMetrics.js"
-import { UNKNOWN_PARAMETER } from "./QueryParameters.js"
 import { requestIdFrom } from "./RequestId.js"
 
 const problemResponse = (body: ProblemBody) =>
@@ -32,7 +31,8 @@ const issueMessage = (issue: HttpApiDecodeError["issues"][number]): string => {
   const expected = /^Expected ([\s\S]{1,200}?), actual /.exec(issue.message)?.[1]
   if (expected === "string") return "must be given once" // a repeated query parameter arrives as an array
   if (issue._tag === "Missing") return "is required"
-  if (issue._tag === "Unexpected") return UNKNOWN_PARAMETER
+  // Whatever its name: the dispatch decodes the prototype-free parsed query, so `__proto__` is unknown too.
+  if (issue._tag === "Unexpected") return "is not a known parameter"
   return expected === undefined ? "is invalid" : `must be ${expected}`
 }
 
@@ -46,11 +46,6 @@ const fieldErrors = (error: HttpApiDecodeError): ReadonlyArray<FieldError> => {
   }
   return [...byField.values()]
 }
-
-const field = (
-  u: unknown,
-  key: string
-): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
 
 const unavailable = (response: HttpServerResponse.HttpServerResponse) =>
   HttpServerResponse.setHeader(response, "retry-after", "1")
@@ -93,7 +88,7 @@ export const problems = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unkn
           problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly."))
         )
       }
-      if (field(defect, "_tag") === "SqlError") recordDatabaseError("other", firstCode(defect))
+      if (isSqlError(defect)) recordDatabaseError("other", firstCode(defect))
       yield* Effect.logError("request failed with a defect", cause)
       return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
     }))

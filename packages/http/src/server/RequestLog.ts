@@ -17,8 +17,8 @@ const annotate = (annotations: ReadonlyArray<readonly [string, unknown]>) =>
 
 /**
  * One log line per request (method, path, status, duration, request id), `X-Request-Id` on
- * every response, and the request counted in the metrics. It wraps the app, so an answer passes through here before it is written and the
- * header goes straight onto it. Only when the app ends without one (interrupted: the client went,
+ * every response, and the request counted in the metrics. It wraps the app, so an answer passes
+ * through here before it is written and the header goes straight onto it. Only when the app ends without one (interrupted: the client went,
  * or the server is stopping) does the server write a response of its own (499, 503); for that
  * case alone a pre-response hook is registered (a fiber-ref write each request would cost).
  *

@@ -7,6 +7,15 @@ const field = (
   key: string
 ): unknown => (typeof u === "object" && u !== null ? (u as Record<string, unknown>)[key] : undefined)
 
+/** The failure and its causes, outermost first; bounded, since a cause chain could loop. */
+function* causeChain(defect: unknown): Generator<unknown> {
+  let current = defect
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    yield current
+    current = field(current, "cause")
+  }
+}
+
 // Connection refused, reset or unreachable; PostgreSQL shutting down, out of connection slots,
 // cancelling a statement at its timeout or giving up on a lock at lock_timeout; SQLite still
 // locked when busy_timeout ran out.
@@ -37,13 +46,11 @@ const POOL_TIMEOUT_MESSAGE = "timeout exceeded when trying to connect"
  * The code is returned for the metrics (`POOL_TIMEOUT` when no pooled connection came free).
  */
 export const transientCode = (defect: unknown): string | undefined => {
-  let current = defect
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
-    const code = field(current, "code")
+  for (const error of causeChain(defect)) {
+    const code = field(error, "code")
     if (typeof code === "string" && (TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return code
     // pg-pool's error when no connection came free in time carries no code, only this message.
-    if (field(current, "message") === POOL_TIMEOUT_MESSAGE) return "POOL_TIMEOUT"
-    current = field(current, "cause")
+    if (field(error, "message") === POOL_TIMEOUT_MESSAGE) return "POOL_TIMEOUT"
   }
   return undefined
 }
@@ -52,11 +59,12 @@ export const isTransientFailure = (defect: unknown): boolean => transientCode(de
 
 /** The first driver code along a defect's chain of causes, for the metrics of other database failures. */
 export const firstCode = (defect: unknown): string | undefined => {
-  let current = defect
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
-    const code = field(current, "code")
+  for (const error of causeChain(defect)) {
+    const code = field(error, "code")
     if (typeof code === "string") return code
-    current = field(current, "cause")
   }
   return undefined
 }
+
+/** A failure of the SQL client (as opposed to a bug in our own code). */
+export const isSqlError = (defect: unknown): boolean => field(defect, "_tag") === "SqlError"
