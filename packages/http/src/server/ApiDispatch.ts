@@ -8,7 +8,7 @@ import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Unauthorized } from "@workflows/domain"
-import { Effect, Option, type ParseResult, Redacted, Schema, type Scope } from "effect"
+import { Effect, Option, type ParseResult, Redacted, Schema } from "effect"
 import * as FindMyWay from "find-my-way-ts"
 import { Authentication, CurrentPrincipal, WorkflowsApi } from "../api/WorkflowsApi.js"
 import type { Principal } from "../storage/ApiKeys.js"
@@ -36,7 +36,7 @@ type AnyHandler = (request: Record<string, unknown>) => Effect.Effect<unknown, u
 type Route = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<unknown>) => Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   unknown,
-  HttpServerRequest.HttpServerRequest | Scope.Scope
+  HttpServerRequest.HttpServerRequest
 >
 
 /** A typed failure of any endpoint, with what turns it into its problem document. */
@@ -82,10 +82,10 @@ const refailDecode = <A, R>(effect: Effect.Effect<A, ParseResult.ParseError, R>)
  */
 export const makeApiApp = <R>(options: {
   readonly handlers: ApiHandlers<R>
-  readonly extraRoutes: ReadonlyArray<readonly [path: `/${string}`, HttpApp.Default<unknown, Scope.Scope>]>
+  readonly extraRoutes: ReadonlyArray<readonly [path: `/${string}`, HttpApp.Default<unknown>]>
   readonly middleware: <E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<unknown, R>
   readonly maxParamLength: number
-}): Effect.Effect<HttpApp.Default<never, Exclude<R, CurrentPrincipal> | Scope.Scope>, never, Authentication> =>
+}): Effect.Effect<HttpApp.Default<never, Exclude<R, CurrentPrincipal>>, never, Authentication> =>
   Effect.map(Authentication, (service) => {
     // The framework runs security middleware inside its router, whose context it may read; ours
     // reads the request only, which is all this dispatch provides.
@@ -167,6 +167,6 @@ export const makeApiApp = <R>(options: {
     })
     return Effect.catchAll(options.middleware(dispatch), encodeFailure) as HttpApp.Default<
       never,
-      Exclude<R, CurrentPrincipal> | Scope.Scope
+      Exclude<R, CurrentPrincipal>
     >
   })

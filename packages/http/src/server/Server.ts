@@ -2,7 +2,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
-import { Console, Effect, Layer, Option, Scope } from "effect"
+import { Console, Context, Effect, Layer, Option, Scope } from "effect"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { WorkflowsApi } from "../api/WorkflowsApi.js"
@@ -11,6 +11,7 @@ import { ApiKeys } from "../storage/ApiKeys.js"
 import { type Database, describeDatabase, layer } from "../storage/Sql.js"
 import { makeApiApp } from "./ApiDispatch.js"
 import { AuthenticationLive } from "./Authentication.js"
+import { NodeListener, serveNode } from "./NodeServe.js"
 import { answerConnect, answerMalformedRequest, problems } from "./ProblemMiddleware.js"
 import { requestLog } from "./RequestLog.js"
 import { literalBrokenEscapes } from "./RequestPath.js"
@@ -19,13 +20,16 @@ import { ServerLog } from "./ServerLog.js"
 import { serverSpanAttributes, TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
 import { SystemHandlers, WorkflowsHandlers } from "./WorkflowsHttp.js"
 
-/** `/docs`, whose page is built on its first request rather than at start-up. */
+/**
+ * `/docs`, whose page is built on its first request rather than at start-up. Its router asks for
+ * a scope per request, which no other route needs: it gets one of its own.
+ */
 const docsRoute = Effect.gen(function*() {
   const scope = yield* Effect.scope
   const page = yield* Effect.cached(
     Effect.promise(() => import("./DocsPage.js")).pipe(Effect.flatMap(({ docsApp }) => Scope.extend(docsApp, scope)))
   )
-  return Effect.flatten(page)
+  return Effect.scoped(Effect.flatten(page))
 })
 
 /**
@@ -45,7 +49,9 @@ export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOp
         middleware: Option.isSome(tracing) ? (app) => serverSpanAttributes(problems(app)) : problems,
         maxParamLength: MAX_PARAM_LENGTH
       })
-      yield* HttpServer.serveEffect(requestLog(literalBrokenEscapes(app)))
+      const served = requestLog(literalBrokenEscapes(app))
+      // Traced, a request goes through the platform's server, whose middleware makes its span.
+      yield* Option.isSome(tracing) ? HttpServer.serveEffect(served) : serveNode(served)
     })
   ).pipe(
     Layer.provide(AuthenticationLive),
@@ -60,33 +66,41 @@ export interface ListenOptions {
 }
 
 /**
- * A Node HTTP server with timeouts that bound slow or stalled clients; closing its layer stops
- * accepting connections and lets in-flight requests finish.
+ * A Node HTTP server with timeouts that bound slow or stalled clients, as the platform's
+ * `HttpServer` (its address) and as the `NodeListener` that `HttpAppLive` serves on; closing its
+ * layer stops accepting connections and lets in-flight requests finish.
  */
 export const NodeServerLive = (options: ListenOptions) =>
-  NodeHttpServer.layer(() => {
-    const server = createServer()
-    server.requestTimeout = 30_000
-    server.headersTimeout = 15_000
-    server.keepAliveTimeout = 5_000
-    // Each connection's latest request, so that a parse error in the bytes after it is answered
-    // only once that request's response is out (pipelined clients read responses in order).
-    const latest = new WeakMap<Duplex, { readonly request: IncomingMessage; readonly response: ServerResponse }>()
-    server.on("request", (request: IncomingMessage, response: ServerResponse) =>
-      latest.set(request.socket, { request, response }))
-    // Requests Node's parser rejects get a problem document too, not Node's bare 400.
-    server.on("clientError", (error: Error, socket: Duplex) => {
-      const last = latest.get(socket)
-      // A request still receiving its body is the one that is malformed: it gets no response of its own.
-      if (last === undefined || !last.request.complete || last.response.writableFinished || last.response.destroyed) {
-        return answerMalformedRequest(error, socket)
-      }
-      last.response.once("close", () =>
-        answerMalformedRequest(error, socket))
-    })
-    server.on("connect", answerConnect)
-    return server
-  }, { port: options.port, host: options.host })
+  Layer.scopedContext(Effect.gen(function*() {
+    const server = nodeServer()
+    const http = yield* NodeHttpServer.make(() => server, { port: options.port, host: options.host })
+    return Context.make(HttpServer.HttpServer, http).pipe(Context.add(NodeListener, server))
+  })).pipe(Layer.merge(NodeHttpServer.layerContext))
+
+const nodeServer = () => {
+  const server = createServer()
+  server.requestTimeout = 30_000
+  server.headersTimeout = 15_000
+  server.keepAliveTimeout = 5_000
+  // Each connection's latest request, so that a parse error in the bytes after it is answered
+  // only once that request's response is out (pipelined clients read responses in order).
+  const latest = new WeakMap<Duplex, { readonly request: IncomingMessage; readonly response: ServerResponse }>()
+  server.on(
+    "request",
+    (request: IncomingMessage, response: ServerResponse) => latest.set(request.socket, { request, response })
+  )
+  // Requests Node's parser rejects get a problem document too, not Node's bare 400.
+  server.on("clientError", (error: Error, socket: Duplex) => {
+    const last = latest.get(socket)
+    // A request still receiving its body is the one that is malformed: it gets no response of its own.
+    if (last === undefined || !last.request.complete || last.response.writableFinished || last.response.destroyed) {
+      return answerMalformedRequest(error, socket)
+    }
+    last.response.once("close", () => answerMalformedRequest(error, socket))
+  })
+  server.on("connect", answerConnect)
+  return server
+}
 
 /**
  * First start: an organization and a key so the server is usable at once (printed once, never

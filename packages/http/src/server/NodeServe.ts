@@ -1,0 +1,154 @@
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Cookies from "@effect/platform/Cookies"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Cause, Context, Effect, Fiber, type FiberId, type FiberRefs, Runtime, type Scope } from "effect"
+import { IncomingMessage, type OutgoingHttpHeaders, type Server, ServerResponse } from "node:http"
+import { Socket } from "node:net"
+
+/** The `node:http` server the application is served on; `NodeServerLive` provides it. */
+export class NodeListener extends Context.Tag("@workflows/http/NodeListener")<NodeListener, Server>() {}
+
+type MakeRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => HttpServerRequest.HttpServerRequest
+
+/**
+ * The platform's own `HttpServerRequest` for Node (body readers, multipart, cookies), whose
+ * class is not exported: one synthetic request through `NodeHttpServer.makeHandler` at start-up
+ * yields it. If a release changes its constructor, the server refuses to start.
+ */
+const platformRequest: Effect.Effect<MakeRequest> = Effect.gen(function*() {
+  let sample: HttpServerRequest.HttpServerRequest | undefined
+  const handler = yield* NodeHttpServer.makeHandler(
+    Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+      sample = request
+      return HttpServerResponse.empty()
+    })
+  )
+  const incoming = new IncomingMessage(new Socket())
+  incoming.method = "GET"
+  incoming.url = "/probe"
+  handler(incoming, new ServerResponse(incoming))
+  yield* Effect.yieldNow()
+  const Request = sample?.constructor as
+    | (new(incoming: IncomingMessage, outgoing: ServerResponse) => HttpServerRequest.HttpServerRequest)
+    | undefined
+  if (Request === undefined) return yield* Effect.dieMessage("the platform's Node request could not be obtained")
+  const probe = new ServerResponse(incoming)
+  const made = new Request(incoming, probe)
+  if (
+    NodeHttpServerRequest.toIncomingMessage(made) !== incoming ||
+    NodeHttpServerRequest.toServerResponse(made) !== probe || made.url !== "/probe" || made.method !== "GET"
+  ) {
+    return yield* Effect.dieMessage("the platform's Node request has an unexpected constructor")
+  }
+  return (incoming, outgoing) => new Request(incoming, outgoing)
+})
+
+/** Writes the answer as the platform's Node server does; bodies other than bytes are not produced by this app. */
+const write = (
+  request: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse
+): Effect.Effect<void> => {
+  const outgoing = NodeHttpServerRequest.toServerResponse(request)
+  if (outgoing.writableEnded) return Effect.void
+  let headers: OutgoingHttpHeaders = response.headers
+  if (!Cookies.isEmpty(response.cookies)) {
+    const cookies = Cookies.toSetCookieHeaders(response.cookies)
+    const existing = response.headers["set-cookie"]
+    if (existing !== undefined) cookies.push(existing)
+    headers = { ...headers, "set-cookie": cookies }
+  }
+  const body = response.body
+  if (body._tag === "Stream" || body._tag === "FormData" || (body._tag === "Raw" && !isBytes(body.body))) {
+    outgoing.writeHead(500)
+    outgoing.end()
+    return Effect.dieMessage(`response bodies of kind ${body._tag} are not supported by this server`)
+  }
+  outgoing.writeHead(response.status, headers)
+  if (request.method === "HEAD" || body._tag === "Empty") outgoing.end()
+  else outgoing.end(body.body)
+  return Effect.void
+}
+
+const isBytes = (body: unknown): body is string | Uint8Array => typeof body === "string" || body instanceof Uint8Array
+
+/** The pre-response handlers the request registered (rare: 401, 413, 415), then the write. */
+const respond = (response: HttpServerResponse.HttpServerResponse) =>
+  Effect.withFiberRuntime<void>((fiber) => {
+    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+    const handler = fiber.getFiberRef(HttpApp.currentPreResponseHandlers)
+    if (handler._tag === "None") return write(request, response)
+    return Effect.flatMap(
+      Effect.orDie(handler.value(request, response)),
+      (final) => write(request, final)
+    )
+  })
+
+/** A failure the app did not answer (interrupted: the client went, or the server is stopping): 499 or 503. */
+const respondToCause = (cause: Cause.Cause<unknown>) =>
+  Effect.flatMap(HttpServerError.causeResponse(cause), ([response, rest]) =>
+    Effect.zipRight(
+      respond(response),
+      Cause.isEmptyType(rest) ? Effect.void : Effect.failCause(rest)
+    ))
+
+/**
+ * Serves `app` on the Node server: each request runs on a fiber of its own, forked from the
+ * layer's runtime with the request in its context and `fiberRefs` set, and its answer is written
+ * straight to the Node response. Unlike the platform's `HttpServer.serve` there is no scope, no
+ * tracer middleware and no error-handling layer per request: the app answers everything itself
+ * and needs no `Scope` (a route that does gets its own). Outside the app's interruptible parts
+ * (the handlers), a request runs uninterruptibly, as under the platform; a client that hangs up
+ * interrupts it as a client abort. Closing stops taking requests and waits for those in flight.
+ */
+export const serveNode = <R>(
+  app: HttpApp.Default<never, R>,
+  options: {
+    /** Fiber refs of the request's fiber, set as it is forked (one copy of the fiber-ref map, not one per `FiberRef.set`). */
+    readonly updateRefs?: (
+      request: HttpServerRequest.HttpServerRequest,
+      fiberRefs: FiberRefs.FiberRefs,
+      fiberId: FiberId.Runtime
+    ) => FiberRefs.FiberRefs
+  } = {}
+): Effect.Effect<void, never, NodeListener | Scope.Scope | Exclude<R, HttpServerRequest.HttpServerRequest>> =>
+  Effect.gen(function*() {
+    const server = yield* NodeListener
+    const makeRequest = yield* platformRequest
+    const runtime = yield* Effect.runtime<Exclude<R, HttpServerRequest.HttpServerRequest>>()
+    const handled = Effect.uninterruptible(
+      Effect.matchCauseEffect(app, { onSuccess: respond, onFailure: respondToCause })
+    ) as Effect.Effect<void, unknown, never>
+    const inFlight = new Set<Fiber.RuntimeFiber<void, unknown>>()
+    const updateRefs = options.updateRefs
+
+    const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
+      const request = makeRequest(incoming, outgoing)
+      const context = Context.add(runtime.context, HttpServerRequest.HttpServerRequest, request)
+      const fiber = Runtime.runFork(
+        Runtime.make({ context, fiberRefs: runtime.fiberRefs, runtimeFlags: runtime.runtimeFlags })
+      )(
+        handled,
+        updateRefs === undefined ? undefined : {
+          updateRefs: (fiberRefs, fiberId) => updateRefs(request, fiberRefs, fiberId)
+        }
+      )
+      inFlight.add(fiber)
+      fiber.addObserver(() => inFlight.delete(fiber))
+      outgoing.on("close", () => {
+        if (!outgoing.writableEnded) fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
+      })
+    }
+
+    yield* Effect.acquireRelease(
+      Effect.sync(() => server.on("request", onRequest)),
+      () =>
+        Effect.suspend(() => {
+          server.off("request", onRequest)
+          return Fiber.awaitAll([...inFlight])
+        })
+    )
+  })
