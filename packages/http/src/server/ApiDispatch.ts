@@ -8,10 +8,11 @@ import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Unauthorized } from "@workflows/domain"
-import { Effect, Option, type ParseResult, Redacted, Schema } from "effect"
-import * as FindMyWay from "find-my-way-ts"
+import { Context, Effect, Option, type ParseResult, Redacted, Schema } from "effect"
+import type * as FindMyWay from "find-my-way-ts"
 import { Authentication, CurrentPrincipal, WorkflowsApi } from "../api/WorkflowsApi.js"
 import type { Principal } from "../storage/ApiKeys.js"
+import { CurrentRoute, isRoute, type Route, routeKey } from "./RouteTemplates.js"
 
 type Groups = typeof WorkflowsApi extends HttpApi.HttpApi<string, infer G, infer _E, infer _R> ? G : never
 type ApiError = typeof WorkflowsApi extends HttpApi.HttpApi<string, infer _G, infer E, infer _R> ? E : never
@@ -33,7 +34,7 @@ export type GroupHandlers<Group extends HttpApiGroup.HttpApiGroup.Name<Groups>, 
 export type ApiHandlers<R> = { readonly [G in HttpApiGroup.HttpApiGroup.Name<Groups>]: GroupHandlers<G, R> }
 
 type AnyHandler = (request: Record<string, unknown>) => Effect.Effect<unknown, unknown, CurrentPrincipal>
-type Route = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<unknown>) => Effect.Effect<
+type Handle = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<Route>) => Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   unknown,
   HttpServerRequest.HttpServerRequest
@@ -84,15 +85,20 @@ export const makeApiApp = <R>(options: {
   readonly handlers: ApiHandlers<R>
   readonly extraRoutes: ReadonlyArray<readonly [path: `/${string}`, HttpApp.Default<unknown>]>
   readonly middleware: <E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<unknown, R>
-  readonly maxParamLength: number
 }): Effect.Effect<HttpApp.Default<never, Exclude<R, CurrentPrincipal>>, never, Authentication> =>
-  Effect.map(Authentication, (service) => {
+  Effect.flatMap(Authentication, (service) => {
     // The framework runs security middleware inside its router, whose context it may read; ours
     // reads the request only, which is all this dispatch provides.
     const authenticate = service.bearer as (
       token: Redacted.Redacted
     ) => Effect.Effect<Principal, Unauthorized, HttpServerRequest.HttpServerRequest>
-    const router = FindMyWay.make<Route>({ maxParamLength: options.maxParamLength })
+    const routes = new Map<string, Handle>()
+    // The edge looks routes up in RouteTemplates: one that is not there would never be reached.
+    const unreachable: Array<string> = []
+    const serve = (method: string, path: string, handle: Handle) => {
+      if (!isRoute(method, path)) unreachable.push(routeKey(method, path))
+      routes.set(routeKey(method, path), handle)
+    }
     const encoders = errorEncoders(WorkflowsApi)
 
     HttpApi.reflect(WorkflowsApi, {
@@ -108,7 +114,7 @@ export const makeApiApp = <R>(options: {
         const successStatus = HttpApiSchema.getStatusSuccessAST(endpoint.successSchema.ast)
         const secured = (middleware as ReadonlySet<unknown>).has(Authentication)
 
-        const run = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<unknown>) =>
+        const run = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<Route>) =>
           Effect.gen(function*() {
             const input: Record<string, unknown> = { request }
             if (decodePath._tag === "Some") input.path = yield* refailDecode(decodePath.value(found.params))
@@ -130,7 +136,7 @@ export const makeApiApp = <R>(options: {
             )
 
         // As the framework does: the header's value after `Bearer `, whatever the scheme (the check is the handler's).
-        const route: Route = secured
+        const handle: Handle = secured
           ? (request, found) =>
             Effect.flatMap(
               authenticate(Redacted.make((request.headers.authorization ?? "").slice(7))),
@@ -138,10 +144,10 @@ export const makeApiApp = <R>(options: {
                 Effect.flatMap(Effect.provideService(run(request, found), CurrentPrincipal, principal), respond)
             )
           : (request, found) => Effect.flatMap(run(request, found) as Effect.Effect<unknown, unknown>, respond)
-        router.on(endpoint.method, endpoint.path as FindMyWay.PathInput, route)
+        serve(endpoint.method, endpoint.path, handle)
       }
     })
-    for (const [path, app] of options.extraRoutes) router.on("GET", path, () => app)
+    for (const [path, app] of options.extraRoutes) serve("GET", path, () => app)
 
     // A failure no error schema declares is a bug: a defect, as the framework would have it.
     const encodeFailure = (error: unknown): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
@@ -159,14 +165,21 @@ export const makeApiApp = <R>(options: {
       return Effect.die(error)
     }
 
-    const dispatch = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-      const found = router.find(request.method, request.url) ??
-        (request.method === "HEAD" ? router.find("GET", request.url) : undefined)
-      if (found === undefined) return Effect.fail(new HttpServerError.RouteNotFound({ request }))
-      return Effect.interruptible(found.handler(request, found))
+    // The route was looked up once, by the edge, as the request's fiber started.
+    const dispatch: HttpApp.Default<unknown, HttpServerRequest.HttpServerRequest> = Effect.withFiberRuntime((fiber) => {
+      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+      const found = fiber.getFiberRef(CurrentRoute)
+      const handle = found === undefined ? undefined : routes.get(found.handler.key)
+      if (found === undefined || handle === undefined) {
+        return Effect.fail(new HttpServerError.RouteNotFound({ request }))
+      }
+      return Effect.interruptible(handle(request, found))
     })
-    return Effect.catchAll(options.middleware(dispatch), encodeFailure) as HttpApp.Default<
-      never,
-      Exclude<R, CurrentPrincipal>
-    >
+    if (unreachable.length > 0) return Effect.dieMessage(`not in RouteTemplates: ${unreachable.join(", ")}`)
+    return Effect.succeed(
+      Effect.catchAll(options.middleware(dispatch), encodeFailure) as HttpApp.Default<
+        never,
+        Exclude<R, CurrentPrincipal>
+      >
+    )
   })

@@ -2,7 +2,7 @@ import { Effect, Metric, MetricBoundaries, MetricKey, MetricLabel, Option } from
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks"
 import { poolUse } from "../storage/Sql.js"
 import { type Family, render } from "./PrometheusText.js"
-import { methodLabel, routeTemplate } from "./RouteTemplates.js"
+import { methodLabel } from "./RouteTemplates.js"
 
 /** Seconds; the HTTP semantic conventions' advice for request durations. */
 const DURATION_BOUNDARIES = MetricBoundaries.fromIterable([
@@ -78,11 +78,10 @@ const seriesOf = (method: string, route: string, status: number): RequestSeries 
 
 /**
  * Counts one answered request and its duration. Called by the request log once the response is
- * written; the route is the template (`/v1/workflows/{id}`), never the path.
+ * written; `route` is the template (`/v1/workflows/{id}`) or `UNMATCHED_ROUTE`, never the path.
  */
-export const recordRequest = (method: string, url: string, status: number, seconds: number): void => {
-  const label = methodLabel(method)
-  const series = seriesOf(label, routeTemplate(label, url), status)
+export const recordRequest = (method: string, route: string, status: number, seconds: number): void => {
+  const series = seriesOf(methodLabel(method), route, status)
   series.count.unsafeUpdate(1, [])
   series.duration.unsafeUpdate(seconds, [])
 }

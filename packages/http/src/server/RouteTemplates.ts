@@ -1,4 +1,5 @@
 import * as HttpApi from "@effect/platform/HttpApi"
+import { FiberRef } from "effect"
 import * as FindMyWay from "find-my-way-ts"
 import { WorkflowsApi } from "../api/WorkflowsApi.js"
 
@@ -8,7 +9,7 @@ export const UNMATCHED_ROUTE = "unmatched"
 /**
  * The router's default 100-character limit on a path parameter would answer a long `{id}` with
  * "no route" (and before authentication); the server lets it through, so it gets the missing
- * workflow's 404. Templates are looked up with the same limit.
+ * workflow's 404.
  */
 export const MAX_PARAM_LENGTH = 8 * 1024
 
@@ -24,15 +25,26 @@ const OTHER_ROUTES: ReadonlyArray<readonly [method: string, path: `/${string}`]>
   ["GET", DOCS_PATH]
 ]
 
-/**
- * The route templates as the API document writes them (`/v1/workflows/{id}`), looked up with the
- * same router library and limits the server routes with, so a request gets the template of the
- * route that serves it. It runs once per request at the edge, before routing: the span's name and
- * the metric labels are known from the start, and no id ever reaches a label.
- */
+/** A route of the server: how the dispatch knows it, and its template as the API document writes it. */
+export interface Route {
+  /** `PATCH /v1/workflows/:id`: the method and path as declared. */
+  readonly key: string
+  /** `/v1/workflows/{id}`: the metric label and the span name's route; never an id. */
+  readonly template: string
+}
+
+export const routeKey = (method: string, path: string): string => `${method} ${path}`
+
+const keys = new Set<string>()
+
+/** Every route served, from the HttpApi definition and the extra routes. */
 const router = (() => {
-  const found = FindMyWay.make<string>({ maxParamLength: MAX_PARAM_LENGTH })
-  const add = (method: string, path: `/${string}`) => found.on(method, path, path.replace(/:(\w+)/g, "{$1}"))
+  const found = FindMyWay.make<Route>({ maxParamLength: MAX_PARAM_LENGTH })
+  const add = (method: string, path: `/${string}`) => {
+    const key = routeKey(method, path)
+    keys.add(key)
+    found.on(method, path, { key, template: path.replace(/:(\w+)/g, "{$1}") })
+  }
   HttpApi.reflect(WorkflowsApi, {
     onGroup: () => {},
     onEndpoint: ({ endpoint }) => add(endpoint.method, endpoint.path)
@@ -41,12 +53,36 @@ const router = (() => {
   return found
 })()
 
-/** The template of the route `method url` reaches, or `UNMATCHED_ROUTE`. */
-export const routeTemplate = (method: string, url: string): string => {
+const decodes = (path: string): boolean => {
+  try {
+    decodeURIComponent(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The route `method url` reaches, looked up once per request by the edge and shared by the
+ * dispatch, the metric labels and the span. `HEAD` is served by the `GET` route. A path with a
+ * broken percent-escape (`/v1/workflows/%FF`: no UTF-8 behind it) would match no route at all,
+ * so its caller would get "no route" before authentication; such a path is taken literally
+ * instead (`%` as `%25`): the request reaches its route, is authenticated first, and the id —
+ * which cannot match the id pattern — gets the missing workflow's 404.
+ */
+export const matchRoute = (method: string, url: string): FindMyWay.FindResult<Route> | undefined => {
+  const found = router.find(method, url) ?? (method === "HEAD" ? router.find("GET", url) : undefined)
+  if (found !== undefined) return found
   const queryAt = url.indexOf("?")
   const path = queryAt < 0 ? url : url.slice(0, queryAt)
-  const found = router.find(method, path)?.handler
-  if (found !== undefined || !path.includes("%")) return found ?? UNMATCHED_ROUTE
-  // A broken percent-escape is taken literally by the server (RequestPath.ts): so here too.
-  return router.find(method, path.replaceAll("%", "%25"))?.handler ?? UNMATCHED_ROUTE
+  if (!path.includes("%") || decodes(path)) return undefined
+  return matchRoute(method, path.replaceAll("%", "%25") + (queryAt < 0 ? "" : url.slice(queryAt)))
 }
+
+/** Whether `method path` (as declared) is one of the routes `matchRoute` finds. */
+export const isRoute = (method: string, path: string): boolean => keys.has(routeKey(method, path))
+
+/** The current request's route (`undefined`: none matched), set by the edge as the request's fiber starts. */
+export const CurrentRoute: FiberRef.FiberRef<FindMyWay.FindResult<Route> | undefined> = FiberRef.unsafeMake<
+  FindMyWay.FindResult<Route> | undefined
+>(undefined)

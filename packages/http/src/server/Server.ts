@@ -13,9 +13,8 @@ import { makeApiApp } from "./ApiDispatch.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { NodeListener, serveNode } from "./NodeServe.js"
 import { answerConnect, answerMalformedRequest, problems } from "./ProblemMiddleware.js"
-import { requestLog } from "./RequestLog.js"
-import { literalBrokenEscapes } from "./RequestPath.js"
-import { DOCS_PATH, MAX_PARAM_LENGTH, OPENAPI_PATH } from "./RouteTemplates.js"
+import { requestFiberRefs, requestLog, withRequestFiberRefs } from "./RequestLog.js"
+import { DOCS_PATH, OPENAPI_PATH } from "./RouteTemplates.js"
 import { ServerLog } from "./ServerLog.js"
 import { serverSpanAttributes, TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
 import { SystemHandlers, WorkflowsHandlers } from "./WorkflowsHttp.js"
@@ -46,12 +45,12 @@ export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOp
         handlers: { workflows: yield* WorkflowsHandlers, system: yield* SystemHandlers(database) },
         extraRoutes: [[OPENAPI_PATH, Effect.succeed(openApi)], [DOCS_PATH, yield* docsRoute]],
         // With tracing off, nothing is added per request.
-        middleware: Option.isSome(tracing) ? (app) => serverSpanAttributes(problems(app)) : problems,
-        maxParamLength: MAX_PARAM_LENGTH
+        middleware: Option.isSome(tracing) ? (app) => serverSpanAttributes(problems(app)) : problems
       })
-      const served = requestLog(literalBrokenEscapes(app))
       // Traced, a request goes through the platform's server, whose middleware makes its span.
-      yield* Option.isSome(tracing) ? HttpServer.serveEffect(served) : serveNode(served)
+      yield* Option.isSome(tracing)
+        ? HttpServer.serveEffect(withRequestFiberRefs(requestLog(app)))
+        : serveNode(requestLog(app), { updateRefs: requestFiberRefs })
     })
   ).pipe(
     Layer.provide(AuthenticationLive),

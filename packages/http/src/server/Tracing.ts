@@ -1,9 +1,9 @@
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Config, Context, Duration, Effect, Layer, Option, Tracer } from "effect"
 import { CurrentRequestId } from "./RequestId.js"
-import { methodLabel, routeTemplate, UNMATCHED_ROUTE } from "./RouteTemplates.js"
+import { CurrentRoute, matchRoute, methodLabel } from "./RouteTemplates.js"
 
 /** Where and how spans are exported: the OpenTelemetry SDK's standard variables, read by `TracingConfig`. */
 export interface TracingOptions {
@@ -79,11 +79,14 @@ export const TracingConfig: Config.Config<Option.Option<TracingOptions>> = Confi
 const UNTRACED = new Set(["/metrics", "/healthz", "/readyz"])
 const untraced = (request: HttpServerRequest.HttpServerRequest) => UNTRACED.has(request.url)
 
-/** `PATCH /v1/workflows/{id}`; only the method when no route matches (the HTTP semantic conventions' rule). */
+/**
+ * `PATCH /v1/workflows/{id}`; only the method when no route matches (the HTTP semantic conventions' rule).
+ * The span is named before the edge sees the request, so its route is looked up here too.
+ */
 const spanName = (request: HttpServerRequest.HttpServerRequest) => {
   const method = methodLabel(request.method)
-  const route = routeTemplate(method, request.url)
-  return route === UNMATCHED_ROUTE ? method : `${method} ${route}`
+  const found = matchRoute(request.method, request.url)
+  return found === undefined ? method : `${method} ${found.handler.template}`
 }
 
 /**
@@ -96,13 +99,12 @@ export const serverSpanAttributes = <E, R>(app: HttpApp.Default<E, R>): HttpApp.
     const span = Context.getOption(fiber.currentContext, Tracer.ParentSpan)
     if (Option.isNone(span) || span.value._tag !== "Span") return app
     const server = span.value
-    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
     const requestId = fiber.getFiberRef(CurrentRequestId)
     if (requestId !== null) server.attribute("http.request.id", requestId)
-    const route = routeTemplate(methodLabel(request.method), request.url)
-    return route === UNMATCHED_ROUTE
+    const found = fiber.getFiberRef(CurrentRoute)
+    return found === undefined
       ? app
-      : Effect.ensuring(app, Effect.sync(() => server.attribute("http.route", route)))
+      : Effect.ensuring(app, Effect.sync(() => server.attribute("http.route", found.handler.template)))
   })
 
 /**
