@@ -97,15 +97,17 @@ const respondToCause = (cause: Cause.Cause<unknown>) =>
 
 /**
  * Serves `app` on the Node server: each request runs on a fiber of its own, forked from the
- * layer's runtime with the request in its context and `fiberRefs` set, and its answer is written
- * straight to the Node response. Unlike the platform's `HttpServer.serve` there is no scope, no
- * tracer middleware and no error-handling layer per request: the app answers everything itself
- * and needs no `Scope` (a route that does gets its own). Outside the app's interruptible parts
- * (the handlers), a request runs uninterruptibly, as under the platform; a client that hangs up
- * interrupts it as a client abort. Closing stops taking requests and waits for those in flight.
+ * layer's runtime (its fiber refs: loggers, log level, tracing switch) with `updateRefs` applied
+ * and the request as its whole context, and its answer is written straight to the Node response.
+ * Unlike the platform's `HttpServer.serve` there is no scope, no tracer middleware and no
+ * error-handling layer per request: the app answers everything itself, and its type says it
+ * needs nothing but the request (a route that needs a `Scope` gets its own), so no copy of the
+ * layer's context is made per request. Outside the app's interruptible parts (the handlers), a
+ * request runs uninterruptibly, as under the platform; a client that hangs up interrupts it as a
+ * client abort. Closing stops taking requests and waits for those in flight.
  */
-export const serveNode = <R>(
-  app: HttpApp.Default<never, R>,
+export const serveNode = (
+  app: HttpApp.Default<never>,
   options: {
     /** Fiber refs of the request's fiber, set as it is forked (one copy of the fiber-ref map, not one per `FiberRef.set`). */
     readonly updateRefs?: (
@@ -114,26 +116,25 @@ export const serveNode = <R>(
       fiberId: FiberId.Runtime
     ) => FiberRefs.FiberRefs
   } = {}
-): Effect.Effect<void, never, NodeListener | Scope.Scope | Exclude<R, HttpServerRequest.HttpServerRequest>> =>
+): Effect.Effect<void, never, NodeListener | Scope.Scope> =>
   Effect.gen(function*() {
     const server = yield* NodeListener
     const makeRequest = yield* platformRequest
-    const runtime = yield* Effect.runtime<Exclude<R, HttpServerRequest.HttpServerRequest>>()
+    const { fiberRefs, runtimeFlags } = yield* Effect.runtime<never>()
     const handled = Effect.uninterruptible(
       Effect.matchCauseEffect(app, { onSuccess: respond, onFailure: respondToCause })
-    ) as Effect.Effect<void, unknown, never>
+    )
     const inFlight = new Set<Fiber.RuntimeFiber<void, unknown>>()
     const updateRefs = options.updateRefs
 
     const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
       const request = makeRequest(incoming, outgoing)
-      const context = Context.add(runtime.context, HttpServerRequest.HttpServerRequest, request)
+      const context = Context.make(HttpServerRequest.HttpServerRequest, request)
       const fiber = Runtime.runFork(
-        Runtime.make({ context, fiberRefs: runtime.fiberRefs, runtimeFlags: runtime.runtimeFlags })
-      )(
+        Runtime.make({ context, fiberRefs, runtimeFlags }),
         handled,
         updateRefs === undefined ? undefined : {
-          updateRefs: (fiberRefs, fiberId) => updateRefs(request, fiberRefs, fiberId)
+          updateRefs: (refs, fiberId) => updateRefs(request, refs, fiberId)
         }
       )
       inFlight.add(fiber)
