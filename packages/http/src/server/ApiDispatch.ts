@@ -8,7 +8,7 @@ import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Unauthorized } from "@workflows/domain"
-import { Context, Effect, Option, type ParseResult, Redacted, Schema } from "effect"
+import { Context, Effect, Either, FiberRef, Option, type ParseResult, Redacted, Schema } from "effect"
 import type * as FindMyWay from "find-my-way-ts"
 import { Authentication, CurrentPrincipal, WorkflowsApi } from "../api/WorkflowsApi.js"
 import type { Principal } from "../storage/ApiKeys.js"
@@ -69,9 +69,6 @@ const errorEncoders = (api: HttpApi.HttpApi.Any): ReadonlyArray<ErrorEncoder> =>
   }))
 }
 
-const refailDecode = <A, R>(effect: Effect.Effect<A, ParseResult.ParseError, R>) =>
-  Effect.catchAll(effect, HttpApiDecodeError.refailParseError)
-
 /**
  * The API's routes served straight from its HttpApi definition. Per request it does what the
  * framework's HttpApiBuilder does, in the same order (authenticate, decode the path, the headers
@@ -106,42 +103,56 @@ export const makeApiApp = <R>(options: {
       onEndpoint: ({ endpoint, group, middleware }) => {
         const handler =
           (options.handlers as unknown as Record<string, Record<string, AnyHandler>>)[group.identifier]![endpoint.name]!
-        const decodePath = Option.map(endpoint.pathSchema, (schema) => Schema.decodeUnknown(schema))
-        const decodeHeaders = Option.map(endpoint.headersSchema, (schema) => Schema.decodeUnknown(schema))
+        // Sync schemas: decoded as `Either`s, so a valid input costs no effect steps of its own.
+        const decodePath = Option.getOrUndefined(Option.map(endpoint.pathSchema, Schema.decodeUnknownEither))
+        const decodeHeaders = Option.getOrUndefined(Option.map(endpoint.headersSchema, Schema.decodeUnknownEither))
         // Every query parameter is a single string: a repeated one stays an array and fails decoding.
-        const decodeQuery = Option.map(endpoint.urlParamsSchema, (schema) => Schema.decodeUnknown(schema))
-        const encodeSuccess = Schema.encode(endpoint.successSchema as Schema.Schema<unknown, unknown, never>)
+        const decodeQuery = Option.getOrUndefined(Option.map(endpoint.urlParamsSchema, Schema.decodeUnknownEither))
+        const encodeSuccess = Schema.encodeEither(endpoint.successSchema as Schema.Schema<unknown, unknown, never>)
         const successStatus = HttpApiSchema.getStatusSuccessAST(endpoint.successSchema.ast)
         const secured = (middleware as ReadonlySet<unknown>).has(Authentication)
 
-        const run = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<Route>) =>
-          Effect.gen(function*() {
-            const input: Record<string, unknown> = { request }
-            if (decodePath._tag === "Some") input.path = yield* refailDecode(decodePath.value(found.params))
-            if (decodeHeaders._tag === "Some") input.headers = yield* refailDecode(decodeHeaders.value(request.headers))
-            if (decodeQuery._tag === "Some") {
-              input.urlParams = yield* refailDecode(decodeQuery.value(found.searchParams))
-            }
-            return yield* handler(input)
-          })
+        const run = (request: HttpServerRequest.HttpServerRequest, found: FindMyWay.FindResult<Route>) => {
+          const input: Record<string, unknown> = { request }
+          if (decodePath !== undefined) {
+            const path = decodePath(found.params)
+            if (Either.isLeft(path)) return HttpApiDecodeError.refailParseError(path.left)
+            input.path = path.right
+          }
+          if (decodeHeaders !== undefined) {
+            const headers = decodeHeaders(request.headers)
+            if (Either.isLeft(headers)) return HttpApiDecodeError.refailParseError(headers.left)
+            input.headers = headers.right
+          }
+          if (decodeQuery !== undefined) {
+            const query = decodeQuery(found.searchParams)
+            if (Either.isLeft(query)) return HttpApiDecodeError.refailParseError(query.left)
+            input.urlParams = query.right
+          }
+          return handler(input)
+        }
 
-        const respond = (result: unknown) =>
-          HttpServerResponse.isServerResponse(result)
-            ? Effect.succeed(result)
-            : Effect.orDie(
-              Effect.map(
-                encodeSuccess(result),
-                (body) => HttpServerResponse.unsafeJson(body, { status: successStatus })
-              )
-            )
+        // A success value that fails its own schema is a server bug: a defect (500), not a 400.
+        const respond = (result: unknown): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+          if (HttpServerResponse.isServerResponse(result)) return Effect.succeed(result)
+          const body = encodeSuccess(result)
+          return Either.isLeft(body)
+            ? Effect.die(body.left)
+            : Effect.succeed(HttpServerResponse.unsafeJson(body.right, { status: successStatus }))
+        }
 
         // As the framework does: the header's value after `Bearer `, whatever the scheme (the check is the handler's).
+        // The principal is added to the request fiber's context outright, not scoped with `provideService`:
+        // the fiber ends with the request (as the request log's annotations, docs/DECISIONS.md).
         const handle: Handle = secured
           ? (request, found) =>
             Effect.flatMap(
               authenticate(Redacted.make((request.headers.authorization ?? "").slice(7))),
               (principal) =>
-                Effect.flatMap(Effect.provideService(run(request, found), CurrentPrincipal, principal), respond)
+                Effect.zipRight(
+                  FiberRef.update(FiberRef.currentContext, Context.add(CurrentPrincipal, principal)),
+                  Effect.flatMap(run(request, found) as Effect.Effect<unknown, unknown>, respond)
+                )
             )
           : (request, found) => Effect.flatMap(run(request, found) as Effect.Effect<unknown, unknown>, respond)
         serve(endpoint.method, endpoint.path, handle)
