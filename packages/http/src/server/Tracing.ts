@@ -117,8 +117,8 @@ export const serverSpanAttributes = <E, R>(app: HttpApp.Default<E, R>): HttpApp.
 export const withTracing =
   (tracing: Option.Option<TracingOptions>) => <A, E, R>(app: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
     Option.match(tracing, {
-      onNone: () =>
-        app.pipe(HttpMiddleware.withTracerDisabledWhen(() => true), Layer.provide(Layer.setTracerEnabled(false))),
+      // Untraced, the server makes no span of its own (`serveNode`): only the tracer is switched off.
+      onNone: () => app.pipe(Layer.provide(Layer.setTracerEnabled(false))),
       onSome: (options) =>
         app.pipe(
           HttpMiddleware.withTracerDisabledWhen(untraced),

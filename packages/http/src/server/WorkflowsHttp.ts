@@ -2,7 +2,7 @@ import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { SqlClient } from "@effect/sql"
 import { type HttpLifecycleAction, type Workflow, WorkflowJson } from "@workflows/domain"
-import { Effect, FiberRef, Schema } from "effect"
+import { Effect, Either, FiberRef, Schema } from "effect"
 import { internalProblem } from "../api/Problem.js"
 import { CurrentPrincipal, WorkflowEventPage, WorkflowPage } from "../api/WorkflowsApi.js"
 import type { UncheckedWorkflows } from "../service/Workflows.js"
@@ -13,22 +13,29 @@ import { makeScrape } from "./HttpMetrics.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
 
-const encodeWorkflow = Schema.encode(WorkflowJson)
+const encodeWorkflow = Schema.encodeEither(WorkflowJson)
 
 /**
  * Responses are encoded here rather than by the framework: a value that fails its own schema is
- * a server bug and must surface as a 500 (a defect), not as the framework's 400.
+ * a server bug and must surface as a 500 (a defect), not as the framework's 400. The schemas are
+ * synchronous, so they are run as `Either`s. Encoded values are plain JSON data: stringifying
+ * them cannot fail.
  */
-const workflowResponse = (workflow: Workflow, status = 200, headers: Record<string, string> = {}) =>
-  encodeWorkflow(workflow).pipe(
-    // Encoded values are plain JSON data: stringifying them cannot fail.
-    Effect.map((body) => HttpServerResponse.unsafeJson(body, { status, headers: { etag: workflow.etag, ...headers } })),
-    Effect.orDie
-  )
+const workflowResponse = (workflow: Workflow, status = 200, headers: Record<string, string> = {}) => {
+  const body = encodeWorkflow(workflow)
+  return Either.isLeft(body)
+    ? Effect.die(body.left)
+    : Effect.succeed(
+      HttpServerResponse.unsafeJson(body.right, { status, headers: { etag: workflow.etag, ...headers } })
+    )
+}
 
 const jsonResponse = <A, I>(schema: Schema.Schema<A, I>) => {
-  const encode = Schema.encode(schema)
-  return (value: A) => encode(value).pipe(Effect.flatMap((body) => HttpServerResponse.json(body)), Effect.orDie)
+  const encode = Schema.encodeEither(schema)
+  return (value: A) => {
+    const body = encode(value)
+    return Either.isLeft(body) ? Effect.die(body.left) : Effect.succeed(HttpServerResponse.unsafeJson(body.right))
+  }
 }
 
 /** Handlers only translate: HTTP in, one call to the caller's `Workflows`, HTTP out. */
