@@ -1,7 +1,7 @@
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { SqlClient } from "@effect/sql"
-import { type HttpLifecycleAction, type Workflow, WorkflowJson } from "@workflows/domain"
+import type { HttpLifecycleAction, Workflow } from "@workflows/domain"
 import { Effect, Either, FiberRef, Schema } from "effect"
 import { internalProblem } from "../api/Problem.js"
 import { CurrentPrincipal, WorkflowEventPage, WorkflowPage } from "../api/WorkflowsApi.js"
@@ -12,8 +12,7 @@ import type { GroupHandlers } from "./ApiDispatch.js"
 import { makeScrape } from "./HttpMetrics.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
-
-const encodeWorkflow = Schema.encodeEither(WorkflowJson)
+import { encodeWorkflowJson } from "./WorkflowWire.js"
 
 /**
  * Responses are encoded here rather than by the framework: a value that fails its own schema is
@@ -22,7 +21,7 @@ const encodeWorkflow = Schema.encodeEither(WorkflowJson)
  * them cannot fail.
  */
 const workflowResponse = (workflow: Workflow, status = 200, headers: Record<string, string> = {}) => {
-  const body = encodeWorkflow(workflow)
+  const body = encodeWorkflowJson(workflow)
   return Either.isLeft(body)
     ? Effect.die(body.left)
     : Effect.succeed(
