@@ -71,7 +71,7 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E,
     const route = fiber.getFiberRef(CurrentRoute)?.handler.template ?? UNMATCHED_ROUTE
     const started = performance.now()
     let status = 0
-    const logLine = Effect.suspend(() => {
+    const logLine = () => {
       const elapsed = performance.now() - started
       recordRequest(request.method, route, status, elapsed / 1000)
       return Effect.zipRight(
@@ -84,20 +84,20 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E,
           `${request.method} ${request.url} ${status}${status === CLIENT_ABORT ? " (client abort, no response)" : ""}`
         )
       )
-    })
+    }
     const tag = (response: HttpServerResponse.HttpServerResponse) => {
       status = response.status
       return HttpServerResponse.setHeader(response, "x-request-id", requestId)
     }
     // Failed: the line is written before the server's own answer, so its status is worked out here.
-    const tagged = Effect.onExit(Effect.map(app, tag), (exit) =>
+    return Effect.onExit(Effect.map(app, tag), (exit) =>
       exit._tag === "Success"
-        ? Effect.void
+        ? logLine()
         : Effect.zipRight(
           HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(tag(response))),
-          Effect.map(HttpServerError.causeResponse(exit.cause), ([response]) => {
+          Effect.flatMap(HttpServerError.causeResponse(exit.cause), ([response]) => {
             status = response.status
+            return logLine()
           })
         ))
-    return Effect.ensuring(tagged, logLine)
   })
