@@ -17,11 +17,10 @@ import {
   Redacted,
   Schedule
 } from "effect"
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
 import type * as Pg from "pg"
 import initial from "./migrations/0001_initial.js"
 import idempotencyExpiry from "./migrations/0002_idempotency_expiry.js"
+import * as SqliteConnection from "./SqliteConnection.js"
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server shared by many instances. */
 export type Database = Data.TaggedEnum<{
@@ -90,17 +89,10 @@ const PoolConfig = Config.all({
 
 // Each driver is loaded when its layer is built: a SQLite deployment never loads pg, nor PostgreSQL better-sqlite3.
 const sqliteLayer = (filename: string) =>
-  Layer.unwrapEffect(
-    Effect.promise(() => import("@effect/sql-sqlite-node/SqliteClient")).pipe(
-      Effect.map((SqliteClient) => {
-        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
-        return SqliteClient.layer({ filename })
-      })
-    )
-  ).pipe(
+  SqliteConnection.layer({ filename }).pipe(
     Layer.tap((context) => {
       const sql = Context.get(context, SqlClient.SqlClient)
-      // WAL is on (the client's default). busy_timeout lets the migrations wait for another
+      // WAL is on (the connection opens it). busy_timeout lets the migrations wait for another
       // process's lock (lowered once they are done, see `layer`); synchronous=NORMAL in WAL keeps
       // every commit across a process crash, which is what we promise.
       return Effect.all([
@@ -274,38 +266,38 @@ const WRITE_LOCK_PATIENCE = Duration.seconds(5)
 /** `BEGIN IMMEDIATE` found the write lock held by another process: try again shortly. */
 class WriteLockBusy extends Data.TaggedError("WriteLockBusy")<{ readonly error: SqlError }> {}
 
-const isBusy = (error: SqlError): boolean => {
-  const code = (error.cause as { readonly code?: unknown } | undefined)?.code
-  return typeof code === "string" && code.startsWith("SQLITE_BUSY")
-}
+const lockBusy = (error: SqlError) => new WriteLockBusy({ error })
 
 /**
  * Runs `effect` as one write transaction, holding the write lock from its start.
- * SQLite's client opens transactions with a deferred BEGIN, which would let two processes
- * both read and then fail to upgrade (SQLITE_BUSY_SNAPSHOT); so on SQLite the transaction is
- * opened here with `BEGIN IMMEDIATE` on the client's reserved connection (published as the
- * transaction connection, so every statement inside and any nested `withTransaction` use it).
- * When another process holds the write lock, the connection is released and BEGIN retried with
- * a short, growing delay for up to five seconds, so this process's reads and other requests go
- * on meanwhile (SQLite's own busy wait would sleep with the event loop stopped). BEGIN and
- * COMMIT go through the connection's prepared-statement cache (docs/DECISIONS.md). PostgreSQL needs no global lock: writers lock the
- * rows they change (`SELECT … FOR UPDATE`, see `forUpdate`).
+ * A deferred BEGIN would let two processes both read and then fail to upgrade
+ * (SQLITE_BUSY_SNAPSHOT); so on SQLite the transaction is opened with `BEGIN IMMEDIATE`, and the
+ * transaction connection is published, so every statement inside and any nested
+ * `withTransaction` (a savepoint) use it. When another process holds the write lock, the
+ * connection is released and BEGIN retried with a short, growing delay for up to five seconds, so
+ * this process's reads and other requests go on meanwhile (SQLite's own busy wait would sleep
+ * with the event loop stopped). On our own SQLite connection (`SqliteConnection`) the
+ * transaction takes its lock and runs prepared BEGIN/COMMIT directly, without `sql.reserve`'s
+ * scope (docs/DECISIONS.md); any other SQLite client gets the same transaction through
+ * `sql.reserve`. PostgreSQL needs no global lock: writers lock the rows they change
+ * (`SELECT … FOR UPDATE`, see `forUpdate`).
  */
 export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
   const sqlite = sql.onDialectOrElse({ sqlite: () => true, orElse: () => false })
+  const connection = SqliteConnection.fromClient(sql)
   const waitForLock = Schedule.exponential("5 millis").pipe(
     Schedule.union(Schedule.spaced("100 millis")),
     Schedule.jittered,
     Schedule.upTo(WRITE_LOCK_PATIENCE)
   )
-  const attempt = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError | WriteLockBusy, R> =>
+  const reserved = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError | WriteLockBusy, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.scoped(
         Effect.flatMap(sql.reserve, (connection) =>
           Effect.zipRight(
             Effect.mapError(
               connection.executeRaw("BEGIN IMMEDIATE", []),
-              (error) => (isBusy(error) ? new WriteLockBusy({ error }) : error)
+              (error) => (SqliteConnection.isBusy(error) ? lockBusy(error) : error)
             ),
             Effect.exit(Effect.provideService(restore(effect), SqlClient.TransactionConnection, [connection, 0]))
           ).pipe(
@@ -322,6 +314,9 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
           ))
       )
     )
+  const attempt = connection === undefined
+    ? reserved
+    : <A, E, R>(effect: Effect.Effect<A, E, R>) => SqliteConnection.writeTransaction(connection, effect, lockBusy)
   const isLockBusy = (error: unknown): error is WriteLockBusy => error instanceof WriteLockBusy
   // The retry schedule is set up only once the lock was found busy: building it costs more than the transaction.
   const immediate = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
