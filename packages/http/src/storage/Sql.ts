@@ -14,6 +14,7 @@ import {
   FiberRef,
   Layer,
   Option,
+  Predicate,
   Redacted,
   Schedule
 } from "effect"
@@ -314,27 +315,58 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
           ))
       )
     )
-  const attempt = connection === undefined
-    ? reserved
-    : <A, E, R>(effect: Effect.Effect<A, E, R>) => SqliteConnection.writeTransaction(connection, effect, lockBusy)
   const isLockBusy = (error: unknown): error is WriteLockBusy => error instanceof WriteLockBusy
-  // The retry schedule is set up only once the lock was found busy: building it costs more than the transaction.
-  const immediate = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
-    Effect.catchIf(attempt(effect), isLockBusy, (busy) => {
-      // The busy attempt counts as the first try, so the schedule's first delay comes before the next.
-      let tries = 0
-      return Effect.suspend(() => (tries++ === 0 ? Effect.fail(busy) : attempt(effect))).pipe(
-        Effect.retry({ schedule: waitForLock, while: isLockBusy }),
-        // Still locked after all that: the original SQLITE_BUSY (a 503 at the HTTP edge).
-        Effect.catchIf(isLockBusy, (busy) => Effect.fail(busy.error))
+  /** After a first attempt found the lock `busy`: retries, and the original SQLITE_BUSY if it stays locked. */
+  const retry = <A, E, R>(
+    attempt: (effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError | WriteLockBusy, R>,
+    effect: Effect.Effect<A, E, R>,
+    busy: WriteLockBusy
+  ): Effect.Effect<A, E | SqlError, R> => {
+    // The busy attempt counts as the first try, so the schedule's first delay comes before the next.
+    // The schedule is set up only once the lock was found busy: building it costs more than the transaction.
+    let tries = 0
+    return Effect.suspend(() => (tries++ === 0 ? Effect.fail(busy) : attempt(effect))).pipe(
+      Effect.retry({ schedule: waitForLock, while: isLockBusy }),
+      // Still locked after all that: the original SQLITE_BUSY (a 503 at the HTTP edge).
+      Effect.catchIf(isLockBusy, (busy) => Effect.fail(busy.error))
+    )
+  }
+  const dieOnSqlError = <A, E, R>(effect: Effect.Effect<A, E | SqlError, R>): Effect.Effect<A, E, R> =>
+    Effect.catchIf(
+      effect,
+      (error): error is SqlError => Predicate.isTagged(error, "SqlError"),
+      Effect.die
+    ) as Effect.Effect<
+      A,
+      E,
+      R
+    >
+  // Nested in a transaction (which holds the lock already): a savepoint, as before.
+  const nested = <A, E, R>(effect: Effect.Effect<A, E, R>) => dieOnSqlError(sql.withTransaction(effect))
+  if (connection !== undefined) {
+    // Our connection: BEGIN, COMMIT and the checks in as few steps as the transaction allows.
+    const again = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      SqliteConnection.writeTransaction(connection, effect, (error) => Effect.fail(lockBusy(error)))
+    return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.withFiberRuntime((fiber) =>
+        Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)._tag === "Some"
+          ? nested(effect)
+          : SqliteConnection.writeTransaction(
+            connection,
+            effect,
+            (error) => dieOnSqlError(retry(again<A, E, R>, effect, lockBusy(error)))
+          )
       )
-    })
+  }
+  const immediate = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+    Effect.catchIf(reserved(effect), isLockBusy, (busy) => retry(reserved, effect, busy))
   return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    (sqlite
-      ? Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
-        // Nested in a transaction (which holds the lock already): a savepoint, as before.
-        Option.isSome(outer) ? sql.withTransaction(effect) : immediate(effect))
-      : sql.withTransaction(effect)).pipe(Effect.catchTag("SqlError", Effect.die))
+    sqlite
+      ? Effect.flatMap(
+        Effect.serviceOption(SqlClient.TransactionConnection),
+        (outer) => (Option.isSome(outer) ? nested(effect) : dieOnSqlError(immediate(effect)))
+      )
+      : nested(effect)
 }
 
 /**

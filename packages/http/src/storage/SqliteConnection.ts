@@ -4,7 +4,7 @@ import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import type BetterSqlite3 from "better-sqlite3"
-import { Context, Effect, Exit, Layer, Scope, Stream } from "effect"
+import { Cause, Context, Effect, type Fiber, FiberRef, Layer, Option, Predicate, Scope, Stream } from "effect"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 
@@ -40,9 +40,9 @@ class ConnectionLock {
   }
 
   /** `run` now when free, else once the transaction holding the lock ends. */
-  whenFree<A>(run: () => Effect.Effect<A, SqlError>): Effect.Effect<A, SqlError> {
+  whenFree<A, E>(run: () => Effect.Effect<A, E>): Effect.Effect<A, E> {
     if (!this.held) return run()
-    return Effect.async<A, SqlError>((resume) => {
+    return Effect.async<A, E>((resume) => {
       const waiter = () => resume(run())
       this.waiters.push(waiter)
       return Effect.sync(() => this.remove(waiter))
@@ -83,11 +83,17 @@ export interface SqliteConnection {
   /** The prepared statement for `text`, prepared on first use. Throws as better-sqlite3 does. */
   readonly prepare: (text: string) => BetterSqlite3.Statement
   /**
-   * Runs `f` on the connection in one step, its exception as a `SqlError`: at once inside this
-   * connection's transaction (the fiber holds it) or when no transaction is open, else as soon as
-   * the open one ends.
+   * Runs `f` on the connection in one step, an exception it throws as a `SqlError`: at once inside
+   * this connection's transaction (the fiber holds it) or when no transaction is open, else as
+   * soon as the open one ends. `f` does its SQLite work when called; the effect it returns only
+   * delivers the outcome.
    */
-  readonly run: <A>(f: (connection: SqliteConnection) => A) => Effect.Effect<A, SqlError>
+  readonly run: <A, E>(f: (connection: SqliteConnection) => Effect.Effect<A, E>) => Effect.Effect<A, E | SqlError>
+  /** `run(f)`, or `traced()` while a tracer is enabled, so that each statement still gets its span. */
+  readonly runUntraced: <A, E, A2, E2, R2>(
+    f: (connection: SqliteConnection) => Effect.Effect<A, E>,
+    traced: () => Effect.Effect<A2, E2, R2>
+  ) => Effect.Effect<A | A2, E | SqlError | E2, R2>
   /** The `SqlConnection` published as `TransactionConnection` by a transaction holding the lock. */
   readonly held: SqlConnection.Connection
   readonly lock: ConnectionLock
@@ -108,6 +114,14 @@ const rowsOf = (statement: BetterSqlite3.Statement, params: ReadonlyArray<unknow
 const attempt = <A>(f: () => A): Effect.Effect<A, SqlError> => {
   try {
     return Effect.succeed(f())
+  } catch (cause) {
+    return Effect.fail(failed(cause))
+  }
+}
+
+const attemptEffect = <A, E>(f: () => Effect.Effect<A, E>): Effect.Effect<A, E | SqlError> => {
+  try {
+    return f()
   } catch (cause) {
     return Effect.fail(failed(cause))
   }
@@ -190,17 +204,24 @@ export const make = (options: Options): Effect.Effect<SqlClient.SqlClient, SqlEr
     const free = connection((run) => Effect.suspend(() => lock.whenFree(run)))
     const held = connection((run) => Effect.suspend(run))
 
+    const runIn = <A, E>(
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      f: (connection: SqliteConnection) => Effect.Effect<A, E>
+    ): Effect.Effect<A, E | SqlError> => {
+      const transaction = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
+      const go = () => attemptEffect(() => f(sqlite))
+      return transaction._tag === "Some" && transaction.value[0] === held ? go() : lock.whenFree(go)
+    }
     const sqlite: SqliteConnection = {
       db,
       prepare,
       lock,
       held,
-      run: (f) =>
-        Effect.withFiberRuntime((fiber) => {
-          const transaction = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
-          const go = () => attempt(() => f(sqlite))
-          return transaction._tag === "Some" && transaction.value[0] === held ? go() : lock.whenFree(go)
-        })
+      run: (f) => Effect.withFiberRuntime((fiber) => runIn(fiber, f)),
+      runUntraced: (f, traced) =>
+        Effect.withFiberRuntime((fiber) =>
+          fiber.getFiberRef(FiberRef.currentTracerEnabled) ? traced() : runIn(fiber, f)
+        )
     }
 
     const client = yield* SqlClient.make({
@@ -228,52 +249,83 @@ export const layer = (options: Options): Layer.Layer<SqlClient.SqlClient, SqlErr
  * Runs `body` as one write transaction on `connection`, holding its lock and SQLite's write lock
  * (`BEGIN IMMEDIATE`) from the start; `TransactionConnection` is published so `SqlClient`
  * statements and nested `withTransaction` (a savepoint) inside use it. Rolled back on failure,
- * defect or interruption. A `SQLITE_BUSY` from BEGIN (another process writing) fails with
- * `busy(error)` after the lock is released, for the caller to retry.
+ * defect or interruption. When BEGIN finds SQLite's lock held (another process writing), the
+ * connection's lock is released and the transaction continues as `busy(error)`, for the caller to
+ * retry. A `SqlError` failure of the transaction, its own or the body's, is a defect.
+ *
+ * Written as a few primitive steps rather than `acquireUseRelease` and `provideService`, each of
+ * which costs more than the SQLite work: the connection is published by setting the context
+ * for the body and setting it back after, all inside one uninterruptible region.
  */
-export const writeTransaction = <A, E, R, B>(
+export const writeTransaction = <A, E, R, A2, E2, R2>(
   connection: SqliteConnection,
   body: Effect.Effect<A, E, R>,
-  busy: (error: SqlError) => B
-): Effect.Effect<A, E | SqlError | B, R> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.zipRight(
-      connection.lock.acquire(restore),
-      Effect.suspend((): Effect.Effect<A, E | SqlError | B, R> => {
-        const { db, lock, prepare } = connection
+  busy: (error: SqlError) => Effect.Effect<A2, E2, R2>
+): Effect.Effect<A | A2, E | E2, R | R2> =>
+  Effect.uninterruptibleMask((restore) => {
+    const { db, held, lock, prepare } = connection
+    const begin = (outer: Context.Context<never>): Effect.Effect<A | A2, E | E2, R | R2> => {
+      try {
+        prepare("BEGIN IMMEDIATE").run()
+      } catch (cause) {
+        lock.release()
+        const error = failed(cause, "Failed to begin the transaction")
+        return isBusy(error) ? busy(error) : Effect.die(error)
+      }
+      const finish = (success: boolean) => {
         try {
-          prepare("BEGIN IMMEDIATE").run()
+          if (success) prepare("COMMIT").run()
+          // Some errors (a full disk, say) end the transaction themselves: then there is nothing to undo.
+          else if (db.inTransaction) prepare("ROLLBACK").run()
         } catch (cause) {
-          lock.release()
-          const error = failed(cause, "Failed to begin the transaction")
-          return Effect.fail(isBusy(error) ? busy(error) : error)
-        }
-        return Effect.flatMap(
-          Effect.exit(Effect.provideService(restore(body), SqlClient.TransactionConnection, [connection.held, 0])),
-          (exit): Effect.Effect<A, E | SqlError> => {
-            let error: SqlError | undefined
+          // A failed COMMIT leaves the transaction open: roll it back before failing.
+          if (db.inTransaction) {
             try {
-              if (Exit.isSuccess(exit)) prepare("COMMIT").run()
-              // Some errors (a full disk, say) end the transaction themselves: then there is nothing to undo.
-              else if (db.inTransaction) prepare("ROLLBACK").run()
-            } catch (cause) {
-              error = failed(cause, "Failed to end the transaction")
-              // A failed COMMIT leaves the transaction open: roll it back before failing.
-              if (db.inTransaction) {
-                try {
-                  prepare("ROLLBACK").run()
-                } catch {
-                  // The first error is the one to report.
-                }
-              }
+              prepare("ROLLBACK").run()
+            } catch {
+              // The first error is the one to report.
             }
-            lock.release()
-            return error === undefined ? exit : Effect.fail(error)
           }
-        )
-      })
-    )
-  )
+          return failed(cause, "Failed to end the transaction")
+        } finally {
+          lock.release()
+        }
+      }
+      const inside = Context.add(outer, SqlClient.TransactionConnection, [held, 0] as const)
+      return Effect.zipRight(
+        FiberRef.set(FiberRef.currentContext, inside),
+        Effect.matchCauseEffect(restore(body), {
+          onSuccess: (value) =>
+            Effect.zipRight(
+              FiberRef.set(FiberRef.currentContext, outer),
+              Effect.suspend(() => {
+                const error = finish(true)
+                return error === undefined ? Effect.succeed(value) : Effect.die(error)
+              })
+            ),
+          onFailure: (cause) =>
+            Effect.zipRight(
+              FiberRef.set(FiberRef.currentContext, outer),
+              Effect.suspend(() => {
+                const error = finish(false)
+                if (error !== undefined) return Effect.die(error)
+                // As `catchTag("SqlError", die)` would: a statement's failure inside is a defect.
+                const failure = Cause.failureOption(cause)
+                return Option.isSome(failure) && Predicate.isTagged(failure.value, "SqlError")
+                  ? Effect.die(failure.value)
+                  : Effect.failCause(cause)
+              })
+            )
+        })
+      )
+    }
+    return Effect.withFiberRuntime((fiber) => {
+      const outer = fiber.currentContext
+      if (lock.isHeld) return Effect.zipRight(lock.acquire(restore), Effect.suspend(() => begin(outer)))
+      lock.acquire(restore) // free: taken at once
+      return begin(outer)
+    })
+  })
 
 /** SQLite reported a lock held by another connection (or process). */
 export const isBusy = (error: SqlError): boolean => {
