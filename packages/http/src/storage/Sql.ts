@@ -346,16 +346,18 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
   if (connection !== undefined) {
     // Our connection: BEGIN, COMMIT and the checks in as few steps as the transaction allows.
     const again = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      SqliteConnection.writeTransaction(connection, effect, (error) => Effect.fail(lockBusy(error)))
+      SqliteConnection.writeTransaction(
+        connection,
+        effect,
+        (error) => Effect.fail(lockBusy(error)),
+        () => nested(effect)
+      )
     return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.withFiberRuntime((fiber) =>
-        Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)._tag === "Some"
-          ? nested(effect)
-          : SqliteConnection.writeTransaction(
-            connection,
-            effect,
-            (error) => dieOnSqlError(retry(again<A, E, R>, effect, lockBusy(error)))
-          )
+      SqliteConnection.writeTransaction(
+        connection,
+        effect,
+        (error) => dieOnSqlError(retry(again<A, E, R>, effect, lockBusy(error))),
+        () => nested(effect)
       )
   }
   const immediate = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>

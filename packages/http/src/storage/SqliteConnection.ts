@@ -251,7 +251,8 @@ export const layer = (options: Options): Layer.Layer<SqlClient.SqlClient, SqlErr
  * statements and nested `withTransaction` (a savepoint) inside use it. Rolled back on failure,
  * defect or interruption. When BEGIN finds SQLite's lock held (another process writing), the
  * connection's lock is released and the transaction continues as `busy(error)`, for the caller to
- * retry. A `SqlError` failure of the transaction, its own or the body's, is a defect.
+ * retry. A `SqlError` failure of the transaction, its own or the body's, is a defect. Inside a
+ * transaction already, `nested` runs instead.
  *
  * Written as a few primitive steps rather than `acquireUseRelease` and `provideService`, each of
  * which costs more than the SQLite work: the connection is published by setting the context
@@ -260,7 +261,8 @@ export const layer = (options: Options): Layer.Layer<SqlClient.SqlClient, SqlErr
 export const writeTransaction = <A, E, R, A2, E2, R2>(
   connection: SqliteConnection,
   body: Effect.Effect<A, E, R>,
-  busy: (error: SqlError) => Effect.Effect<A2, E2, R2>
+  busy: (error: SqlError) => Effect.Effect<A2, E2, R2>,
+  nested: () => Effect.Effect<A, E, R>
 ): Effect.Effect<A | A2, E | E2, R | R2> =>
   Effect.uninterruptibleMask((restore) => {
     const { db, held, lock, prepare } = connection
@@ -292,35 +294,34 @@ export const writeTransaction = <A, E, R, A2, E2, R2>(
         }
       }
       const inside = Context.add(outer, SqlClient.TransactionConnection, [held, 0] as const)
+      const leave = FiberRef.set(FiberRef.currentContext, outer)
       return Effect.zipRight(
         FiberRef.set(FiberRef.currentContext, inside),
         Effect.matchCauseEffect(restore(body), {
-          onSuccess: (value) =>
-            Effect.zipRight(
-              FiberRef.set(FiberRef.currentContext, outer),
-              Effect.suspend(() => {
-                const error = finish(true)
-                return error === undefined ? Effect.succeed(value) : Effect.die(error)
-              })
-            ),
-          onFailure: (cause) =>
-            Effect.zipRight(
-              FiberRef.set(FiberRef.currentContext, outer),
-              Effect.suspend(() => {
-                const error = finish(false)
-                if (error !== undefined) return Effect.die(error)
-                // As `catchTag("SqlError", die)` would: a statement's failure inside is a defect.
-                const failure = Cause.failureOption(cause)
-                return Option.isSome(failure) && Predicate.isTagged(failure.value, "SqlError")
-                  ? Effect.die(failure.value)
-                  : Effect.failCause(cause)
-              })
+          // COMMIT or ROLLBACK as soon as the body ends, then the context is set back.
+          onSuccess: (value) => {
+            const error = finish(true)
+            return Effect.zipRight(leave, error === undefined ? Effect.succeed(value) : Effect.die(error))
+          },
+          onFailure: (cause) => {
+            const error = finish(false)
+            if (error !== undefined) return Effect.zipRight(leave, Effect.die(error))
+            // As `catchTag("SqlError", die)` would: a statement's failure inside is a defect.
+            const failure = Cause.failureOption(cause)
+            return Effect.zipRight(
+              leave,
+              Option.isSome(failure) && Predicate.isTagged(failure.value, "SqlError")
+                ? Effect.die(failure.value)
+                : Effect.failCause(cause)
             )
+          }
         })
       )
     }
     return Effect.withFiberRuntime((fiber) => {
       const outer = fiber.currentContext
+      // Inside a transaction already (which holds the lock): the caller's nested form, a savepoint.
+      if (Context.getOption(outer, SqlClient.TransactionConnection)._tag === "Some") return restore(nested())
       if (lock.isHeld) return Effect.zipRight(lock.acquire(restore), Effect.suspend(() => begin(outer)))
       lock.acquire(restore) // free: taken at once
       return begin(outer)

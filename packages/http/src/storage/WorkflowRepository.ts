@@ -93,6 +93,27 @@ const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Enco
   return isWorkflowRow(row) ? Either.right(row) : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
 }
 
+/** What `replace` writes: the fields a change can touch, checked one by one (the rest was checked when stored). */
+const isChange = {
+  title: Schema.is(Workflow.fields.title),
+  description: Schema.is(Workflow.fields.description),
+  status: Schema.is(Workflow.fields.status),
+  version: Schema.is(Workflow.fields.version)
+}
+
+const changeFromWorkflow = (workflow: Workflow) =>
+  isChange.title(workflow.title) && isChange.description(workflow.description) &&
+    isChange.status(workflow.status) && isChange.version(workflow.version)
+    ? Either.right({
+      id: workflow.id,
+      title: workflow.title,
+      description: workflow.description,
+      status: workflow.status,
+      version: workflow.version,
+      updated_at: DateTime.formatIso(workflow.updated_at)
+    })
+    : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
+
 const rowFromEvent = (event: WorkflowEvent): Either.Either<typeof EventRow.Encoded, Effect.Effect<never>> =>
   isEvent(event)
     ? Either.right({
@@ -173,7 +194,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
       const changedUnderLock = Effect.dieMessage(`workflow ${workflow.id} changed under a held lock`)
       return statement(
         (connection) => {
-          const row = rowFromWorkflow(workflow)
+          const row = changeFromWorkflow(workflow)
           if (Either.isLeft(row)) return row.left
           return connection.prepare(SQLITE.replace).run(row.right).changes === 1 ? Effect.void : changedUnderLock
         },
