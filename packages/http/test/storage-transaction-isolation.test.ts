@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Sql } from "@workflows/http"
-import { Deferred, Effect, Exit, Fiber } from "effect"
-import { databases, withService } from "./databases.js"
+import { Context, Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { databases, serviceLayer, withService } from "./databases.js"
 import { apiFor, freshId, insertWorkflow, rowOf } from "./support.js"
 
 /**
@@ -79,4 +79,40 @@ describe("the SQLite connection's lock", () => {
         expect(yield* Effect.orDie(sql<{ n: number }>`SELECT 1 AS n`)).toEqual([{ n: 1 }])
       })
     ))
+})
+
+describe("a write transaction waiting for another connection's write lock", () => {
+  it.live("can be interrupted while it waits, and then writes nothing", () =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        const database = yield* sqlite.fresh
+        const context = yield* Layer.build(serviceLayer(database))
+        const sql = Context.get(context, SqlClient.SqlClient)
+        const { id } = yield* Effect.provide(insertWorkflow({ id: freshId(), title: "Before" }), context)
+
+        // A second connection on the same file (as another process would) takes SQLite's write lock.
+        const other = Context.get(yield* Layer.build(Sql.layer(database).pipe(Layer.orDie)), SqlClient.SqlClient)
+        const holding = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const holder = yield* Sql.makeWriteTransaction(other)(
+          Effect.zipRight(Deferred.succeed(holding, undefined), Deferred.await(release))
+        ).pipe(Effect.fork)
+        yield* Deferred.await(holding)
+
+        const waiting = yield* Sql.makeWriteTransaction(sql)(
+          Effect.orDie(sql`UPDATE workflows SET title = 'Waited' WHERE id = ${id}`)
+        ).pipe(Effect.fork)
+        // Long enough for BEGIN IMMEDIATE to find the lock held and the retries to start.
+        yield* Effect.sleep("200 millis")
+        // The lock is freed soon after the interruption is sent: a wait that ignored it would then write.
+        yield* Fiber.interruptFork(waiting)
+        yield* Effect.sleep("50 millis")
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(holder)
+        const exit = yield* Fiber.await(waiting)
+
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        expect((yield* Effect.provide(rowOf(id), context)).title).toBe("Before")
+      })
+    ), 30_000)
 })

@@ -272,7 +272,8 @@ export const writeTransaction = <A, E, R, A2, E2, R2>(
       } catch (cause) {
         lock.release()
         const error = failed(cause, "Failed to begin the transaction")
-        return isBusy(error) ? busy(error) : Effect.die(error)
+        // Outside the transaction now: waiting to retry is as interruptible as the caller.
+        return isBusy(error) ? restore(busy(error)) : Effect.die(error)
       }
       const finish = (success: boolean) => {
         try {
