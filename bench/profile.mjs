@@ -6,7 +6,8 @@
 // Flags: --route patch|get|list|healthz (patch)  --duration S (8)  --warmup S (3)  --connections N (32)
 //        --rows N (2000)  --top N (40)  --out DIR (keep the profile there)
 //        --alloc (sample allocation sites instead, garbage included: slow, for finding where)
-//        --bytes (no profiler: only the bytes allocated per request, counted by bench/alloc-probe.mjs)
+//        --bytes (no profiler: only the bytes allocated and the runtime steps taken per request, counted by
+//        bench/alloc-probe.mjs)
 import autocannon from "autocannon"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -146,11 +147,12 @@ try {
     server.child.kill("SIGUSR2")
     await waitFor(process.env.ALLOC_PROBE_OUT)
     await sleep(200)
-    const { bytes } = JSON.parse(fs.readFileSync(process.env.ALLOC_PROBE_OUT, "utf8"))
+    const { bytes, steps } = JSON.parse(fs.readFileSync(process.env.ALLOC_PROBE_OUT, "utf8"))
+    const perRequest = (n) => n / result.requests.total
     console.log(
-      `${route}: ${
-        (bytes / result.requests.total / 1024).toFixed(1)
-      } KB allocated per request (${result.requests.total} requests)`
+      `${route}: ${(perRequest(bytes) / 1024).toFixed(1)} KB allocated and ${
+        Math.round(perRequest(steps))
+      } Effect runtime steps per request (${result.requests.total} requests)`
     )
   }
   if (alloc) {

@@ -500,7 +500,10 @@ const assertAlive = (server, when) => {
   }
 }
 
-/** Bytes the server allocated between two calls (bench/alloc-probe.mjs, toggled by SIGUSR2). */
+/**
+ * Bytes the server allocated and Effect runtime steps it took between two calls
+ * (bench/alloc-probe.mjs, toggled by SIGUSR2).
+ */
 const allocationProbe = async (server) => {
   const out = server.allocOut
   for (const f of [out, `${out}.started`]) fs.rmSync(f, { force: true })
@@ -514,9 +517,10 @@ const allocationProbe = async (server) => {
     process.kill(server.pid, "SIGUSR2")
     await waitFor(out)
     try {
-      return JSON.parse(fs.readFileSync(out, "utf8")).bytes
+      const { bytes, steps } = JSON.parse(fs.readFileSync(out, "utf8"))
+      return { bytes, steps }
     } catch {
-      return NaN
+      return { bytes: NaN, steps: NaN }
     }
   }
 }
@@ -539,7 +543,7 @@ const measureRound = async (server, options, state, route = "patch", duration = 
   assertAlive(server, "during its round")
   const ticksAfter = cpuTicks(server.pid)
   const peakKb = stopPolling()
-  const allocatedBytes = await stopProbe()
+  const probed = await stopProbe()
   const requests = result.requests.total
   const cpuSeconds = (ticksAfter - ticksBefore) / CLK_TCK
   return {
@@ -555,7 +559,8 @@ const measureRound = async (server, options, state, route = "patch", duration = 
     peakKb,
     cpuSeconds,
     cpuPer1k: requests > 0 ? cpuSeconds / (requests / 1000) : NaN,
-    kbPerRequest: requests > 0 ? allocatedBytes / requests / 1024 : NaN
+    kbPerRequest: requests > 0 ? probed.bytes / requests / 1024 : NaN,
+    stepsPerRequest: requests > 0 ? probed.steps / requests : NaN
   }
 }
 
@@ -610,6 +615,9 @@ const timeCliHelp = (count, cpu, cli) => {
 // ------------------------------------------------------------------------------------------------
 // Report
 
+/** The performance targets the report checks (32 connections, same run). */
+const TARGETS = { cpuRatio: 3, p99Ms: 30, peakRssMb: 150, allocationRatio: 0.25 }
+
 const fmt = (value, digits = 0) =>
   Number.isFinite(value)
     ? value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
@@ -639,6 +647,7 @@ const loggedDurations = async (file) => {
 
 const summarize = (rounds) => ({
   kbPerRequest: median(rounds.map((r) => r.kbPerRequest)),
+  stepsPerRequest: median(rounds.map((r) => r.stepsPerRequest)),
   reqPerSec: median(rounds.map((r) => r.reqPerSec)),
   p50: median(rounds.map((r) => r.p50)),
   p99: median(rounds.map((r) => r.p99)),
@@ -697,16 +706,18 @@ const report = ({ options, pinning, machine, servers, results, routeResults, sta
   )
   lines.push("## Results", "")
   lines.push(
-    "| server | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB | CPU s / 1,000 req | CPU µs / req | KB allocated / req | start → /healthz |"
+    "| server | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB | CPU s / 1,000 req | CPU µs / req | KB allocated / req | Effect steps / req | start → /healthz |"
   )
-  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for (const s of servers) {
     const x = sum[s.name]
     const peak = Math.max(...results.filter((q) => q.server === s.name).map((q) => q.peakKb))
     lines.push(
       `| ${s.label} | ${fmt(x.reqPerSec)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${fmt(x.non2xx)} | ${mb(peak)} | ${
         fmt(x.cpuPer1k, 3)
-      } | ${fmt(x.cpuPer1k * 1000)} | ${fmt(x.kbPerRequest)} | ${secs(median(starts[s.name]))} |`
+      } | ${fmt(x.cpuPer1k * 1000)} | ${fmt(x.kbPerRequest)} | ${fmt(x.stepsPerRequest)} | ${
+        secs(median(starts[s.name]))
+      } |`
     )
   }
   lines.push("")
@@ -720,9 +731,28 @@ const report = ({ options, pinning, machine, servers, results, routeResults, sta
     lines.push(
       `- **ours / baseline: throughput ${fmt(o.reqPerSec / b.reqPerSec, 2)}×, CPU per request ${
         fmt(o.cpuPer1k / b.cpuPer1k, 2)
-      }×, allocation per request ${fmt(o.kbPerRequest / b.kbPerRequest, 2)}×**, p99 latency ${fmt(o.p99 / b.p99, 2)}×`
+      }×, allocation per request ${fmt(o.kbPerRequest / b.kbPerRequest, 2)}×, Effect steps per request ${
+        fmt(o.stepsPerRequest / b.stepsPerRequest, 2)
+      }×**, p99 latency ${fmt(o.p99 / b.p99, 2)}×`
     )
   }
+  const peakOf = (name) => Math.max(...results.filter((q) => q.server === name).map((q) => q.peakKb))
+  const target = (met, text) => `${text} ${met ? "(met)" : "(not met)"}`
+  lines.push(
+    `- targets: ${
+      [
+        target(o.cpuPer1k / r.cpuPer1k <= TARGETS.cpuRatio, `CPU per request ≤ ${TARGETS.cpuRatio}× the reference's`),
+        target(o.p99 <= TARGETS.p99Ms, `p99 ≤ ${TARGETS.p99Ms} ms`),
+        target(peakOf(ours.name) / 1024 <= TARGETS.peakRssMb, `peak RSS ≤ ${TARGETS.peakRssMb} MB`),
+        ...(base === undefined ? [] : [
+          target(
+            o.kbPerRequest / sum[base.name].kbPerRequest <= TARGETS.allocationRatio,
+            `allocation per request ≤ ${TARGETS.allocationRatio}× the baseline's`
+          )
+        ])
+      ].join("; ")
+    }`
+  )
   const inside = (name) => `p50 ${fmt(integrity[name].inside.p50, 1)} / p99 ${fmt(integrity[name].inside.p99, 1)} ms`
   lines.push(
     `- time inside the server (its request log's \`duration_ms\`, every PATCH of the run) — ours: ${
@@ -769,15 +799,17 @@ const report = ({ options, pinning, machine, servers, results, routeResults, sta
     `GET one workflow (rotating ids), list (\`?limit=20\`), lifecycle (pause / resume of the seeded active workflows, a write each); ${options.rounds} round(s) of ${options.routesDuration} s each, medians.`,
     ""
   )
-  lines.push("| route | server | req/s | p50 ms | p99 ms | non-2xx | CPU µs / req | KB allocated / req |")
-  lines.push("|---|---|---:|---:|---:|---:|---:|---:|")
+  lines.push(
+    "| route | server | req/s | p50 ms | p99 ms | non-2xx | CPU µs / req | KB allocated / req | Effect steps / req |"
+  )
+  lines.push("|---|---|---:|---:|---:|---:|---:|---:|---:|")
   for (const route of ["get", "list", "lifecycle"]) {
     for (const s of servers.filter((x) => x.name !== "reference")) {
       const x = summarize(routeResults.filter((q) => q.route === route && q.server === s.name))
       lines.push(
         `| ${route} | ${s.name} | ${fmt(x.reqPerSec)} | ${fmt(x.p50, 1)} | ${fmt(x.p99, 1)} | ${fmt(x.non2xx)} | ${
           fmt(x.cpuPer1k * 1000)
-        } | ${fmt(x.kbPerRequest)} |`
+        } | ${fmt(x.kbPerRequest)} | ${fmt(x.stepsPerRequest)} |`
       )
     }
     if (base !== undefined) {
@@ -787,7 +819,7 @@ const report = ({ options, pinning, machine, servers, results, routeResults, sta
       lines.push(
         `| ${route} | ours / baseline | ${fmt(x.reqPerSec / y.reqPerSec, 2)}× | | | | ${
           fmt(x.cpuPer1k / y.cpuPer1k, 2)
-        }× | ${fmt(x.kbPerRequest / y.kbPerRequest, 2)}× |`
+        }× | ${fmt(x.kbPerRequest / y.kbPerRequest, 2)}× | ${fmt(x.stepsPerRequest / y.stepsPerRequest, 2)}× |`
       )
     }
   }

@@ -2,7 +2,8 @@
 // `npm run bench:steps`: where a PATCH's time goes below the HTTP layer, in-process, on a temp
 // SQLite file. Each step runs in a tight loop after a warm-up; the figure is the median of several
 // batches, in µs per call, with the bytes allocated per call (from V8's heap statistics around
-// each collection: garbage included, steady under load where timings are not). Beside our
+// each collection: garbage included, steady under load where timings are not) and the runtime
+// steps one call takes (Effect operations the fiber runs: exact, whatever the machine). Beside our
 // service calls it times the same SQL done with bare better-sqlite3 (the floor every
 // implementation pays), a statement through @effect/sql and an empty write transaction on their own.
 // Prints a Markdown table. Not part of `npm test`; run `npm run build` first.
@@ -12,7 +13,7 @@ import { SqlClient } from "@effect/sql"
 import { OrganizationId } from "@workflows/domain"
 import { ApiKeys, Sql, WorkflowRepository, WorkflowStore } from "@workflows/http"
 import Database from "better-sqlite3"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Scheduler } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -49,10 +50,25 @@ const countAllocation = () => {
   }
 }
 
-/** [µs per call, KB allocated per call] of `run(i)` (an Effect), medians over batches. */
+/**
+ * The runtime steps `effect` takes: the fiber asks its scheduler whether to yield once per
+ * operation, so a scheduler that counts the questions counts the operations.
+ */
+const countSteps = (effect) => {
+  let steps = 0
+  const scheduler = Scheduler.defaultScheduler
+  const counting = {
+    scheduleTask: (task, priority) => scheduler.scheduleTask(task, priority),
+    shouldYield: (fiber) => (steps++, scheduler.shouldYield(fiber))
+  }
+  return Effect.zipRight(Effect.withScheduler(effect, counting), Effect.sync(() => steps))
+}
+
+/** [µs per call, KB allocated per call, runtime steps per call] of `run(i)` (an Effect), medians over batches. */
 const timeEffect = (run) =>
   Effect.gen(function*() {
     for (let i = 0; i < ITERATIONS; i++) yield* run(calls++)
+    const steps = yield* countSteps(run(calls++))
     const batches = []
     const kb = []
     for (let b = 0; b < BATCHES; b++) {
@@ -62,7 +78,7 @@ const timeEffect = (run) =>
       batches.push(((performance.now() - started) * 1000) / ITERATIONS)
       kb.push(stop() / 1024 / ITERATIONS)
     }
-    return [median(batches), median(kb)]
+    return [median(batches), median(kb), steps]
   })
 
 const timeSync = (run) => {
@@ -172,7 +188,9 @@ try {
     console.log(
       JSON.stringify(
         Object.fromEntries(
-          rows.map(([name, [us, kb]]) => [name, { us: Math.round(us * 10) / 10, kb: Math.round(kb * 10) / 10 }])
+          rows.map((
+            [name, [us, kb, steps]]
+          ) => [name, { us: Math.round(us * 10) / 10, kb: Math.round(kb * 10) / 10, steps }])
         )
       )
     )
@@ -180,8 +198,10 @@ try {
     console.log(
       `In-process cost per call, µs (median of ${BATCHES} batches of ${ITERATIONS}; Node ${process.version}, ${os.cpus().length} CPUs)\n`
     )
-    console.log("| step | µs | KB allocated |\n|---|---:|---:|")
-    for (const [name, [us, kb]] of rows) console.log(`| ${name} | ${us.toFixed(1)} | ${kb.toFixed(1)} |`)
+    console.log("| step | µs | KB allocated | runtime steps |\n|---|---:|---:|---:|")
+    for (const [name, [us, kb, steps]] of rows) {
+      console.log(`| ${name} | ${us.toFixed(1)} | ${kb.toFixed(1)} | ${steps ?? "(not Effect)"} |`)
+    }
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true })

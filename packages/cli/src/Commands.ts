@@ -52,6 +52,12 @@ const wholeNumber = (label: string) => (text: string) =>
     ? Effect.succeed(Number(text.trim()))
     : invalid(`${label} must be a whole number (got ${JSON.stringify(text)})`)
 
+/** One of `choices`, with a message that names the option and lists them. */
+const oneOf = <const C extends ReadonlyArray<string>>(label: string, choices: C) => (text: string) =>
+  choices.includes(text)
+    ? Effect.succeed(text as C[number])
+    : invalid(`${label} must be one of ${choices.join(", ")} (got ${JSON.stringify(text)})`)
+
 const json = Options.boolean("json").pipe(Options.withDescription("Print the API's JSON instead of text (for scripts)"))
 
 /** An absolute http(s) URL; the usual mistake is leaving out the scheme, so say so. */
@@ -144,8 +150,13 @@ const list = Command.make(
     ...connection,
     json,
     ...paging,
-    status: Options.choice("status", WORKFLOW_STATUSES).pipe(
-      Options.withDescription("Only workflows in this status (active includes running)"),
+    // Read as text and checked here: the parser's own choice error does not say which option it is about.
+    status: Options.text("status").pipe(
+      Options.withPseudoName(WORKFLOW_STATUSES.join(" | ")),
+      Options.mapEffect(oneOf("--status", WORKFLOW_STATUSES)),
+      Options.withDescription(
+        `Only workflows in this status (active includes running): ${WORKFLOW_STATUSES.join(", ")}`
+      ),
       Options.optional
     )
   },

@@ -84,6 +84,14 @@ describe.concurrent("workflows messages for common mistakes", () => {
     expect(limit.stderr).not.toMatch(/a integer/)
   }, SLOW)
 
+  it("--status bogus names the option and the statuses it takes", async () => {
+    const result = await cli(["list", "--status", "bogus", "--api-key", "wfk_x"])
+    expectUsageError(
+      result,
+      /^error: --status must be one of draft, active, running, paused, completed, cancelled \(got "bogus"\)$/m
+    )
+  }, SLOW)
+
   it("PORT=abc: the usual error line and exit 2, before anything starts", async () => {
     const result = await cli(["serve", "--database", "sqlite::memory:"], { PORT: "abc" })
     expectUsageError(result, /^error: --port \/ \$PORT must be a whole number \(got "abc"\)$/m)

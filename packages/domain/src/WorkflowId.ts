@@ -32,7 +32,10 @@ export const EventId = Schema.String.pipe(
 )
 export type EventId = typeof EventId.Type
 
-/** `n` uniformly random bytes. The program draws them from `node:crypto`; tests may pass a fixed sequence. */
+/**
+ * `n` uniformly random bytes, read before the next call (they may be a view of a pool that is
+ * refilled). The program draws them from `node:crypto`; tests may pass a fixed sequence.
+ */
 export type RandomBytes = (n: number) => Uint8Array
 
 const BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -42,8 +45,9 @@ const UNBIASED_BELOW = 252 // 7 × 36: a byte at or above it would favour the fi
 export const base36 = (length: number, randomBytes: RandomBytes): string => {
   let out = ""
   while (out.length < length) {
-    for (const byte of randomBytes(length - out.length + 2)) {
-      if (byte < UNBIASED_BELOW && out.length < length) out += BASE36[byte % 36]
+    const bytes = randomBytes(length - out.length + 2)
+    for (let i = 0; i < bytes.length && out.length < length; i++) {
+      if (bytes[i]! < UNBIASED_BELOW) out += BASE36[bytes[i]! % 36]
     }
   }
   return out
@@ -53,7 +57,8 @@ export const base36 = (length: number, randomBytes: RandomBytes): string => {
  * `wfl_` + 12 base-36 characters: about 62 bits. Ids are unique across all organizations, so
  * collisions follow the birthday bound over the whole table (about 1 in 100,000 among ten million ids).
  */
-export const newWorkflowId = (randomBytes: RandomBytes): WorkflowId => WorkflowId.make(`wfl_${base36(12, randomBytes)}`)
+export const newWorkflowId = (randomBytes: RandomBytes): WorkflowId =>
+  WorkflowId.make(`wfl_${base36(12, randomBytes)}`, true)
 
 /** `evt_` + 16 base-36 characters: about 82 bits. */
-export const newEventId = (randomBytes: RandomBytes): EventId => EventId.make(`evt_${base36(16, randomBytes)}`)
+export const newEventId = (randomBytes: RandomBytes): EventId => EventId.make(`evt_${base36(16, randomBytes)}`, true)

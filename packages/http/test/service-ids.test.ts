@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { OrganizationId } from "@workflows/domain"
-import { ApiKeys, Sql } from "@workflows/http"
+import { newEventId, OrganizationId } from "@workflows/domain"
+import { ApiKeys, pooledRandomBytes, Sql } from "@workflows/http"
 import { Effect, Layer, ManagedRuntime, Random } from "effect"
 import { serviceLayer } from "./databases.js"
 import { apiFor } from "./support.js"
@@ -47,4 +47,18 @@ describe("ids", () => {
       expect(second.event).not.toBe(first.event)
       expect(second.key).not.toBe(first.key)
     }))
+})
+
+describe("pooled random bytes", () => {
+  it("hands out bytes no other call got, across refills of the pool and past its size", () => {
+    const draw = pooledRandomBytes()
+    // Copied at once: a draw is only valid until the next call.
+    const draws = [...Array.from({ length: 300 }, () => Uint8Array.from(draw(16))), Uint8Array.from(draw(10_000))]
+    expect(draws.at(-1)).toHaveLength(10_000)
+    // 16 random bytes repeat with probability ~2^-128: a repeat means a pool handed out twice.
+    const seen = new Set(draws.slice(0, -1).map((bytes) => Buffer.from(bytes).toString("hex")))
+    expect(seen.size).toBe(300)
+    const ids = new Set(Array.from({ length: 2_000 }, () => newEventId(draw)))
+    expect(ids.size).toBe(2_000)
+  })
 })
