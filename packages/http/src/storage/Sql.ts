@@ -390,6 +390,22 @@ export const executeInTransaction = <A extends object>(
     return transaction.value[0].execute(text, params, undefined) as Effect.Effect<ReadonlyArray<A>, SqlError>
   })
 
+/**
+ * `executeInTransaction` for `sql`'s statements, and on our SQLite connection more: there every
+ * statement, in a transaction or not, runs its compiled text prepared once, in one step (waiting
+ * for another fiber's transaction to end, as any statement outside it does), unless a tracer is
+ * enabled (then as usual, with its span).
+ */
+export const executor = (sql: SqlClient.SqlClient) => {
+  const sqlite = SqliteConnection.fromClient(sql)
+  if (sqlite === undefined) return executeInTransaction
+  return <A extends object>(statement: Statement.Statement<A>): Effect.Effect<ReadonlyArray<A>, SqlError> =>
+    sqlite.runUntraced((connection) => {
+      const [text, params] = statement.compile()
+      return Effect.succeed(connection.execute(text, params) as ReadonlyArray<A>)
+    }, () => executeInTransaction(statement))
+}
+
 /** The row-lock suffix for a read that is followed by a write of the same row in one transaction. */
 export const forUpdate = (sql: SqlClient.SqlClient) =>
   sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE"), orElse: () => sql.literal("") })

@@ -82,6 +82,8 @@ export interface SqliteConnection {
   readonly db: BetterSqlite3.Database
   /** The prepared statement for `text`, prepared on first use. Throws as better-sqlite3 does. */
   readonly prepare: (text: string) => BetterSqlite3.Statement
+  /** Runs `text`: the rows of a query, none for other statements. Throws as better-sqlite3 does. */
+  readonly execute: (text: string, params: ReadonlyArray<unknown>) => ReadonlyArray<unknown>
   /**
    * Runs `f` on the connection in one step, an exception it throws as a `SqlError`: at once inside
    * this connection's transaction (the fiber holds it) or when no transaction is open, else as
@@ -215,6 +217,7 @@ export const make = (options: Options): Effect.Effect<SqlClient.SqlClient, SqlEr
     const sqlite: SqliteConnection = {
       db,
       prepare,
+      execute: (text, params) => rowsOf(prepare(text), params, false) as ReadonlyArray<unknown>,
       lock,
       held,
       run: (f) => Effect.withFiberRuntime((fiber) => runIn(fiber, f)),

@@ -11,7 +11,7 @@ import {
 } from "@workflows/domain"
 import { DateTime, Effect, Either, Option, type ParseResult, Schema } from "effect"
 import type { Page } from "../service/Workflows.js"
-import { executeInTransaction, forUpdate } from "./Sql.js"
+import { executor, forUpdate } from "./Sql.js"
 import * as SqliteConnection from "./SqliteConnection.js"
 
 /** Events keep `actor` and `changes` as JSON text, so one schema serves SQLite and PostgreSQL. */
@@ -58,22 +58,33 @@ const encodeEventFully = Schema.encodeEither(EventRow)
 const invalid = <A>(report: Either.Either<A, ParseResult.ParseError>, what: string): Effect.Effect<never> =>
   Either.isLeft(report) ? Effect.die(report.left) : Effect.dieMessage(`${what} failed its schema check`)
 
+/** The workflow a row holds, or `undefined` when it fails the check. */
+const checkedWorkflow = (row: unknown): Workflow | undefined => {
+  if (!isWorkflowRow(row)) return undefined
+  const created_at = DateTime.make(row.created_at)
+  const updated_at = DateTime.make(row.updated_at)
+  if (Option.isNone(created_at) || Option.isNone(updated_at)) return undefined
+  return new Workflow({
+    // The check ran the domain's refinements, so the branded types hold.
+    ...(row as unknown as Omit<Schema.Struct.Type<typeof Workflow.fields>, "created_at" | "updated_at">),
+    created_at: DateTime.toUtc(created_at.value),
+    updated_at: DateTime.toUtc(updated_at.value)
+  }, true)
+}
+
 const workflowFromRow = (row: unknown): Effect.Effect<Workflow> => {
-  if (isWorkflowRow(row)) {
-    const created_at = DateTime.make(row.created_at)
-    const updated_at = DateTime.make(row.updated_at)
-    if (Option.isSome(created_at) && Option.isSome(updated_at)) {
-      return Effect.succeed(
-        new Workflow({
-          // The check ran the domain's refinements, so the branded types hold.
-          ...(row as unknown as Omit<Schema.Struct.Type<typeof Workflow.fields>, "created_at" | "updated_at">),
-          created_at: DateTime.toUtc(created_at.value),
-          updated_at: DateTime.toUtc(updated_at.value)
-        }, true)
-      )
-    }
+  const workflow = checkedWorkflow(row)
+  return workflow === undefined ? invalid(decodeWorkflowFully(row), "a workflow row") : Effect.succeed(workflow)
+}
+
+const workflowsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<Workflow>> => {
+  const workflows: Array<Workflow> = []
+  for (const row of rows) {
+    const workflow = checkedWorkflow(row)
+    if (workflow === undefined) return invalid(decodeWorkflowFully(row), "a workflow row")
+    workflows.push(workflow)
   }
-  return invalid(decodeWorkflowFully(row), "a workflow row")
+  return Effect.succeed(workflows)
 }
 
 const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Encoded, Effect.Effect<never>> => {
@@ -140,7 +151,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const sqlite = SqliteConnection.fromClient(sql)
-    const decodeWorkflows = Schema.decodeUnknown(Schema.Array(Workflow))
+    const execute = executor(sql)
     const encodeWorkflow = Schema.encode(Workflow)
     const decodeEvents = Schema.decodeUnknown(Schema.Array(EventRow))
     const encodeEvent = Schema.encode(EventRow)
@@ -152,8 +163,6 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
       statement: () => Effect.Effect<A, SqlError | ParseResult.ParseError>
     ): Effect.Effect<A> => Effect.orDie(sqlite === undefined ? statement() : sqlite.runUntraced(onSqlite, statement))
 
-    const first = <A>(rows: ReadonlyArray<A>) => Option.fromNullable(rows[0])
-
     const select = (organization: OrganizationId, id: WorkflowId, suffix: ReturnType<typeof forUpdate>) =>
       statement(
         (connection) => {
@@ -161,9 +170,11 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
           return row === undefined ? Effect.succeedNone : Effect.asSome(workflowFromRow(row))
         },
         () =>
-          executeInTransaction(
+          execute(
             sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${suffix}`
-          ).pipe(Effect.flatMap(decodeWorkflows), Effect.map(first))
+          ).pipe(
+            Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeedNone : Effect.asSome(workflowFromRow(rows[0]))))
+          )
       )
 
     const find = (organization: OrganizationId, id: WorkflowId) => select(organization, id, sql.literal(""))
@@ -181,7 +192,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
         },
         () =>
           encodeWorkflow(workflow).pipe(
-            Effect.flatMap((row) => executeInTransaction(sql`INSERT INTO workflows ${sql.insert(row)}`)),
+            Effect.flatMap((row) => execute(sql`INSERT INTO workflows ${sql.insert(row)}`)),
             Effect.asVoid
           )
       )
@@ -201,7 +212,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
         () =>
           encodeWorkflow(workflow).pipe(
             Effect.flatMap((row) =>
-              executeInTransaction(
+              execute(
                 sql`UPDATE workflows SET title = ${row.title}, description = ${row.description}, status = ${row.status},
                 version = ${row.version}, updated_at = ${row.updated_at}
               WHERE id = ${row.id} AND version = ${row.version - 1} RETURNING id`
@@ -222,7 +233,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
         },
         () =>
           encodeEvent(event).pipe(
-            Effect.flatMap((row) => executeInTransaction(sql`INSERT INTO workflow_events ${sql.insert(row)}`)),
+            Effect.flatMap((row) => execute(sql`INSERT INTO workflow_events ${sql.insert(row)}`)),
             Effect.asVoid
           )
       )
@@ -242,10 +253,10 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
           const { created_at, id } = yield* Effect.orDie(encodeWorkflow(cursor.value))
           clauses.push(sql`(created_at < ${created_at} OR (created_at = ${created_at} AND id < ${id}))`)
         }
-        const rows = yield* sql`SELECT * FROM workflows WHERE ${sql.and(clauses)}
-          ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`.pipe(
-          Effect.flatMap(decodeWorkflows),
-          Effect.orDie
+        const rows = yield* execute(sql`SELECT * FROM workflows WHERE ${sql.and(clauses)}
+          ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`).pipe(
+          Effect.orDie,
+          Effect.flatMap(workflowsFromRows)
         )
         return Option.some(toPage(rows, query.limit))
       })
@@ -255,19 +266,21 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
       Effect.gen(function*() {
         const clauses = [sql`workflow_id = ${workflow}`]
         if (query.starting_after !== undefined) {
-          const cursor = yield* sql<{ seq: number | string }>`SELECT seq FROM workflow_events
-            WHERE id = ${query.starting_after} AND workflow_id = ${workflow}`.pipe(Effect.orDie)
+          const cursor = yield* execute(sql<{ seq: number | string }>`SELECT seq FROM workflow_events
+            WHERE id = ${query.starting_after} AND workflow_id = ${workflow}`).pipe(Effect.orDie)
           const seq = cursor[0]?.seq
           if (seq === undefined) return Option.none()
           clauses.push(sql`seq < ${seq}`)
         }
-        const rows =
-          yield* sql`SELECT id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at
-          FROM workflow_events WHERE ${sql.and(clauses)} ORDER BY seq DESC LIMIT ${query.limit + 1}`.pipe(
-            Effect.flatMap(decodeEvents),
-            Effect.map((decoded) => decoded.map((row) => new WorkflowEvent(row))),
-            Effect.orDie
-          )
+        const rows = yield* execute(
+          sql`SELECT id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at
+          FROM workflow_events WHERE ${sql.and(clauses)} ORDER BY seq DESC LIMIT ${query.limit + 1}`
+        ).pipe(
+          Effect.flatMap(decodeEvents),
+          // Decoded just now: no need to check the fields again in the constructor.
+          Effect.map((decoded) => decoded.map((row) => new WorkflowEvent(row, true))),
+          Effect.orDie
+        )
         return Option.some(toPage(rows, query.limit))
       })
 
