@@ -84,7 +84,7 @@ npm(
   `typescript@~${tested("typescript")}`,
   "@types/node@^20"
 )
-for (const absent of ["better-sqlite3", "pg", "@effect/sql", "@effect/sql-sqlite-node", "@effect/sql-pg"]) {
+for (const absent of ["better-sqlite3", "pg", "@effect/sql", "@effect/sql-pg"]) {
   if (existsSync(join(consumer, "node_modules", absent))) fail(`the client alone installed ${absent}`)
 }
 const loaded = run("node", [
@@ -95,12 +95,13 @@ const loaded = run("node", [
 if (loaded.trim() !== "object function") fail(`@workflows/http/client loaded as: ${loaded}`)
 run("npx", ["tsc", "-p", "tsconfig.client.json"])
 
-step("install the rest: @workflows/cli, @effect/platform-node and the SQLite driver (builds better-sqlite3)")
+step("install the rest: @workflows/cli, @effect/platform-node, @effect/sql and the SQLite driver (better-sqlite3)")
 npm(
   "install",
   tarballs.cli,
   `@effect/platform-node@^${tested("@effect/platform-node")}`,
-  `@effect/sql-sqlite-node@^${tested("@effect/sql-sqlite-node")}`
+  `@effect/sql@^${tested("@effect/sql")}`,
+  `better-sqlite3@^${tested("better-sqlite3")}`
 )
 
 step("npm ls: one effect, every peer satisfied")

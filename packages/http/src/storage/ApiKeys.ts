@@ -4,6 +4,7 @@ import { DateTime, Effect, Option, Schema } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { Ids } from "./Ids.js"
 import { lockName, makeWriteTransaction } from "./Sql.js"
+import * as SqliteConnection from "./SqliteConnection.js"
 
 // Key ids and the caller behind a key are the domain's, so the HTTP contract needs no storage module.
 export { ApiKeyId, type Principal } from "@workflows/domain"
@@ -43,6 +44,13 @@ const randomBase62 = (length: number): string => {
 const hashOf = (secret: string): string => createHash("sha256").update(secret).digest("hex")
 
 const KEY_FORMAT = /^wfk_[0-9A-Za-z]{22,128}$/
+
+interface KeyRow {
+  readonly id: ApiKeyId
+  readonly organization_id: OrganizationId
+}
+
+const SQLITE_LOOKUP = "SELECT id, organization_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL"
 
 export const DEFAULT_ORGANIZATION = OrganizationId.make("org_default")
 
@@ -96,18 +104,26 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@workflows/ApiKeys", {
           )
       ).pipe(Effect.map((rows) => rows.length > 0), Effect.orDie)
 
+    const unknownKey = () => Effect.fail(new Unauthorized({ reason: "The API key is unknown or revoked." }))
+    const principalOf = (row: KeyRow | undefined): Effect.Effect<Principal, Unauthorized> =>
+      row === undefined ? unknownKey() : Effect.succeed({ organization_id: row.organization_id, key_id: row.id })
+    // Every request looks its key up: on our SQLite connection that is one prepared statement, run
+    // in one step (docs/DECISIONS.md); with a tracer enabled, or on PostgreSQL, it goes through `sql`.
+    const lookup = (hash: string) =>
+      sql<KeyRow>`SELECT id, organization_id FROM api_keys
+            WHERE hash = ${hash} AND revoked_at IS NULL`.pipe(Effect.flatMap((rows) => principalOf(rows[0])))
+    const sqlite = SqliteConnection.fromClient(sql)
+    const find = sqlite === undefined
+      ? lookup
+      : (hash: string) =>
+        sqlite.runUntraced(
+          (connection) => principalOf(connection.prepare(SQLITE_LOOKUP).get(hash) as KeyRow | undefined),
+          () => lookup(hash)
+        )
+
     const authenticate = (secret: string): Effect.Effect<Principal, Unauthorized> =>
       KEY_FORMAT.test(secret)
-        ? sql<{ id: ApiKeyId; organization_id: OrganizationId }>`SELECT id, organization_id FROM api_keys
-            WHERE hash = ${hashOf(secret)} AND revoked_at IS NULL`.pipe(
-          Effect.orDie,
-          Effect.flatMap((rows) =>
-            Option.match(Option.fromNullable(rows[0]), {
-              onNone: () => Effect.fail(new Unauthorized({ reason: "The API key is unknown or revoked." })),
-              onSome: (row) => Effect.succeed({ organization_id: row.organization_id, key_id: row.id })
-            })
-          )
-        )
+        ? Effect.catchTag(find(hashOf(secret)), "SqlError", Effect.die)
         : Effect.fail(new Unauthorized({ reason: "The API key is malformed." }))
 
     /**

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { type OrganizationId, type Workflow, WorkflowJson } from "@workflows/domain"
 import { DateTime, Duration, Effect, Option, Schema } from "effect"
 import { createHash } from "node:crypto"
-import { executeInTransaction } from "./Sql.js"
+import { executor } from "./Sql.js"
 
 export const RETENTION = Duration.hours(24)
 
@@ -60,6 +60,7 @@ export type Remembered = { readonly request_hash: string; readonly workflow: Wor
 export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflows/IdempotencyKeys", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const execute = executor(sql)
     const response = Schema.parseJson(WorkflowJson)
     const decodeResponse = Schema.decodeUnknown(response)
     const encodeResponse = Schema.encode(response)
@@ -69,7 +70,7 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
     const find = (organization: OrganizationId, key: string) =>
       Effect.gen(function*() {
         const oldest = yield* cutoff
-        const rows = yield* executeInTransaction(
+        const rows = yield* execute(
           sql<{ request_hash: string; response: string }>`SELECT request_hash, response
           FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at >= ${oldest}`
         )
@@ -93,7 +94,7 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
      * of keys, and a write never pays for a large backlog at once.
      */
     const purgeExpired = (oldest: string) =>
-      executeInTransaction(sql`DELETE FROM idempotency_keys WHERE (organization_id, key) IN (
+      execute(sql`DELETE FROM idempotency_keys WHERE (organization_id, key) IN (
         SELECT organization_id, key FROM idempotency_keys WHERE created_at < ${oldest}
         ORDER BY created_at LIMIT ${PURGE_BATCH} ${skipLocked})`)
 
@@ -103,11 +104,11 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
         const oldest = DateTime.formatIso(DateTime.subtractDuration(now, RETENTION))
         const body = yield* encodeResponse(workflow)
         // This key's own expired record, whatever the batch picked, makes way for the new one.
-        yield* executeInTransaction(
+        yield* execute(
           sql`DELETE FROM idempotency_keys WHERE organization_id = ${organization} AND key = ${key} AND created_at < ${oldest}`
         )
         yield* purgeExpired(oldest)
-        yield* executeInTransaction(sql`INSERT INTO idempotency_keys ${
+        yield* execute(sql`INSERT INTO idempotency_keys ${
           sql.insert({
             organization_id: organization,
             key,

@@ -14,14 +14,14 @@ import {
   FiberRef,
   Layer,
   Option,
+  Predicate,
   Redacted,
   Schedule
 } from "effect"
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
 import type * as Pg from "pg"
 import initial from "./migrations/0001_initial.js"
 import idempotencyExpiry from "./migrations/0002_idempotency_expiry.js"
+import * as SqliteConnection from "./SqliteConnection.js"
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server shared by many instances. */
 export type Database = Data.TaggedEnum<{
@@ -90,17 +90,10 @@ const PoolConfig = Config.all({
 
 // Each driver is loaded when its layer is built: a SQLite deployment never loads pg, nor PostgreSQL better-sqlite3.
 const sqliteLayer = (filename: string) =>
-  Layer.unwrapEffect(
-    Effect.promise(() => import("@effect/sql-sqlite-node/SqliteClient")).pipe(
-      Effect.map((SqliteClient) => {
-        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
-        return SqliteClient.layer({ filename })
-      })
-    )
-  ).pipe(
+  SqliteConnection.layer({ filename }).pipe(
     Layer.tap((context) => {
       const sql = Context.get(context, SqlClient.SqlClient)
-      // WAL is on (the client's default). busy_timeout lets the migrations wait for another
+      // WAL is on (the connection opens it). busy_timeout lets the migrations wait for another
       // process's lock (lowered once they are done, see `layer`); synchronous=NORMAL in WAL keeps
       // every commit across a process crash, which is what we promise.
       return Effect.all([
@@ -274,38 +267,38 @@ const WRITE_LOCK_PATIENCE = Duration.seconds(5)
 /** `BEGIN IMMEDIATE` found the write lock held by another process: try again shortly. */
 class WriteLockBusy extends Data.TaggedError("WriteLockBusy")<{ readonly error: SqlError }> {}
 
-const isBusy = (error: SqlError): boolean => {
-  const code = (error.cause as { readonly code?: unknown } | undefined)?.code
-  return typeof code === "string" && code.startsWith("SQLITE_BUSY")
-}
+const lockBusy = (error: SqlError) => new WriteLockBusy({ error })
 
 /**
  * Runs `effect` as one write transaction, holding the write lock from its start.
- * SQLite's client opens transactions with a deferred BEGIN, which would let two processes
- * both read and then fail to upgrade (SQLITE_BUSY_SNAPSHOT); so on SQLite the transaction is
- * opened here with `BEGIN IMMEDIATE` on the client's reserved connection (published as the
- * transaction connection, so every statement inside and any nested `withTransaction` use it).
- * When another process holds the write lock, the connection is released and BEGIN retried with
- * a short, growing delay for up to five seconds, so this process's reads and other requests go
- * on meanwhile (SQLite's own busy wait would sleep with the event loop stopped). BEGIN and
- * COMMIT go through the connection's prepared-statement cache (docs/DECISIONS.md). PostgreSQL needs no global lock: writers lock the
- * rows they change (`SELECT … FOR UPDATE`, see `forUpdate`).
+ * A deferred BEGIN would let two processes both read and then fail to upgrade
+ * (SQLITE_BUSY_SNAPSHOT); so on SQLite the transaction is opened with `BEGIN IMMEDIATE`, and the
+ * transaction connection is published, so every statement inside and any nested
+ * `withTransaction` (a savepoint) use it. When another process holds the write lock, the
+ * connection is released and BEGIN retried with a short, growing delay for up to five seconds, so
+ * this process's reads and other requests go on meanwhile (SQLite's own busy wait would sleep
+ * with the event loop stopped). On our own SQLite connection (`SqliteConnection`) the
+ * transaction takes its lock and runs prepared BEGIN/COMMIT directly, without `sql.reserve`'s
+ * scope (docs/DECISIONS.md); any other SQLite client gets the same transaction through
+ * `sql.reserve`. PostgreSQL needs no global lock: writers lock the rows they change
+ * (`SELECT … FOR UPDATE`, see `forUpdate`).
  */
 export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
   const sqlite = sql.onDialectOrElse({ sqlite: () => true, orElse: () => false })
+  const connection = SqliteConnection.fromClient(sql)
   const waitForLock = Schedule.exponential("5 millis").pipe(
     Schedule.union(Schedule.spaced("100 millis")),
     Schedule.jittered,
     Schedule.upTo(WRITE_LOCK_PATIENCE)
   )
-  const attempt = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError | WriteLockBusy, R> =>
+  const reserved = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError | WriteLockBusy, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.scoped(
         Effect.flatMap(sql.reserve, (connection) =>
           Effect.zipRight(
             Effect.mapError(
               connection.executeRaw("BEGIN IMMEDIATE", []),
-              (error) => (isBusy(error) ? new WriteLockBusy({ error }) : error)
+              (error) => (SqliteConnection.isBusy(error) ? lockBusy(error) : error)
             ),
             Effect.exit(Effect.provideService(restore(effect), SqlClient.TransactionConnection, [connection, 0]))
           ).pipe(
@@ -323,23 +316,59 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
       )
     )
   const isLockBusy = (error: unknown): error is WriteLockBusy => error instanceof WriteLockBusy
-  // The retry schedule is set up only once the lock was found busy: building it costs more than the transaction.
-  const immediate = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
-    Effect.catchIf(attempt(effect), isLockBusy, (busy) => {
-      // The busy attempt counts as the first try, so the schedule's first delay comes before the next.
-      let tries = 0
-      return Effect.suspend(() => (tries++ === 0 ? Effect.fail(busy) : attempt(effect))).pipe(
-        Effect.retry({ schedule: waitForLock, while: isLockBusy }),
-        // Still locked after all that: the original SQLITE_BUSY (a 503 at the HTTP edge).
-        Effect.catchIf(isLockBusy, (busy) => Effect.fail(busy.error))
+  /** After a first attempt found the lock `busy`: retries, and the original SQLITE_BUSY if it stays locked. */
+  const retry = <A, E, R>(
+    attempt: (effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError | WriteLockBusy, R>,
+    effect: Effect.Effect<A, E, R>,
+    busy: WriteLockBusy
+  ): Effect.Effect<A, E | SqlError, R> => {
+    // The busy attempt counts as the first try, so the schedule's first delay comes before the next.
+    // The schedule is set up only once the lock was found busy: building it costs more than the transaction.
+    let tries = 0
+    return Effect.suspend(() => (tries++ === 0 ? Effect.fail(busy) : attempt(effect))).pipe(
+      Effect.retry({ schedule: waitForLock, while: isLockBusy }),
+      // Still locked after all that: the original SQLITE_BUSY (a 503 at the HTTP edge).
+      Effect.catchIf(isLockBusy, (busy) => Effect.fail(busy.error))
+    )
+  }
+  const dieOnSqlError = <A, E, R>(effect: Effect.Effect<A, E | SqlError, R>): Effect.Effect<A, E, R> =>
+    Effect.catchIf(
+      effect,
+      (error): error is SqlError => Predicate.isTagged(error, "SqlError"),
+      Effect.die
+    ) as Effect.Effect<
+      A,
+      E,
+      R
+    >
+  // Nested in a transaction (which holds the lock already): a savepoint, as before.
+  const nested = <A, E, R>(effect: Effect.Effect<A, E, R>) => dieOnSqlError(sql.withTransaction(effect))
+  if (connection !== undefined) {
+    // Our connection: BEGIN, COMMIT and the checks in as few steps as the transaction allows.
+    const again = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      SqliteConnection.writeTransaction(
+        connection,
+        effect,
+        (error) => Effect.fail(lockBusy(error)),
+        () => nested(effect)
       )
-    })
+    return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      SqliteConnection.writeTransaction(
+        connection,
+        effect,
+        (error) => dieOnSqlError(retry(again<A, E, R>, effect, lockBusy(error))),
+        () => nested(effect)
+      )
+  }
+  const immediate = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+    Effect.catchIf(reserved(effect), isLockBusy, (busy) => retry(reserved, effect, busy))
   return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    (sqlite
-      ? Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
-        // Nested in a transaction (which holds the lock already): a savepoint, as before.
-        Option.isSome(outer) ? sql.withTransaction(effect) : immediate(effect))
-      : sql.withTransaction(effect)).pipe(Effect.catchTag("SqlError", Effect.die))
+    sqlite
+      ? Effect.flatMap(
+        Effect.serviceOption(SqlClient.TransactionConnection),
+        (outer) => (Option.isSome(outer) ? nested(effect) : dieOnSqlError(immediate(effect)))
+      )
+      : nested(effect)
 }
 
 /**
@@ -360,6 +389,22 @@ export const executeInTransaction = <A extends object>(
     const [text, params] = statement.compile()
     return transaction.value[0].execute(text, params, undefined) as Effect.Effect<ReadonlyArray<A>, SqlError>
   })
+
+/**
+ * `executeInTransaction` for `sql`'s statements, and on our SQLite connection more: there every
+ * statement, in a transaction or not, runs its compiled text prepared once, in one step (waiting
+ * for another fiber's transaction to end, as any statement outside it does), unless a tracer is
+ * enabled (then as usual, with its span).
+ */
+export const executor = (sql: SqlClient.SqlClient) => {
+  const sqlite = SqliteConnection.fromClient(sql)
+  if (sqlite === undefined) return executeInTransaction
+  return <A extends object>(statement: Statement.Statement<A>): Effect.Effect<ReadonlyArray<A>, SqlError> =>
+    sqlite.runUntraced((connection) => {
+      const [text, params] = statement.compile()
+      return Effect.succeed(connection.execute(text, params) as ReadonlyArray<A>)
+    }, () => executeInTransaction(statement))
+}
 
 /** The row-lock suffix for a read that is followed by a write of the same row in one transaction. */
 export const forUpdate = (sql: SqlClient.SqlClient) =>

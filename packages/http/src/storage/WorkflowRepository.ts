@@ -1,4 +1,5 @@
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import {
   Actor,
   Changes,
@@ -8,9 +9,10 @@ import {
   type WorkflowId,
   type WorkflowStatus
 } from "@workflows/domain"
-import { Effect, Option, Schema } from "effect"
+import { DateTime, Effect, Either, Option, type ParseResult, Schema } from "effect"
 import type { Page } from "../service/Workflows.js"
-import { executeInTransaction, forUpdate } from "./Sql.js"
+import { executor, forUpdate } from "./Sql.js"
+import * as SqliteConnection from "./SqliteConnection.js"
 
 /** Events keep `actor` and `changes` as JSON text, so one schema serves SQLite and PostgreSQL. */
 const EventRow = Schema.Struct({
@@ -29,28 +31,150 @@ const toPage = <A>(rows: ReadonlyArray<A>, limit: number): Page<A> => ({
   has_more: rows.length > limit
 })
 
+/** The SQL text of the hot statements on SQLite, prepared once on the connection. */
+const SQLITE = {
+  find: "SELECT * FROM workflows WHERE id = ? AND organization_id = ?",
+  insert: `INSERT INTO workflows (id, organization_id, title, description, status, node_count, edge_count,
+    enrolled_leads, version, created_at, updated_at) VALUES (@id, @organization_id, @title, @description, @status,
+    @node_count, @edge_count, @enrolled_leads, @version, @created_at, @updated_at)`,
+  replace: `UPDATE workflows SET title = @title, description = @description, status = @status, version = @version,
+    updated_at = @updated_at WHERE id = @id AND version = @version - 1`,
+  appendEvent: `INSERT INTO workflow_events (id, workflow_id, organization_id, type, actor, request_id, reason, changes,
+    created_at) VALUES (@id, @workflow_id, @organization_id, @type, @actor, @request_id, @reason, @changes, @created_at)`
+} as const
+
+/**
+ * Row codecs for the statements run directly on SQLite, with the domain's schemas: a check with
+ * `Schema.is` (the domain's rules) and the few conversions done by hand, which allocates a
+ * fraction of a full decode or encode. When the check fails, the full decode or encode runs
+ * to report why, as a defect: a corrupt row is a bug, never a wrong answer.
+ */
+const isWorkflowRow = Schema.is(Schema.encodedBoundSchema(Workflow))
+const decodeWorkflowFully = Schema.decodeUnknownEither(Workflow)
+const encodeWorkflowFully = Schema.encodeEither(Workflow)
+const isEvent = Schema.is(Schema.Struct(WorkflowEvent.fields))
+const encodeEventFully = Schema.encodeEither(EventRow)
+
+const invalid = <A>(report: Either.Either<A, ParseResult.ParseError>, what: string): Effect.Effect<never> =>
+  Either.isLeft(report) ? Effect.die(report.left) : Effect.dieMessage(`${what} failed its schema check`)
+
+/** The workflow a row holds, or `undefined` when it fails the check. */
+const checkedWorkflow = (row: unknown): Workflow | undefined => {
+  if (!isWorkflowRow(row)) return undefined
+  const created_at = DateTime.make(row.created_at)
+  const updated_at = DateTime.make(row.updated_at)
+  if (Option.isNone(created_at) || Option.isNone(updated_at)) return undefined
+  return new Workflow({
+    // The check ran the domain's refinements, so the branded types hold.
+    ...(row as unknown as Omit<Schema.Struct.Type<typeof Workflow.fields>, "created_at" | "updated_at">),
+    created_at: DateTime.toUtc(created_at.value),
+    updated_at: DateTime.toUtc(updated_at.value)
+  }, true)
+}
+
+const workflowFromRow = (row: unknown): Effect.Effect<Workflow> => {
+  const workflow = checkedWorkflow(row)
+  return workflow === undefined ? invalid(decodeWorkflowFully(row), "a workflow row") : Effect.succeed(workflow)
+}
+
+const workflowsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<Workflow>> => {
+  const workflows: Array<Workflow> = []
+  for (const row of rows) {
+    const workflow = checkedWorkflow(row)
+    if (workflow === undefined) return invalid(decodeWorkflowFully(row), "a workflow row")
+    workflows.push(workflow)
+  }
+  return Effect.succeed(workflows)
+}
+
+const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Encoded, Effect.Effect<never>> => {
+  const row = {
+    id: workflow.id,
+    organization_id: workflow.organization_id,
+    title: workflow.title,
+    description: workflow.description,
+    status: workflow.status,
+    node_count: workflow.node_count,
+    edge_count: workflow.edge_count,
+    enrolled_leads: workflow.enrolled_leads,
+    version: workflow.version,
+    created_at: DateTime.formatIso(workflow.created_at),
+    updated_at: DateTime.formatIso(workflow.updated_at)
+  }
+  return isWorkflowRow(row) ? Either.right(row) : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
+}
+
+/** What `replace` writes: the fields a change can touch, checked one by one (the rest was checked when stored). */
+const isChange = {
+  title: Schema.is(Workflow.fields.title),
+  description: Schema.is(Workflow.fields.description),
+  status: Schema.is(Workflow.fields.status),
+  version: Schema.is(Workflow.fields.version)
+}
+
+const changeFromWorkflow = (workflow: Workflow) =>
+  isChange.title(workflow.title) && isChange.description(workflow.description) &&
+    isChange.status(workflow.status) && isChange.version(workflow.version)
+    ? Either.right({
+      id: workflow.id,
+      title: workflow.title,
+      description: workflow.description,
+      status: workflow.status,
+      version: workflow.version,
+      updated_at: DateTime.formatIso(workflow.updated_at)
+    })
+    : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
+
+const rowFromEvent = (event: WorkflowEvent): Either.Either<typeof EventRow.Encoded, Effect.Effect<never>> =>
+  isEvent(event)
+    ? Either.right({
+      id: event.id,
+      workflow_id: event.workflow_id,
+      organization_id: event.organization_id,
+      type: event.type,
+      actor: JSON.stringify(event.actor),
+      request_id: event.request_id,
+      reason: event.reason,
+      changes: JSON.stringify(event.changes),
+      created_at: DateTime.formatIso(event.created_at)
+    })
+    : Either.left(invalid(encodeEventFully(event), "an event"))
+
 /**
  * Every SQL statement the service runs, written once for both dialects. Rows are decoded with
  * the domain's schemas; a row that fails to decode is a bug (a defect), not a client error.
+ * On our SQLite connection the statements of a request (find, insert, replace, appendEvent) are
+ * prepared once and run in one step each, without `@effect/sql`'s statement plumbing
+ * (docs/DECISIONS.md); with a tracer enabled, or on PostgreSQL, they go through `sql` as written below.
  */
 export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@workflows/WorkflowRepository", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const decodeWorkflows = Schema.decodeUnknown(Schema.Array(Workflow))
+    const sqlite = SqliteConnection.fromClient(sql)
+    const execute = executor(sql)
     const encodeWorkflow = Schema.encode(Workflow)
     const decodeEvents = Schema.decodeUnknown(Schema.Array(EventRow))
     const encodeEvent = Schema.encode(EventRow)
     const lockSuffix = forUpdate(sql)
 
-    const first = <A>(rows: ReadonlyArray<A>) => Option.fromNullable(rows[0])
+    /** `onSqlite` on our SQLite connection (unless tracing), else `statement`; any failure is a defect. */
+    const statement = <A>(
+      onSqlite: (connection: SqliteConnection.SqliteConnection) => Effect.Effect<A>,
+      statement: () => Effect.Effect<A, SqlError | ParseResult.ParseError>
+    ): Effect.Effect<A> => Effect.orDie(sqlite === undefined ? statement() : sqlite.runUntraced(onSqlite, statement))
 
     const select = (organization: OrganizationId, id: WorkflowId, suffix: ReturnType<typeof forUpdate>) =>
-      executeInTransaction(
-        sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${suffix}`
-      ).pipe(
-        Effect.flatMap(decodeWorkflows),
-        Effect.map(first),
-        Effect.orDie
+      statement(
+        (connection) => {
+          const row: unknown = connection.prepare(SQLITE.find).get(id, organization)
+          return row === undefined ? Effect.succeedNone : Effect.asSome(workflowFromRow(row))
+        },
+        () =>
+          execute(
+            sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${suffix}`
+          ).pipe(
+            Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeedNone : Effect.asSome(workflowFromRow(rows[0]))))
+          )
       )
 
     const find = (organization: OrganizationId, id: WorkflowId) => select(organization, id, sql.literal(""))
@@ -59,36 +183,59 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
     const findForWrite = (organization: OrganizationId, id: WorkflowId) => select(organization, id, lockSuffix)
 
     const insert = (workflow: Workflow) =>
-      encodeWorkflow(workflow).pipe(
-        Effect.flatMap((row) => executeInTransaction(sql`INSERT INTO workflows ${sql.insert(row)}`)),
-        Effect.asVoid,
-        Effect.orDie
+      statement(
+        (connection) => {
+          const row = rowFromWorkflow(workflow)
+          if (Either.isLeft(row)) return row.left
+          connection.prepare(SQLITE.insert).run(row.right)
+          return Effect.void
+        },
+        () =>
+          encodeWorkflow(workflow).pipe(
+            Effect.flatMap((row) => execute(sql`INSERT INTO workflows ${sql.insert(row)}`)),
+            Effect.asVoid
+          )
       )
 
     /**
      * Writes the new state only if the stored version is still the one it was derived from.
      * The caller holds the row (or database) lock, so a miss here is a bug, never a race to retry.
      */
-    const replace = (workflow: Workflow) =>
-      encodeWorkflow(workflow).pipe(
-        Effect.flatMap((row) =>
-          executeInTransaction(
-            sql`UPDATE workflows SET title = ${row.title}, description = ${row.description}, status = ${row.status},
+    const replace = (workflow: Workflow) => {
+      const changedUnderLock = Effect.dieMessage(`workflow ${workflow.id} changed under a held lock`)
+      return statement(
+        (connection) => {
+          const row = changeFromWorkflow(workflow)
+          if (Either.isLeft(row)) return row.left
+          return connection.prepare(SQLITE.replace).run(row.right).changes === 1 ? Effect.void : changedUnderLock
+        },
+        () =>
+          encodeWorkflow(workflow).pipe(
+            Effect.flatMap((row) =>
+              execute(
+                sql`UPDATE workflows SET title = ${row.title}, description = ${row.description}, status = ${row.status},
                 version = ${row.version}, updated_at = ${row.updated_at}
               WHERE id = ${row.id} AND version = ${row.version - 1} RETURNING id`
+              )
+            ),
+            Effect.flatMap((rows) => (rows.length === 1 ? Effect.void : changedUnderLock))
           )
-        ),
-        Effect.flatMap((rows) =>
-          rows.length === 1 ? Effect.void : Effect.dieMessage(`workflow ${workflow.id} changed under a held lock`)
-        ),
-        Effect.orDie
       )
+    }
 
     const appendEvent = (event: WorkflowEvent) =>
-      encodeEvent(event).pipe(
-        Effect.flatMap((row) => executeInTransaction(sql`INSERT INTO workflow_events ${sql.insert(row)}`)),
-        Effect.asVoid,
-        Effect.orDie
+      statement(
+        (connection) => {
+          const row = rowFromEvent(event)
+          if (Either.isLeft(row)) return row.left
+          connection.prepare(SQLITE.appendEvent).run(row.right)
+          return Effect.void
+        },
+        () =>
+          encodeEvent(event).pipe(
+            Effect.flatMap((row) => execute(sql`INSERT INTO workflow_events ${sql.insert(row)}`)),
+            Effect.asVoid
+          )
       )
 
     /** The statuses a filter matches: `active` includes the legacy `running`. */
@@ -106,10 +253,10 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
           const { created_at, id } = yield* Effect.orDie(encodeWorkflow(cursor.value))
           clauses.push(sql`(created_at < ${created_at} OR (created_at = ${created_at} AND id < ${id}))`)
         }
-        const rows = yield* sql`SELECT * FROM workflows WHERE ${sql.and(clauses)}
-          ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`.pipe(
-          Effect.flatMap(decodeWorkflows),
-          Effect.orDie
+        const rows = yield* execute(sql`SELECT * FROM workflows WHERE ${sql.and(clauses)}
+          ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`).pipe(
+          Effect.orDie,
+          Effect.flatMap(workflowsFromRows)
         )
         return Option.some(toPage(rows, query.limit))
       })
@@ -119,19 +266,21 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
       Effect.gen(function*() {
         const clauses = [sql`workflow_id = ${workflow}`]
         if (query.starting_after !== undefined) {
-          const cursor = yield* sql<{ seq: number | string }>`SELECT seq FROM workflow_events
-            WHERE id = ${query.starting_after} AND workflow_id = ${workflow}`.pipe(Effect.orDie)
+          const cursor = yield* execute(sql<{ seq: number | string }>`SELECT seq FROM workflow_events
+            WHERE id = ${query.starting_after} AND workflow_id = ${workflow}`).pipe(Effect.orDie)
           const seq = cursor[0]?.seq
           if (seq === undefined) return Option.none()
           clauses.push(sql`seq < ${seq}`)
         }
-        const rows =
-          yield* sql`SELECT id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at
-          FROM workflow_events WHERE ${sql.and(clauses)} ORDER BY seq DESC LIMIT ${query.limit + 1}`.pipe(
-            Effect.flatMap(decodeEvents),
-            Effect.map((decoded) => decoded.map((row) => new WorkflowEvent(row))),
-            Effect.orDie
-          )
+        const rows = yield* execute(
+          sql`SELECT id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at
+          FROM workflow_events WHERE ${sql.and(clauses)} ORDER BY seq DESC LIMIT ${query.limit + 1}`
+        ).pipe(
+          Effect.flatMap(decodeEvents),
+          // Decoded just now: no need to check the fields again in the constructor.
+          Effect.map((decoded) => decoded.map((row) => new WorkflowEvent(row, true))),
+          Effect.orDie
+        )
         return Option.some(toPage(rows, query.limit))
       })
 
