@@ -4,7 +4,7 @@ import { SqlClient } from "@effect/sql"
 import type { HttpLifecycleAction, Workflow } from "@workflows/domain"
 import { Effect, Either, FiberRef, Schema } from "effect"
 import { internalProblem } from "../api/Problem.js"
-import { CurrentPrincipal, WorkflowEventPage, WorkflowPage } from "../api/WorkflowsApi.js"
+import { CurrentPrincipal, WorkflowEventPage, type WorkflowPage } from "../api/WorkflowsApi.js"
 import type { UncheckedWorkflows } from "../service/Workflows.js"
 import { WorkflowStore } from "../service/WorkflowStore.js"
 import { type Database, databaseKind } from "../storage/Sql.js"
@@ -37,10 +37,20 @@ const jsonResponse = <A, I>(schema: Schema.Schema<A, I>) => {
   }
 }
 
+/** A page of workflows, each encoded as a single one is (`encodeWorkflowJson`: validated once, not twice). */
+const workflowPageResponse = (page: typeof WorkflowPage.Type) => {
+  const data: Array<typeof WorkflowPage.Encoded["data"][number]> = []
+  for (const workflow of page.data) {
+    const item = encodeWorkflowJson(workflow)
+    if (Either.isLeft(item)) return Effect.die(item.left)
+    data.push(item.right)
+  }
+  return Effect.succeed(HttpServerResponse.unsafeJson({ data, has_more: page.has_more }))
+}
+
 /** Handlers only translate: HTTP in, one call to the caller's `Workflows`, HTTP out. */
 export const WorkflowsHandlers = Effect.gen(function*() {
   const store = yield* WorkflowStore
-  const page = jsonResponse(WorkflowPage)
   const eventPage = jsonResponse(WorkflowEventPage)
 
   const workflows: Effect.Effect<UncheckedWorkflows, never, CurrentPrincipal> = Effect.zipWith(
@@ -73,7 +83,7 @@ export const WorkflowsHandlers = Effect.gen(function*() {
         const workflow = yield* (yield* workflows).create(body ?? {}, { idempotency_key: headers["idempotency-key"] })
         return yield* workflowResponse(workflow, 201, { location: `/v1/workflows/${workflow.id}` })
       }),
-    list: ({ urlParams }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.list(urlParams), page)),
+    list: ({ urlParams }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.list(urlParams), workflowPageResponse)),
     get: ({ path }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.get(path.id), (wf) => workflowResponse(wf))),
     update: ({ headers, path, request }) =>
       Effect.flatMap(
