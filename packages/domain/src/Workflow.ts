@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { DateTime, Schema } from "effect"
 import { OrganizationId, WorkflowId } from "./WorkflowId.js"
 import { WorkflowStatus } from "./WorkflowStatus.js"
 
@@ -45,6 +45,25 @@ export class Workflow extends Schema.Class<Workflow>("Workflow")({
 }
 
 export const etagOf = (version: number): string => `"${version}"`
+
+/**
+ * The record's encoded form (timestamps as ISO strings), field by field and unchecked: what
+ * `Schema.encode(Workflow)` gives for a valid record, without validating it twice. Storage and
+ * the wire form build on it and check the result with `Schema.is`; the field list lives here only.
+ */
+export const encodeWorkflowUnchecked = (workflow: Workflow): typeof Workflow.Encoded => ({
+  id: workflow.id,
+  organization_id: workflow.organization_id,
+  title: workflow.title,
+  description: workflow.description,
+  status: workflow.status,
+  node_count: workflow.node_count,
+  edge_count: workflow.edge_count,
+  enrolled_leads: workflow.enrolled_leads,
+  version: workflow.version,
+  created_at: DateTime.formatIso(workflow.created_at),
+  updated_at: DateTime.formatIso(workflow.updated_at)
+})
 
 const { id: _id, organization_id: _org, created_at: _created, updated_at: _updated, ...plainFields } = Workflow.fields
 const TimestampJson = Schema.String.annotations({ jsonSchema: { type: "string", format: "date-time" } })

@@ -1,4 +1,4 @@
-import { type Workflow, WorkflowJson } from "@workflows/domain"
+import { encodeWorkflowUnchecked, type Workflow, WorkflowJson } from "@workflows/domain"
 import { DateTime, Either, type ParseResult, Schema } from "effect"
 
 type WorkflowWire = typeof WorkflowJson.Encoded
@@ -18,19 +18,8 @@ export const encodeWorkflowJson = (workflow: Workflow): Either.Either<WorkflowWi
   if (!DateTime.isDateTime(workflow.created_at) || !DateTime.isDateTime(workflow.updated_at)) {
     return encodeBySchema(workflow)
   }
-  const wire = {
-    id: workflow.id,
-    organization_id: workflow.organization_id,
-    title: workflow.title,
-    name: workflow.title,
-    description: workflow.description,
-    status: workflow.status,
-    node_count: workflow.node_count,
-    edge_count: workflow.edge_count,
-    enrolled_leads: workflow.enrolled_leads,
-    version: workflow.version,
-    created_at: DateTime.formatIso(workflow.created_at),
-    updated_at: DateTime.formatIso(workflow.updated_at)
-  }
+  // `name` beside `title`, in the order the schema's encoding writes the fields.
+  const { id, organization_id, title, ...rest } = encodeWorkflowUnchecked(workflow)
+  const wire = { id, organization_id, title, name: title, ...rest }
   return isWire(wire) ? Either.right(wire) : encodeBySchema(workflow)
 }

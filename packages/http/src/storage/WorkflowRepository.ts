@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import {
   Actor,
   Changes,
+  encodeWorkflowUnchecked,
   type OrganizationId,
   Workflow,
   WorkflowEvent,
@@ -88,19 +89,7 @@ const workflowsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<Readonly
 }
 
 const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Encoded, Effect.Effect<never>> => {
-  const row = {
-    id: workflow.id,
-    organization_id: workflow.organization_id,
-    title: workflow.title,
-    description: workflow.description,
-    status: workflow.status,
-    node_count: workflow.node_count,
-    edge_count: workflow.edge_count,
-    enrolled_leads: workflow.enrolled_leads,
-    version: workflow.version,
-    created_at: DateTime.formatIso(workflow.created_at),
-    updated_at: DateTime.formatIso(workflow.updated_at)
-  }
+  const row = encodeWorkflowUnchecked(workflow)
   return isWorkflowRow(row) ? Either.right(row) : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
 }
 
