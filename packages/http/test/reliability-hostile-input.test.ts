@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { READ_ONLY_FIELDS } from "@workflows/domain"
 import { Effect } from "effect"
 import fc from "fast-check"
 import { join } from "node:path"
@@ -78,16 +79,6 @@ const invalidDescription = fc.oneof(
     .map(([a, c, b]) => `${a}x${c}x${b}`)
 )
 const anyValue = fc.oneof(nonString, fc.constant(null), fc.string({ maxLength: 30 }), printable({ maxLength: 30 }))
-const READ_ONLY = [
-  "id",
-  "organization_id",
-  "created_at",
-  "updated_at",
-  "version",
-  "node_count",
-  "edge_count",
-  "enrolled_leads"
-]
 const EDITABLE = new Set(["title", "name", "description"])
 
 /** Replaces every editable field's value with an invalid one: the body can never be a valid edit. */
@@ -113,7 +104,7 @@ const wrongTypes = fc.record(
       fc.constantFrom("draft", "active", "running", "paused", "completed", "cancelled", "ACTIVE", "")
     ),
     ...Object.fromEntries(
-      READ_ONLY.map((
+      READ_ONLY_FIELDS.map((
         field
       ) => [field, fc.oneof(anyValue, fc.integer({ min: -5, max: 5 }), fc.constant("2020-01-01T00:00:00.000Z"))])
     ),

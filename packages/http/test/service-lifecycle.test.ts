@@ -1,10 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { WorkflowsService } from "@workflows/http"
 import { Effect } from "effect"
-import { type Action, ACTIONS, ALLOWED_ACTIONS, LIFECYCLE_TABLE } from "../../domain/test/lifecycle-table.js"
+import { type Action, ACTIONS, ALLOWED_ACTIONS, LIFECYCLE_TABLE, STATUSES } from "../../domain/test/lifecycle-table.js"
 import { databases, withService } from "./databases.js"
 import {
-  ALL_STATUSES,
   apiFor,
   eventsOf,
   failsWithoutWriting,
@@ -33,7 +32,7 @@ for (const db of databases) {
         withService(db)(
           Effect.gen(function*() {
             const api = yield* apiFor(ORG_A)
-            for (const status of ALL_STATUSES) {
+            for (const status of STATUSES) {
               const label = `${action} from ${status}`
               const stored = yield* insertWorkflow({ status, version: 5 })
               const outcome = LIFECYCLE_TABLE[status][action]

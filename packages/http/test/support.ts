@@ -196,14 +196,5 @@ export const insertWorkflow = (row: InsertRow = {}) =>
     return full
   })
 
-export const ALL_STATUSES: ReadonlyArray<WorkflowStatus> = [
-  "draft",
-  "active",
-  "running",
-  "paused",
-  "completed",
-  "cancelled"
-]
-
 /** Asserts an ISO-8601 UTC timestamp with milliseconds, as the record stores them. */
 export const expectIsoMillis = (value: string) => expect(value).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)

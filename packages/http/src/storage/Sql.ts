@@ -393,7 +393,7 @@ export const executeInTransaction = <A extends object>(
 /**
  * `executeInTransaction` for `sql`'s statements, and on our SQLite connection more: there every
  * statement, in a transaction or not, runs its compiled text prepared once, in one step (waiting
- * for another fiber's transaction to end, as any statement outside it does), unless a tracer is
+ * for another fiber's transaction to end, as every statement outside it does), unless a tracer is
  * enabled (then as usual, with its span).
  */
 export const executor = (sql: SqlClient.SqlClient) => {
