@@ -10,7 +10,6 @@ import {
   Duration,
   Effect,
   Either,
-  Exit,
   FiberRef,
   Layer,
   Option,
@@ -272,56 +271,42 @@ const lockBusy = (error: SqlError) => new WriteLockBusy({ error })
 /**
  * Runs `effect` as one write transaction, holding the write lock from its start.
  * A deferred BEGIN would let two processes both read and then fail to upgrade
- * (SQLITE_BUSY_SNAPSHOT); so on SQLite the transaction is opened with `BEGIN IMMEDIATE`, and the
- * transaction connection is published, so every statement inside and any nested
- * `withTransaction` (a savepoint) use it. When another process holds the write lock, the
- * connection is released and BEGIN retried with a short, growing delay for up to five seconds, so
- * this process's reads and other requests go on meanwhile (SQLite's own busy wait would sleep
- * with the event loop stopped). On our own SQLite connection (`SqliteConnection`) the
- * transaction takes its lock and runs prepared BEGIN/COMMIT directly, without `sql.reserve`'s
- * scope (docs/DECISIONS.md); any other SQLite client gets the same transaction through
- * `sql.reserve`. PostgreSQL needs no global lock: writers lock the rows they change
- * (`SELECT … FOR UPDATE`, see `forUpdate`).
+ * (SQLITE_BUSY_SNAPSHOT); so on our SQLite connection (`SqliteConnection`) the transaction takes
+ * the connection's lock and runs a prepared `BEGIN IMMEDIATE`, publishing its connection so every
+ * statement inside and any nested `withTransaction` (a savepoint) use it. When another process
+ * holds the write lock, our lock is released and BEGIN retried with a short, growing delay for up
+ * to five seconds, so this process's reads and other requests go on meanwhile (SQLite's own busy
+ * wait would sleep with the event loop stopped; docs/DECISIONS.md). PostgreSQL needs no global
+ * lock: writers lock the rows they change (`SELECT … FOR UPDATE`, see `forUpdate`). Any other
+ * client (a program's own) gets @effect/sql's `withTransaction`.
  */
 export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
-  const sqlite = sql.onDialectOrElse({ sqlite: () => true, orElse: () => false })
   const connection = SqliteConnection.fromClient(sql)
+  const dieOnSqlError = <A, E, R>(effect: Effect.Effect<A, E | SqlError, R>): Effect.Effect<A, E, R> =>
+    Effect.catchIf(
+      effect,
+      (error): error is SqlError => Predicate.isTagged(error, "SqlError"),
+      Effect.die
+    ) as Effect.Effect<A, E, R>
+  // Nested in a transaction (which holds the lock already): a savepoint.
+  const nested = <A, E, R>(effect: Effect.Effect<A, E, R>) => dieOnSqlError(sql.withTransaction(effect))
+  if (connection === undefined) return nested
+
   const waitForLock = Schedule.exponential("5 millis").pipe(
     Schedule.union(Schedule.spaced("100 millis")),
     Schedule.jittered,
     Schedule.upTo(WRITE_LOCK_PATIENCE)
   )
-  const reserved = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError | WriteLockBusy, R> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.scoped(
-        Effect.flatMap(sql.reserve, (connection) =>
-          Effect.zipRight(
-            Effect.mapError(
-              connection.executeRaw("BEGIN IMMEDIATE", []),
-              (error) => (SqliteConnection.isBusy(error) ? lockBusy(error) : error)
-            ),
-            Effect.exit(Effect.provideService(restore(effect), SqlClient.TransactionConnection, [connection, 0]))
-          ).pipe(
-            Effect.flatMap((exit) =>
-              Effect.zipRight(
-                Exit.isSuccess(exit)
-                  // A failed COMMIT leaves the transaction open: roll it back before failing.
-                  ? Effect.tapError(connection.executeRaw("COMMIT", []), () =>
-                    Effect.ignore(connection.executeRaw("ROLLBACK", [])))
-                  : connection.executeRaw("ROLLBACK", []),
-                exit
-              )
-            )
-          ))
-      )
-    )
   const isLockBusy = (error: unknown): error is WriteLockBusy => error instanceof WriteLockBusy
+  const attempt = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    SqliteConnection.writeTransaction(
+      connection,
+      effect,
+      (error) => Effect.fail(lockBusy(error)),
+      () => nested(effect)
+    )
   /** After a first attempt found the lock `busy`: retries, and the original SQLITE_BUSY if it stays locked. */
-  const retry = <A, E, R>(
-    attempt: (effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError | WriteLockBusy, R>,
-    effect: Effect.Effect<A, E, R>,
-    busy: WriteLockBusy
-  ): Effect.Effect<A, E | SqlError, R> => {
+  const retry = <A, E, R>(effect: Effect.Effect<A, E, R>, busy: WriteLockBusy): Effect.Effect<A, E | SqlError, R> => {
     // The busy attempt counts as the first try, so the schedule's first delay comes before the next.
     // The schedule is set up only once the lock was found busy: building it costs more than the transaction.
     let tries = 0
@@ -331,44 +316,13 @@ export const makeWriteTransaction = (sql: SqlClient.SqlClient) => {
       Effect.catchIf(isLockBusy, (busy) => Effect.fail(busy.error))
     )
   }
-  const dieOnSqlError = <A, E, R>(effect: Effect.Effect<A, E | SqlError, R>): Effect.Effect<A, E, R> =>
-    Effect.catchIf(
-      effect,
-      (error): error is SqlError => Predicate.isTagged(error, "SqlError"),
-      Effect.die
-    ) as Effect.Effect<
-      A,
-      E,
-      R
-    >
-  // Nested in a transaction (which holds the lock already): a savepoint, as before.
-  const nested = <A, E, R>(effect: Effect.Effect<A, E, R>) => dieOnSqlError(sql.withTransaction(effect))
-  if (connection !== undefined) {
-    // Our connection: BEGIN, COMMIT and the checks in as few steps as the transaction allows.
-    const again = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      SqliteConnection.writeTransaction(
-        connection,
-        effect,
-        (error) => Effect.fail(lockBusy(error)),
-        () => nested(effect)
-      )
-    return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      SqliteConnection.writeTransaction(
-        connection,
-        effect,
-        (error) => dieOnSqlError(retry(again<A, E, R>, effect, lockBusy(error))),
-        () => nested(effect)
-      )
-  }
-  const immediate = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
-    Effect.catchIf(reserved(effect), isLockBusy, (busy) => retry(reserved, effect, busy))
   return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    sqlite
-      ? Effect.flatMap(
-        Effect.serviceOption(SqlClient.TransactionConnection),
-        (outer) => (Option.isSome(outer) ? nested(effect) : dieOnSqlError(immediate(effect)))
-      )
-      : nested(effect)
+    SqliteConnection.writeTransaction(
+      connection,
+      effect,
+      (error) => dieOnSqlError(retry(effect, lockBusy(error))),
+      () => nested(effect)
+    )
 }
 
 /**
