@@ -2,17 +2,17 @@ import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { SqlClient } from "@effect/sql"
 import type { HttpLifecycleAction, Workflow } from "@workflows/domain"
-import { Context, Effect, Either, Schema } from "effect"
+import { Context, Effect, Either, type ParseResult } from "effect"
 import { internalProblem } from "../api/Problem.js"
-import { CurrentPrincipal, WorkflowEventPage, type WorkflowPage } from "../api/WorkflowsApi.js"
-import type { Caller } from "../service/Workflows.js"
+import { CurrentPrincipal } from "../api/WorkflowsApi.js"
+import type { Caller, Page } from "../service/Workflows.js"
 import { WorkflowStore } from "../service/WorkflowStore.js"
 import { type Database, databaseKind } from "../storage/Sql.js"
 import type { GroupHandlers } from "./ApiDispatch.js"
 import { makeScrape } from "./HttpMetrics.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
-import { encodeWorkflowJson } from "./WorkflowWire.js"
+import { encodeWorkflowEventJson, encodeWorkflowJson } from "./WorkflowWire.js"
 
 /**
  * Responses are encoded here rather than by the framework: a value that fails its own schema is
@@ -32,29 +32,26 @@ const workflowResponse = (workflow: Workflow, status = 200, headers: Record<stri
 /** A workflow answered with 200: `workflowResponse` with its defaults, as one function made once. */
 const okResponse = (workflow: Workflow) => workflowResponse(workflow)
 
-const jsonResponse = <A, I>(schema: Schema.Schema<A, I>) => {
-  const encode = Schema.encodeEither(schema)
-  return (value: A) => {
-    const body = encode(value)
-    return Either.isLeft(body) ? Effect.die(body.left) : Effect.succeed(HttpServerResponse.unsafeJson(body.right))
-  }
-}
-
-/** A page of workflows, each encoded as a single one is (`encodeWorkflowJson`: validated once, not twice). */
-const workflowPageResponse = (page: typeof WorkflowPage.Type) => {
-  const data: Array<typeof WorkflowPage.Encoded["data"][number]> = []
-  for (const workflow of page.data) {
-    const item = encodeWorkflowJson(workflow)
-    if (Either.isLeft(item)) return Effect.die(item.left)
-    data.push(item.right)
+/**
+ * A page, each item encoded as a single one is (`encodeWorkflowJson`, `encodeWorkflowEventJson`:
+ * validated once, not twice); an item that fails its schema makes the page a defect.
+ */
+const pageResponse = <A, I>(encode: (item: A) => Either.Either<I, ParseResult.ParseError>) => (page: Page<A>) => {
+  const data: Array<I> = []
+  for (const item of page.data) {
+    const encoded = encode(item)
+    if (Either.isLeft(encoded)) return Effect.die(encoded.left)
+    data.push(encoded.right)
   }
   return Effect.succeed(HttpServerResponse.unsafeJson({ data, has_more: page.has_more }))
 }
 
+const workflowPageResponse = pageResponse(encodeWorkflowJson)
+const eventPageResponse = pageResponse(encodeWorkflowEventJson)
+
 /** Handlers only translate: HTTP in, one call to the store with the request's caller, HTTP out. */
 export const WorkflowsHandlers = Effect.gen(function*() {
   const { calls } = yield* WorkflowStore
-  const eventPage = jsonResponse(WorkflowEventPage)
 
   /**
    * Runs `call` with the request's caller: the key's organization, the key as actor, the request id
@@ -107,7 +104,8 @@ export const WorkflowsHandlers = Effect.gen(function*() {
     pause: lifecycle("pause"),
     resume: lifecycle("resume"),
     cancel: lifecycle("cancel"),
-    events: ({ path, urlParams }) => withCaller((c) => Effect.flatMap(calls.events(c, path.id, urlParams), eventPage))
+    events: ({ path, urlParams }) =>
+      withCaller((c) => Effect.flatMap(calls.events(c, path.id, urlParams), eventPageResponse))
   } satisfies GroupHandlers<"workflows", CurrentPrincipal>
 })
 

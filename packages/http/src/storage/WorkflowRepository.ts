@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import {
   Actor,
   Changes,
+  encodeWorkflowEventUnchecked,
   encodeWorkflowUnchecked,
   type OrganizationId,
   Workflow,
@@ -114,20 +115,12 @@ const changeFromWorkflow = (workflow: Workflow) =>
     })
     : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
 
-const rowFromEvent = (event: WorkflowEvent): Either.Either<typeof EventRow.Encoded, Effect.Effect<never>> =>
-  isEvent(event)
-    ? Either.right({
-      id: event.id,
-      workflow_id: event.workflow_id,
-      organization_id: event.organization_id,
-      type: event.type,
-      actor: JSON.stringify(event.actor),
-      request_id: event.request_id,
-      reason: event.reason,
-      changes: JSON.stringify(event.changes),
-      created_at: DateTime.formatIso(event.created_at)
-    })
-    : Either.left(invalid(encodeEventFully(event), "an event"))
+/** An event's row: its encoded form (the domain's field list), with `actor` and `changes` as JSON text. */
+const rowFromEvent = (event: WorkflowEvent): Either.Either<typeof EventRow.Encoded, Effect.Effect<never>> => {
+  if (!isEvent(event)) return Either.left(invalid(encodeEventFully(event), "an event"))
+  const encoded = encodeWorkflowEventUnchecked(event)
+  return Either.right({ ...encoded, actor: JSON.stringify(encoded.actor), changes: JSON.stringify(encoded.changes) })
+}
 
 /**
  * Every SQL statement the service runs, written once for both dialects. Rows are decoded with
