@@ -1,6 +1,7 @@
 import {
   encodeWorkflowEventUnchecked,
   encodeWorkflowUnchecked,
+  guard,
   type Workflow,
   WorkflowEvent,
   WorkflowJson
@@ -10,9 +11,9 @@ import { DateTime, Either, type ParseResult, Schema } from "effect"
 type WorkflowWire = typeof WorkflowJson.Encoded
 type WorkflowEventWire = typeof WorkflowEvent.Encoded
 
-const isWire = Schema.is(Schema.encodedBoundSchema(WorkflowJson))
+const isWire = guard(Schema.encodedBoundSchema(WorkflowJson))
 const encodeBySchema = Schema.encodeEither(WorkflowJson)
-const isEventWire = Schema.is(Schema.encodedBoundSchema(WorkflowEvent))
+const isEventWire = guard(Schema.encodedBoundSchema(WorkflowEvent))
 const encodeEventBySchema = Schema.encodeEither(WorkflowEvent)
 
 /** What the schemas' `Timestamp` accepts: a UTC DateTime (formatting anything else would throw or differ). */

@@ -5,6 +5,7 @@ import {
   Changes,
   encodeWorkflowEventUnchecked,
   encodeWorkflowUnchecked,
+  guard,
   type OrganizationId,
   Workflow,
   WorkflowEvent,
@@ -47,14 +48,14 @@ const SQLITE = {
 
 /**
  * Row codecs for the statements run directly on SQLite, with the domain's schemas: a check with
- * `Schema.is` (the domain's rules) and the few conversions done by hand, which allocates a
- * fraction of a full decode or encode. When the check fails, the full decode or encode runs
+ * `guard` (`Schema.is`'s answer, compiled) and the few conversions done by hand, which allocates
+ * a fraction of a full decode or encode. When the check fails, the full decode or encode runs
  * to report why, as a defect: a corrupt row is a bug, never a wrong answer.
  */
-const isWorkflowRow = Schema.is(Schema.encodedBoundSchema(Workflow))
+const isWorkflowRow = guard(Schema.encodedBoundSchema(Workflow))
 const decodeWorkflowFully = Schema.decodeUnknownEither(Workflow)
 const encodeWorkflowFully = Schema.encodeEither(Workflow)
-const isEvent = Schema.is(Schema.Struct(WorkflowEvent.fields))
+const isEvent = guard(Schema.Struct(WorkflowEvent.fields))
 const encodeEventFully = Schema.encodeEither(EventRow)
 
 const invalid = <A>(report: Either.Either<A, ParseResult.ParseError>, what: string): Effect.Effect<never> =>
@@ -96,10 +97,10 @@ const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Enco
 
 /** What `replace` writes: the fields a change can touch, checked one by one (the rest was checked when stored). */
 const isChange = {
-  title: Schema.is(Workflow.fields.title),
-  description: Schema.is(Workflow.fields.description),
-  status: Schema.is(Workflow.fields.status),
-  version: Schema.is(Workflow.fields.version)
+  title: guard(Workflow.fields.title),
+  description: guard(Workflow.fields.description),
+  status: guard(Workflow.fields.status),
+  version: guard(Workflow.fields.version)
 }
 
 const changeFromWorkflow = (workflow: Workflow) =>
