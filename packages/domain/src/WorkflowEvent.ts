@@ -45,7 +45,7 @@ export class WorkflowEvent extends Schema.Class<WorkflowEvent>("WorkflowEvent")(
 const isObject = (u: unknown): u is { readonly [key: string]: unknown } => typeof u === "object" && u !== null
 
 /** Each change copied with its own fields (what encoding `Changes` writes); anything else passed on as it is. */
-const copyChanges = (changes: unknown): unknown => {
+const copyChangesUnchecked = (changes: unknown): unknown => {
   if (!isObject(changes)) return changes
   const copy: Record<string, unknown> = {}
   for (const field of Object.keys(changes)) {
@@ -56,8 +56,14 @@ const copyChanges = (changes: unknown): unknown => {
 }
 
 /** The actor copied with its own fields (what encoding `Actor` writes); anything else passed on as it is. */
-const copyActor = (actor: unknown): unknown =>
+const copyActorUnchecked = (actor: unknown): unknown =>
   !isObject(actor) ? actor : actor.type === "api_key" ? { type: actor.type, id: actor.id } : { type: actor.type }
+
+/** A valid actor with its own fields only, in the schema's order: what decoding or encoding `Actor` gives. */
+export const copyActor = (actor: Actor): Actor => copyActorUnchecked(actor) as Actor
+
+/** Valid changes with their own fields only: what decoding or encoding `Changes` gives. */
+export const copyChanges = (changes: Changes): Changes => copyChangesUnchecked(changes) as Changes
 
 /**
  * The event's encoded form (timestamp as an ISO string), field by field and unchecked: what
@@ -72,9 +78,9 @@ export const encodeWorkflowEventUnchecked = (event: WorkflowEvent): typeof Workf
   organization_id: event.organization_id,
   type: event.type,
   // Copied as encoding does, so no field the schema does not name reaches storage or the wire.
-  actor: copyActor(event.actor) as Actor,
+  actor: copyActorUnchecked(event.actor) as Actor,
   request_id: event.request_id,
   reason: event.reason,
-  changes: copyChanges(event.changes) as Changes,
+  changes: copyChangesUnchecked(event.changes) as Changes,
   created_at: DateTime.formatIso(event.created_at)
 })

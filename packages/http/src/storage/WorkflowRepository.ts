@@ -3,6 +3,8 @@ import type { SqlError } from "@effect/sql/SqlError"
 import {
   Actor,
   Changes,
+  copyActor,
+  copyChanges,
   encodeWorkflowEventUnchecked,
   encodeWorkflowUnchecked,
   guard,
@@ -90,6 +92,37 @@ const workflowsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<Readonly
   return Effect.succeed(workflows)
 }
 
+const decodeEventFully = Schema.decodeUnknownEither(EventRow)
+const parseJson = (text: unknown): Option.Option<unknown> =>
+  typeof text === "string" ? Either.getRight(Either.try(() => JSON.parse(text) as unknown)) : Option.none()
+
+/**
+ * The event a row holds, or `undefined` when it fails the check: the same rules as decoding `EventRow`
+ * (JSON text for `actor` and `changes`, an ISO timestamp), the actor and changes copied with their own fields.
+ */
+const checkedEvent = (row: unknown): WorkflowEvent | undefined => {
+  if (typeof row !== "object" || row === null || !("created_at" in row) || typeof row.created_at !== "string") {
+    return undefined
+  }
+  const actor = "actor" in row ? parseJson(row.actor) : Option.none()
+  const changes = "changes" in row ? parseJson(row.changes) : Option.none()
+  const created_at = DateTime.make(row.created_at)
+  if (Option.isNone(actor) || Option.isNone(changes) || Option.isNone(created_at)) return undefined
+  const fields = { ...row, actor: actor.value, changes: changes.value, created_at: DateTime.toUtc(created_at.value) }
+  if (!isEvent(fields)) return undefined
+  return new WorkflowEvent({ ...fields, actor: copyActor(fields.actor), changes: copyChanges(fields.changes) }, true)
+}
+
+const eventsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<WorkflowEvent>> => {
+  const events: Array<WorkflowEvent> = []
+  for (const row of rows) {
+    const event = checkedEvent(row)
+    if (event === undefined) return invalid(decodeEventFully(row), "an event row")
+    events.push(event)
+  }
+  return Effect.succeed(events)
+}
+
 const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Encoded, Effect.Effect<never>> => {
   const row = encodeWorkflowUnchecked(workflow)
   return isWorkflowRow(row) ? Either.right(row) : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
@@ -136,7 +169,6 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
     const sqlite = SqliteConnection.fromClient(sql)
     const execute = executor(sql)
     const encodeWorkflow = Schema.encode(Workflow)
-    const decodeEvents = Schema.decodeUnknown(Schema.Array(EventRow))
     const encodeEvent = Schema.encode(EventRow)
     const lockSuffix = forUpdate(sql)
 
@@ -258,12 +290,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
         const rows = yield* execute(
           sql`SELECT id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at
           FROM workflow_events WHERE ${sql.and(clauses)} ORDER BY seq DESC LIMIT ${query.limit + 1}`
-        ).pipe(
-          Effect.flatMap(decodeEvents),
-          // Decoded just now: no need to check the fields again in the constructor.
-          Effect.map((decoded) => decoded.map((row) => new WorkflowEvent(row, true))),
-          Effect.orDie
-        )
+        ).pipe(Effect.orDie, Effect.flatMap(eventsFromRows))
         return Option.some(toPage(rows, query.limit))
       })
 
