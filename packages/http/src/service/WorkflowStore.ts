@@ -103,15 +103,13 @@ interface Storage {
 const asId = (id: string): Effect.Effect<WorkflowId, WorkflowNotFound> =>
   isWorkflowId(id) ? Effect.succeed(id) : Effect.fail(new WorkflowNotFound({ id }))
 
+/** The workflow found, or the answer for one that does not exist (under the id as the caller gave it). */
+const orNotFound = (found: Option.Option<Workflow>, id: string): Effect.Effect<Workflow, WorkflowNotFound> =>
+  Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(new WorkflowNotFound({ id }))
+
 const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Storage): WorkflowStoreCalls => {
   const loadForWrite = (organization: OrganizationId, id: WorkflowId) =>
-    Effect.flatMap(
-      repository.findForWrite(organization, id),
-      Option.match({
-        onNone: () => Effect.fail(new WorkflowNotFound({ id })),
-        onSome: Effect.succeed
-      })
-    )
+    Effect.flatMap(repository.findForWrite(organization, id), (found) => orNotFound(found, id))
 
   const event = (
     caller: Caller,
@@ -195,14 +193,10 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
     })
 
   const get: WorkflowStoreCalls["get"] = (caller, id) =>
-    Effect.flatMap(asId(id), (wid) =>
-      Effect.flatMap(
-        repository.find(caller.organization_id, wid),
-        Option.match({
-          onNone: () => Effect.fail(new WorkflowNotFound({ id })),
-          onSome: Effect.succeed
-        })
-      ))
+    Effect.flatMap(
+      asId(id),
+      (wid) => Effect.flatMap(repository.find(caller.organization_id, wid), (found) => orNotFound(found, id))
+    )
 
   const list: WorkflowStoreCalls["list"] = (caller, input = {}) =>
     Effect.gen(function*() {

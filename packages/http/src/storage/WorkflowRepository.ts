@@ -192,7 +192,8 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
           )
       )
 
-    const find = (organization: OrganizationId, id: WorkflowId) => select(organization, id, sql.literal(""))
+    const noSuffix = sql.literal("")
+    const find = (organization: OrganizationId, id: WorkflowId) => select(organization, id, noSuffix)
 
     /** Inside a write transaction: the row, locked against other writers until commit (PostgreSQL). */
     const findForWrite = (organization: OrganizationId, id: WorkflowId) => select(organization, id, lockSuffix)
@@ -217,12 +218,12 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
      * The caller holds the row (or database) lock, so a miss here is a bug, never a race to retry.
      */
     const replace = (workflow: Workflow) => {
-      const changedUnderLock = Effect.dieMessage(`workflow ${workflow.id} changed under a held lock`)
+      const changedUnderLock = () => Effect.dieMessage(`workflow ${workflow.id} changed under a held lock`)
       return statement(
         (connection) => {
           const row = changeFromWorkflow(workflow)
           if (Either.isLeft(row)) return row.left
-          return connection.prepare(SQLITE.replace).run(row.right).changes === 1 ? Effect.void : changedUnderLock
+          return connection.prepare(SQLITE.replace).run(row.right).changes === 1 ? Effect.void : changedUnderLock()
         },
         () =>
           encodeWorkflow(workflow).pipe(
@@ -233,7 +234,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
               WHERE id = ${row.id} AND version = ${row.version - 1} RETURNING id`
               )
             ),
-            Effect.flatMap((rows) => (rows.length === 1 ? Effect.void : changedUnderLock))
+            Effect.flatMap((rows) => (rows.length === 1 ? Effect.void : changedUnderLock()))
           )
       )
     }
