@@ -8,6 +8,9 @@
 //        --alloc (sample allocation sites instead, garbage included: slow, for finding where)
 //        --bytes (no profiler: only the bytes allocated and the runtime steps taken per request, counted by
 //        bench/alloc-probe.mjs)
+//        --gc (no profiler: V8's collections under the load, from --trace-gc: how many, their pauses, and
+//        how much each request leaves in the old generation)
+//        --node-flag FLAG (one more flag for the server's node, to compare V8 settings)
 import autocannon from "autocannon"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -30,6 +33,8 @@ const top = Number(flag("top", 40))
 const out = flag("out", undefined)
 const alloc = process.argv.includes("--alloc") // an allocation profile instead of a CPU profile
 const bytesOnly = process.argv.includes("--bytes")
+const gcOnly = process.argv.includes("--gc")
+const nodeFlag = flag("node-flag", undefined)
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "workflows-profile-"))
 const profDir = out ?? path.join(tmp, "prof")
@@ -86,6 +91,36 @@ function summariseAllocations(profile, requests, route) {
   }
 }
 
+/**
+ * V8's `--trace-gc` lines after `fromMs`: collections, their pauses, and the old generation's
+ * growth between consecutive minor collections (what they promoted), per request.
+ */
+function summariseCollections(log, fromMs, requests, route) {
+  const line = /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: (Scavenge|Mark-Compact)[^,]*? -> ([\d.]+) \([\d.]+\) MB, ([\d.]+) \//
+  const minor = { count: 0, pauseMs: 0 }
+  const full = { count: 0, pauseMs: 0 }
+  let promotedMb = 0
+  let lastAfter
+  for (const text of log.split("\n")) {
+    const m = line.exec(text)
+    if (m === null || Number(m[1]) < fromMs) continue
+    const [kind, after, pause] = [m[2], Number(m[3]), Number(m[4])]
+    const counted = kind === "Scavenge" ? minor : full
+    counted.count++
+    counted.pauseMs += pause
+    if (kind === "Scavenge" && lastAfter !== undefined) promotedMb += Math.max(0, after - lastAfter)
+    lastAfter = kind === "Scavenge" ? after : undefined
+  }
+  const describe = ({ count, pauseMs }) =>
+    `${count} (${pauseMs.toFixed(0)} ms of pauses, ${(pauseMs / Math.max(count, 1)).toFixed(1)} ms each)`
+  console.log(`${route}: minor collections ${describe(minor)}; full collections ${describe(full)}`)
+  console.log(
+    `${route}: about ${
+      (promotedMb * 1024 / requests).toFixed(1)
+    } KB per request left in the old generation by minor collections`
+  )
+}
+
 try {
   // Bootstrap (key printed once), create the rows over HTTP, then restart under the profiler.
   const boot = await start([])
@@ -107,13 +142,16 @@ try {
   const allocOut = path.join(tmp, "alloc.heapprofile")
   process.env.ALLOC_PROFILE_OUT = allocOut
   process.env.ALLOC_PROBE_OUT = path.join(tmp, "bytes.json")
-  const server = await start(
-    alloc
+  const server = await start([
+    ...(nodeFlag === undefined ? [] : [nodeFlag]),
+    ...(alloc
       ? ["--import", "./bench/alloc-sampler.mjs"]
       : bytesOnly
       ? ["--import", "./bench/alloc-probe.mjs"]
-      : ["--cpu-prof", `--cpu-prof-dir=${profDir}`]
-  )
+      : gcOnly
+      ? ["--trace-gc"]
+      : ["--cpu-prof", `--cpu-prof-dir=${profDir}`])
+  ])
   let seq = 0
   const requests = {
     patch: () => [{
@@ -181,7 +219,10 @@ try {
     } req/s, non-2xx ${result.non2xx}`
   )
 
-  if (alloc || bytesOnly) process.exit(0)
+  if (gcOnly) {
+    summariseCollections(fs.readFileSync(server.log, "utf8"), measuredFrom / 1000, result.requests.total, route)
+  }
+  if (alloc || bytesOnly || gcOnly) process.exit(0)
   const profile = JSON.parse(
     fs.readFileSync(path.join(profDir, fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"))), "utf8")
   )

@@ -72,6 +72,37 @@ for (const db of databases) {
       }))
 
     it.effect(
+      "a body is read whole however it arrives: with its headers, after them, or split mid-JSON",
+      () =>
+        Effect.gen(function*() {
+          const { id } = yield* create()
+          const deliveries = [
+            { label: "with the headers", split: (text: string) => [text] },
+            {
+              label: "after the headers",
+              split: (text: string) => {
+                const at = text.indexOf("\r\n\r\n") + 4
+                return [text.slice(0, at), text.slice(at)]
+              }
+            },
+            {
+              label: "split inside the JSON",
+              split: (text: string) => [text.slice(0, text.length - 7), text.slice(text.length - 7)]
+            }
+          ]
+          for (const [i, { label, split }] of deliveries.entries()) {
+            const title = `Arrived ${label}`
+            const text = yield* request("PATCH", `/v1/workflows/${id}`, {}, JSON.stringify({ title }))
+            const { text: answer } = yield* exchange(split(text), { gapMs: 50 })
+            const [response] = parseResponses(answer)
+            expect(response?.status, `${label}: ${answer}`).toBe(200)
+            expect(JSON.parse(response!.body)).toMatchObject({ id, title, version: i + 2 })
+            expect((yield* withSql(rowOf(id))).title).toBe(title)
+          }
+        })
+    )
+
+    it.effect(
       "413 says Connection: close and the server stops reading: a huge declared body is not read",
       () =>
         Effect.gen(function*() {

@@ -130,13 +130,12 @@ export const serveNode = (
     const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
       const request = makeRequest(incoming, outgoing)
       const context = Context.make(HttpServerRequest.HttpServerRequest, request)
-      const fiber = Runtime.runFork(
-        Runtime.make({ context, fiberRefs, runtimeFlags }),
-        handled,
-        updateRefs === undefined ? undefined : {
-          updateRefs: (refs, fiberId) => updateRefs(request, refs, fiberId)
-        }
-      )
+      // Started on the scheduler rather than inside Node's parser callback: by then a body that came
+      // with the headers is buffered, and is read without waiting for the stream's events.
+      const fiber = Runtime.runFork(Runtime.make({ context, fiberRefs, runtimeFlags }), handled, {
+        immediate: false,
+        updateRefs: updateRefs === undefined ? undefined : (refs, fiberId) => updateRefs(request, refs, fiberId)
+      })
       inFlight.add(fiber)
       fiber.addObserver(() => inFlight.delete(fiber))
       outgoing.on("close", () => {

@@ -11,6 +11,7 @@ import {
   type WorkflowValidationError
 } from "@workflows/domain"
 import { Effect } from "effect"
+import type { IncomingMessage } from "node:http"
 import { PayloadTooLarge, UnsupportedMediaType } from "../api/Problem.js"
 
 export const BODY_LIMIT = 64 * 1024
@@ -62,9 +63,29 @@ const hasBody = (request: HttpServerRequest.HttpServerRequest): boolean =>
  * connection). A client that hangs up mid-body is a client abort, as the server reports one
  * when it hangs up later: there is nobody left to answer.
  */
-const readLimited = (request: HttpServerRequest.HttpServerRequest) =>
+const readLimited = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Buffer, PayloadTooLarge> => {
+  const source = NodeHttpServerRequest.toIncomingMessage(request)
+  const received = receivedWhole(source)
+  return received === undefined ? readStreaming(source) : Effect.succeed(received)
+}
+
+/**
+ * A small body usually arrives with its headers, and Node has parsed and buffered all of it before
+ * the request's fiber first runs: then it is taken at once, without waiting for the stream's
+ * events (a suspension of the fiber and three listeners per request). `undefined` when the body
+ * is still arriving, over the limit, or already being read.
+ */
+const receivedWhole = (source: IncomingMessage): Buffer | undefined => {
+  // Node marks the message complete a step after buffering its body, so a declared length is checked too.
+  const declared = source.headers["content-length"]
+  const whole = source.complete || (declared !== undefined && source.readableLength === Number(declared))
+  if (!whole || source.readableFlowing !== null || source.readableLength > BODY_LIMIT) return undefined
+  const buffered: Buffer | null = source.read()
+  return buffered ?? Buffer.alloc(0)
+}
+
+const readStreaming = (source: IncomingMessage) =>
   Effect.async<Buffer, PayloadTooLarge>((resume) => {
-    const source = NodeHttpServerRequest.toIncomingMessage(request)
     const chunks: Array<Buffer> = []
     let size = 0
     let settled = false
