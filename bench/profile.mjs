@@ -3,7 +3,7 @@
 // load (or another route's), summarised by function and by package. The server runs from the
 // unbundled build (packages/cli/dist/bin.js) so frames keep their names. Not part of `npm test`.
 //
-// Flags: --route patch|get|list|healthz (patch)  --duration S (8)  --warmup S (3)  --connections N (32)
+// Flags: --route patch|get|list|events|healthz (patch; events reads pages of 10 events)  --duration S (8)  --warmup S (3)  --connections N (32)
 //        --rows N (2000)  --top N (40)  --out DIR (keep the profile there)
 //        --alloc (sample allocation sites instead, garbage included: slow, for finding where)
 //        --bytes (no profiler: only the bytes allocated and the runtime steps taken per request, counted by
@@ -129,6 +129,13 @@ try {
   for (let i = 0; i < rows; i++) {
     ids.push((await request(boot.port, "POST", "/v1/workflows", key, JSON.stringify({ title: `Profiled ${i}` }))).id)
   }
+  // The events route reads the first workflows' trails, 10 events each (created + 9 updates).
+  const trails = route === "events" ? ids.slice(0, 20) : []
+  for (const id of trails) {
+    for (let i = 1; i < 10; i++) {
+      await request(boot.port, "PATCH", `/v1/workflows/${id}`, key, JSON.stringify({ title: `Trail ${i}` }))
+    }
+  }
   boot.child.kill("SIGTERM")
   await boot.exited
 
@@ -161,6 +168,10 @@ try {
     get:
       () => [{ method: "GET", setupRequest: (req) => ({ ...req, path: `/v1/workflows/${ids[seq++ % ids.length]}` }) }],
     list: () => [{ method: "GET", path: "/v1/workflows?limit=20" }],
+    events: () => [{
+      method: "GET",
+      setupRequest: (req) => ({ ...req, path: `/v1/workflows/${trails[seq++ % trails.length]}/events` })
+    }],
     healthz: () => [{ method: "GET", path: "/healthz" }]
   }[route]()
   const drive = (seconds) =>

@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { DateTime, Schema } from "effect"
 import { Timestamp } from "./Workflow.js"
 import { EventId, OrganizationId, WorkflowId } from "./WorkflowId.js"
 
@@ -41,3 +41,46 @@ export class WorkflowEvent extends Schema.Class<WorkflowEvent>("WorkflowEvent")(
   changes: Changes,
   created_at: Timestamp
 }) {}
+
+const isObject = (u: unknown): u is { readonly [key: string]: unknown } => typeof u === "object" && u !== null
+
+/** Each change copied with its own fields (what encoding `Changes` writes); anything else passed on as it is. */
+const copyChangesUnchecked = (changes: unknown): unknown => {
+  if (!isObject(changes)) return changes
+  const copy: Record<string, unknown> = {}
+  for (const field of Object.keys(changes)) {
+    const change = changes[field]
+    copy[field] = isObject(change) ? { from: change.from, to: change.to } : change
+  }
+  return copy
+}
+
+/** The actor copied with its own fields (what encoding `Actor` writes); anything else passed on as it is. */
+const copyActorUnchecked = (actor: unknown): unknown =>
+  !isObject(actor) ? actor : actor.type === "api_key" ? { type: actor.type, id: actor.id } : { type: actor.type }
+
+/** A valid actor with its own fields only, in the schema's order: what decoding or encoding `Actor` gives. */
+export const copyActor = (actor: Actor): Actor => copyActorUnchecked(actor) as Actor
+
+/** Valid changes with their own fields only: what decoding or encoding `Changes` gives. */
+export const copyChanges = (changes: Changes): Changes => copyChangesUnchecked(changes) as Changes
+
+/**
+ * The event's encoded form (timestamp as an ISO string), field by field and unchecked: what
+ * `Schema.encode(WorkflowEvent)` gives for a valid event, without validating it twice. Storage and
+ * the wire form build on it and check the event or the result with `Schema.is`; the field list lives
+ * here only. What it cannot copy (a broken actor or change) it passes on, for that check to refuse;
+ * `created_at` must be a DateTime.
+ */
+export const encodeWorkflowEventUnchecked = (event: WorkflowEvent): typeof WorkflowEvent.Encoded => ({
+  id: event.id,
+  workflow_id: event.workflow_id,
+  organization_id: event.organization_id,
+  type: event.type,
+  // Copied as encoding does, so no field the schema does not name reaches storage or the wire.
+  actor: copyActorUnchecked(event.actor) as Actor,
+  request_id: event.request_id,
+  reason: event.reason,
+  changes: copyChangesUnchecked(event.changes) as Changes,
+  created_at: DateTime.formatIso(event.created_at)
+})

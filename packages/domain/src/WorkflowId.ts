@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { guard } from "./Guard.js"
 
 /**
  * Legacy records carry `wf_…` ids and new ones `wfl_…`; both stay addressable forever,
@@ -14,7 +15,7 @@ export const WorkflowId = Schema.String.pipe(
 )
 export type WorkflowId = typeof WorkflowId.Type
 
-export const isWorkflowId: (u: unknown) => u is WorkflowId = Schema.is(WorkflowId)
+export const isWorkflowId: (u: unknown) => u is WorkflowId = guard(WorkflowId)
 
 export const OrganizationId = Schema.String.pipe(
   Schema.pattern(ORGANIZATION_ID_PATTERN),
@@ -23,7 +24,7 @@ export const OrganizationId = Schema.String.pipe(
 )
 export type OrganizationId = typeof OrganizationId.Type
 
-export const isOrganizationId: (u: unknown) => u is OrganizationId = Schema.is(OrganizationId)
+export const isOrganizationId: (u: unknown) => u is OrganizationId = guard(OrganizationId)
 
 export const EventId = Schema.String.pipe(
   Schema.pattern(/^evt_[a-z0-9]{1,64}$/),

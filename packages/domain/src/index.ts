@@ -1,6 +1,7 @@
 export * from "./BodyFields.js"
 export * from "./Constants.js"
 export * from "./Errors.js"
+export * from "./Guard.js"
 export * as Lifecycle from "./Lifecycle.js"
 export * from "./LifecycleAction.js"
 export * from "./LifecycleRequest.js"

@@ -18,8 +18,12 @@ const sqliteOnly: ReadonlyArray<readonly [string, string]> = [["a count stored a
 
 for (const db of databases) {
   describe.concurrent(db.name, () => {
-    for (const [what, assignment] of db.name === "sqlite" ? [...corruptions, ...sqliteOnly] : corruptions) {
-      it.live(`a row with ${what}: get and update die, and the row is left as it was`, () =>
+    // With tracing off (as `workflows serve` runs) SQLite takes its prepared statements, else `@effect/sql`.
+    for (
+      const [[what, assignment], tracing] of (db.name === "sqlite" ? [...corruptions, ...sqliteOnly] : corruptions)
+        .flatMap((c) => [[c, true], [c, false]] as const)
+    ) {
+      it.live(`a row with ${what}: get and update die, and the row is left as it was (tracing ${tracing})`, () =>
         withService(db)(
           Effect.gen(function*() {
             const sql = yield* SqlClient.SqlClient
@@ -34,8 +38,57 @@ for (const db of databases) {
               expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
             }
             expect(yield* rowOf(id)).toEqual(before)
+          }).pipe(Effect.withTracerEnabled(tracing))
+        ))
+    }
+  })
+}
+
+/** Event rows that break the rules: reading the trail dies rather than answering part of it or a wrong value. */
+const eventCorruptions: ReadonlyArray<readonly [string, string]> = [
+  ["an actor that is no JSON", "actor = 'api_key'"],
+  ["an actor of no known type", `actor = '{"type":"robot"}'`],
+  ["a key actor without its id", `actor = '{"type":"api_key"}'`],
+  ["a change whose value is a number", `changes = '{"title":{"from":1,"to":"b"}}'`],
+  ["changes that are a list", `changes = '[]'`],
+  ["an unknown event type", "type = 'workflow.deleted'"],
+  ["a timestamp that is no date", "created_at = 'yesterday'"]
+]
+
+for (const db of databases) {
+  describe.concurrent(`${db.name}: events`, () => {
+    for (const [what, assignment] of eventCorruptions) {
+      it.live(`an event row with ${what}: reading the trail dies`, () =>
+        withService(db)(
+          Effect.gen(function*() {
+            const sql = yield* SqlClient.SqlClient
+            const api = yield* apiFor(ORG_A)
+            const { id } = yield* api.create({ title: "Audited" })
+            yield* api.update(id, { title: "Audited twice" })
+            yield* Effect.orDie(
+              sql`UPDATE workflow_events SET ${sql.literal(assignment)}
+                WHERE workflow_id = ${id} AND type = 'workflow.created'`
+            )
+            const exit = yield* Effect.exit(api.events(id))
+            expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
           })
         ))
     }
+
+    it.live("a stored actor and changes with more fields, in another order, read as the schema decodes them", () =>
+      withService(db)(
+        Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          const api = yield* apiFor(ORG_A)
+          const { id } = yield* api.create({ title: "Legacy" })
+          yield* Effect.orDie(
+            sql`UPDATE workflow_events SET actor = ${`{"id":"key_legacy01","note":"x","type":"api_key"}`},
+              changes = ${`{"title":{"to":"Legacy","extra":1,"from":null}}`} WHERE workflow_id = ${id}`
+          )
+          const [event] = (yield* api.events(id)).data
+          expect(JSON.stringify(event!.actor)).toBe(`{"type":"api_key","id":"key_legacy01"}`)
+          expect(JSON.stringify(event!.changes)).toBe(`{"title":{"from":null,"to":"Legacy"}}`)
+        })
+      ))
   })
 }

@@ -2,17 +2,17 @@ import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { SqlClient } from "@effect/sql"
 import type { HttpLifecycleAction, Workflow } from "@workflows/domain"
-import { Effect, Either, FiberRef, Schema } from "effect"
+import { Context, Effect, Either, type ParseResult } from "effect"
 import { internalProblem } from "../api/Problem.js"
-import { CurrentPrincipal, WorkflowEventPage, type WorkflowPage } from "../api/WorkflowsApi.js"
-import type { UncheckedWorkflows } from "../service/Workflows.js"
+import { CurrentPrincipal } from "../api/WorkflowsApi.js"
+import type { Caller, Page } from "../service/Workflows.js"
 import { WorkflowStore } from "../service/WorkflowStore.js"
 import { type Database, databaseKind } from "../storage/Sql.js"
 import type { GroupHandlers } from "./ApiDispatch.js"
 import { makeScrape } from "./HttpMetrics.js"
 import { readJsonObject } from "./RequestBody.js"
 import { CurrentRequestId } from "./RequestId.js"
-import { encodeWorkflowJson } from "./WorkflowWire.js"
+import { encodeWorkflowEventJson, encodeWorkflowJson } from "./WorkflowWire.js"
 
 /**
  * Responses are encoded here rather than by the framework: a value that fails its own schema is
@@ -29,40 +29,43 @@ const workflowResponse = (workflow: Workflow, status = 200, headers: Record<stri
     )
 }
 
-const jsonResponse = <A, I>(schema: Schema.Schema<A, I>) => {
-  const encode = Schema.encodeEither(schema)
-  return (value: A) => {
-    const body = encode(value)
-    return Either.isLeft(body) ? Effect.die(body.left) : Effect.succeed(HttpServerResponse.unsafeJson(body.right))
-  }
-}
+/** A workflow answered with 200: `workflowResponse` with its defaults, as one function made once. */
+const okResponse = (workflow: Workflow) => workflowResponse(workflow)
 
-/** A page of workflows, each encoded as a single one is (`encodeWorkflowJson`: validated once, not twice). */
-const workflowPageResponse = (page: typeof WorkflowPage.Type) => {
-  const data: Array<typeof WorkflowPage.Encoded["data"][number]> = []
-  for (const workflow of page.data) {
-    const item = encodeWorkflowJson(workflow)
-    if (Either.isLeft(item)) return Effect.die(item.left)
-    data.push(item.right)
+/**
+ * A page, each item encoded as a single one is (`encodeWorkflowJson`, `encodeWorkflowEventJson`:
+ * validated once, not twice); an item that fails its schema makes the page a defect.
+ */
+const pageResponse = <A, I>(encode: (item: A) => Either.Either<I, ParseResult.ParseError>) => (page: Page<A>) => {
+  const data: Array<I> = []
+  for (const item of page.data) {
+    const encoded = encode(item)
+    if (Either.isLeft(encoded)) return Effect.die(encoded.left)
+    data.push(encoded.right)
   }
   return Effect.succeed(HttpServerResponse.unsafeJson({ data, has_more: page.has_more }))
 }
 
-/** Handlers only translate: HTTP in, one call to the caller's `Workflows`, HTTP out. */
-export const WorkflowsHandlers = Effect.gen(function*() {
-  const store = yield* WorkflowStore
-  const eventPage = jsonResponse(WorkflowEventPage)
+const workflowPageResponse = pageResponse(encodeWorkflowJson)
+const eventPageResponse = pageResponse(encodeWorkflowEventJson)
 
-  const workflows: Effect.Effect<UncheckedWorkflows, never, CurrentPrincipal> = Effect.zipWith(
-    CurrentPrincipal,
-    FiberRef.get(CurrentRequestId),
-    (principal, request_id) =>
-      store.forCaller({
+/** Handlers only translate: HTTP in, one call to the store with the request's caller, HTTP out. */
+export const WorkflowsHandlers = Effect.gen(function*() {
+  const { calls } = yield* WorkflowStore
+
+  /**
+   * Runs `call` with the request's caller: the key's organization, the key as actor, the request id
+   * for the audit trail. Read from the fiber in one step (the request's context holds the principal).
+   */
+  const withCaller = <A, E>(call: (caller: Caller) => Effect.Effect<A, E>) =>
+    Effect.withFiberRuntime<A, E, CurrentPrincipal>((fiber) => {
+      const principal = Context.unsafeGet(fiber.currentContext, CurrentPrincipal)
+      return call({
         organization_id: principal.organization_id,
         actor: { type: "api_key", id: principal.key_id },
-        request_id
+        request_id: fiber.getFiberRef(CurrentRequestId)
       })
-  )
+    })
 
   const lifecycle = (action: HttpLifecycleAction) =>
   ({ headers, path, request }: {
@@ -72,7 +75,9 @@ export const WorkflowsHandlers = Effect.gen(function*() {
   }) =>
     Effect.gen(function*() {
       const body = yield* readJsonObject(request, { optional: true })
-      const workflow = yield* (yield* workflows)[action](path.id, { body, if_match: headers["if-match"] })
+      const workflow = yield* withCaller((caller) =>
+        calls[action](caller, path.id, { body, if_match: headers["if-match"] })
+      )
       return yield* workflowResponse(workflow)
     })
 
@@ -80,25 +85,27 @@ export const WorkflowsHandlers = Effect.gen(function*() {
     create: ({ headers, request }) =>
       Effect.gen(function*() {
         const body = yield* readJsonObject(request, { optional: false })
-        const workflow = yield* (yield* workflows).create(body ?? {}, { idempotency_key: headers["idempotency-key"] })
+        const workflow = yield* withCaller((caller) =>
+          calls.create(caller, body ?? {}, { idempotency_key: headers["idempotency-key"] })
+        )
         return yield* workflowResponse(workflow, 201, { location: `/v1/workflows/${workflow.id}` })
       }),
-    list: ({ urlParams }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.list(urlParams), workflowPageResponse)),
-    get: ({ path }) => Effect.flatMap(workflows, (w) => Effect.flatMap(w.get(path.id), (wf) => workflowResponse(wf))),
+    list: ({ urlParams }) => withCaller((c) => Effect.flatMap(calls.list(c, urlParams), workflowPageResponse)),
+    get: ({ path }) => withCaller((c) => Effect.flatMap(calls.get(c, path.id), okResponse)),
     update: ({ headers, path, request }) =>
       Effect.flatMap(
         readJsonObject(request, { optional: false }),
         (body) =>
-          Effect.flatMap(workflows, (w) =>
-            Effect.flatMap(w.update(path.id, body ?? {}, { if_match: headers["if-match"] }), (workflow) =>
-              workflowResponse(workflow)))
+          withCaller((c) =>
+            Effect.flatMap(calls.update(c, path.id, body ?? {}, { if_match: headers["if-match"] }), okResponse)
+          )
       ),
     activate: lifecycle("activate"),
     pause: lifecycle("pause"),
     resume: lifecycle("resume"),
     cancel: lifecycle("cancel"),
     events: ({ path, urlParams }) =>
-      Effect.flatMap(workflows, (w) => Effect.flatMap(w.events(path.id, urlParams), eventPage))
+      withCaller((c) => Effect.flatMap(calls.events(c, path.id, urlParams), eventPageResponse))
   } satisfies GroupHandlers<"workflows", CurrentPrincipal>
 })
 

@@ -9,10 +9,16 @@ import { Effect, FiberRef } from "effect"
 export const withOperationSpan = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   name: string,
-  attributes: () => Record<string, unknown>
+  organization: string,
+  workflow?: string
 ): Effect.Effect<A, E, R> =>
   Effect.withFiberRuntime((fiber) =>
     fiber.getFiberRef(FiberRef.currentTracerEnabled)
-      ? Effect.withSpan(effect, name, { attributes: attributes(), captureStackTrace: false })
+      ? Effect.withSpan(effect, name, {
+        attributes: workflow === undefined
+          ? { "organization.id": organization }
+          : { "organization.id": organization, "workflow.id": workflow },
+        captureStackTrace: false
+      })
       : effect
   )

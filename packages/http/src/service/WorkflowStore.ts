@@ -28,11 +28,22 @@ import { Ids } from "../storage/Ids.js"
 import { lockName, makeWriteTransaction } from "../storage/Sql.js"
 import { WorkflowRepository } from "../storage/WorkflowRepository.js"
 import { withOperationSpan } from "./OperationSpan.js"
-import { type Caller, type LifecycleCall, type UncheckedWorkflows, Workflows } from "./Workflows.js"
+import { type Caller, type UncheckedWorkflows, Workflows } from "./Workflows.js"
 
 /**
- * The in-process implementation over the database, serving any caller. The HTTP server asks it
- * for one `UncheckedWorkflows` per request (`forCaller`); a library user gets one through `WorkflowStore.layer`.
+ * Every call of `UncheckedWorkflows` with its caller as first argument. The store builds these once;
+ * the HTTP server calls them with each request's caller, so serving a request builds no functions.
+ */
+export type WorkflowStoreCalls = {
+  readonly [K in keyof UncheckedWorkflows]: (
+    caller: Caller,
+    ...args: Parameters<UncheckedWorkflows[K]>
+  ) => ReturnType<UncheckedWorkflows[K]>
+}
+
+/**
+ * The in-process implementation over the database, serving any caller: the HTTP server passes each
+ * request's caller to `calls`; `forCaller` binds one caller (what `WorkflowStore.layer` gives a library user).
  */
 export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/WorkflowStore", {
   effect: Effect.gen(function*() {
@@ -40,10 +51,10 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
     const idempotency = yield* IdempotencyKeys
     const ids = yield* Ids
     const sql = yield* SqlClient.SqlClient
-    const writeTransaction = makeWriteTransaction(sql)
+    const calls = makeCalls({ repository, idempotency, ids, sql, writeTransaction: makeWriteTransaction(sql) })
     return {
-      forCaller: (caller: Caller): UncheckedWorkflows =>
-        makeApi(caller, { repository, idempotency, ids, sql, writeTransaction })
+      calls,
+      forCaller: (caller: Caller): UncheckedWorkflows => bindCaller(calls, caller)
     }
   }),
   dependencies: [WorkflowRepository.Default, IdempotencyKeys.Default, Ids.Default]
@@ -67,6 +78,19 @@ export class WorkflowStore extends Effect.Service<WorkflowStore>()("@workflows/W
     )
 }
 
+const bindCaller = (calls: WorkflowStoreCalls, caller: Caller): UncheckedWorkflows => ({
+  create: (body, options) => calls.create(caller, body, options),
+  get: (id) => calls.get(caller, id),
+  list: (query) => calls.list(caller, query),
+  update: (id, patch, options) => calls.update(caller, id, patch, options),
+  activate: (id, options) => calls.activate(caller, id, options),
+  pause: (id, options) => calls.pause(caller, id, options),
+  resume: (id, options) => calls.resume(caller, id, options),
+  cancel: (id, options) => calls.cancel(caller, id, options),
+  complete: (id, options) => calls.complete(caller, id, options),
+  events: (id, query) => calls.events(caller, id, query)
+})
+
 interface Storage {
   readonly repository: WorkflowRepository
   readonly idempotency: IdempotencyKeys
@@ -75,26 +99,25 @@ interface Storage {
   readonly writeTransaction: ReturnType<typeof makeWriteTransaction>
 }
 
-const makeApi = (
-  caller: Caller,
-  { idempotency, ids, repository, sql, writeTransaction }: Storage
-): UncheckedWorkflows => {
-  const organization = caller.organization_id
+/** Ids outside the id pattern get the same answer as ids that do not exist. */
+const asId = (id: string): Effect.Effect<WorkflowId, WorkflowNotFound> =>
+  isWorkflowId(id) ? Effect.succeed(id) : Effect.fail(new WorkflowNotFound({ id }))
 
-  /** Ids outside the id pattern get the same answer as ids that do not exist. */
-  const asId = (id: string): Effect.Effect<WorkflowId, WorkflowNotFound> =>
-    isWorkflowId(id) ? Effect.succeed(id) : Effect.fail(new WorkflowNotFound({ id }))
+/** The workflow found, or the answer for one that does not exist (under the id as the caller gave it). */
+const orNotFound = (found: Option.Option<Workflow>, id: string): Effect.Effect<Workflow, WorkflowNotFound> =>
+  Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(new WorkflowNotFound({ id }))
 
-  const loadForWrite = (id: WorkflowId) =>
-    Effect.flatMap(
-      repository.findForWrite(organization, id),
-      Option.match({
-        onNone: () => Effect.fail(new WorkflowNotFound({ id })),
-        onSome: Effect.succeed
-      })
-    )
+const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Storage): WorkflowStoreCalls => {
+  const loadForWrite = (organization: OrganizationId, id: WorkflowId) =>
+    Effect.flatMap(repository.findForWrite(organization, id), (found) => orNotFound(found, id))
 
-  const event = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
+  const event = (
+    caller: Caller,
+    workflow: Workflow,
+    type: WorkflowEventType,
+    changes: Changes,
+    reason: string | null
+  ) =>
     Effect.map(ids.eventId, (id) =>
       new WorkflowEvent({
         id,
@@ -110,14 +133,21 @@ const makeApi = (
     )
 
   /** The record and its audit event land together or not at all. */
-  const save = (workflow: Workflow, type: WorkflowEventType, changes: Changes, reason: string | null) =>
+  const save = (
+    caller: Caller,
+    workflow: Workflow,
+    type: WorkflowEventType,
+    changes: Changes,
+    reason: string | null
+  ) =>
     Effect.zipRight(
       repository.replace(workflow),
-      Effect.flatMap(event(workflow, type, changes, reason), repository.appendEvent)
+      Effect.flatMap(event(caller, workflow, type, changes, reason), repository.appendEvent)
     )
 
-  const create: UncheckedWorkflows["create"] = (body, options = {}) =>
+  const create: WorkflowStoreCalls["create"] = (caller, body, options = {}) =>
     Effect.gen(function*() {
+      const organization = caller.organization_id
       const key = yield* decodeIdempotencyKey(options.idempotency_key, body)
       const retry = key === undefined ? undefined : { key, hash: requestHash(body) }
       /** The first response to this key, again; a different body under it is a 422. */
@@ -155,93 +185,83 @@ const makeApi = (
             now
           })
           yield* repository.insert(workflow)
-          yield* Effect.flatMap(event(workflow, "workflow.created", changes, null), repository.appendEvent)
+          yield* Effect.flatMap(event(caller, workflow, "workflow.created", changes, null), repository.appendEvent)
           if (retry !== undefined) yield* idempotency.remember(organization, retry.key, retry.hash, workflow)
           return workflow
         })
       )
     })
 
-  const get: UncheckedWorkflows["get"] = (id) =>
-    Effect.flatMap(asId(id), (wid) =>
-      Effect.flatMap(
-        repository.find(organization, wid),
-        Option.match({
-          onNone: () => Effect.fail(new WorkflowNotFound({ id })),
-          onSome: Effect.succeed
-        })
-      ))
+  const get: WorkflowStoreCalls["get"] = (caller, id) =>
+    Effect.flatMap(
+      asId(id),
+      (wid) => Effect.flatMap(repository.find(caller.organization_id, wid), (found) => orNotFound(found, id))
+    )
 
-  const list: UncheckedWorkflows["list"] = (input = {}) =>
+  const list: WorkflowStoreCalls["list"] = (caller, input = {}) =>
     Effect.gen(function*() {
       const query = yield* decodeListQuery(input, { status: true })
-      const page = yield* repository.list(organization, query)
+      const page = yield* repository.list(caller.organization_id, query)
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
-  const update: UncheckedWorkflows["update"] = (id, body, options = {}) =>
+  const update: WorkflowStoreCalls["update"] = (caller, id, body, options = {}) =>
     Effect.gen(function*() {
       const patch = yield* decodePatch(body)
       const wid = yield* asId(id)
       return yield* writeTransaction(
         Effect.gen(function*() {
-          const current = yield* loadForWrite(wid)
+          const current = yield* loadForWrite(caller.organization_id, wid)
           yield* checkIfMatch(options.if_match, current.version)
           const outcome = yield* applyPatch(current, patch, yield* DateTime.now)
           if (outcome._tag === "Unchanged") return current
-          yield* save(outcome.workflow, "workflow.updated", outcome.changes, null)
+          yield* save(caller, outcome.workflow, "workflow.updated", outcome.changes, null)
           return outcome.workflow
         })
       )
     })
 
-  const lifecycle = (action: Lifecycle.LifecycleAction): LifecycleCall<unknown> => (id, options = {}) =>
-    Effect.gen(function*() {
-      const { reason } = yield* decodeLifecycleRequest(options.body)
-      const wid = yield* asId(id)
-      return yield* writeTransaction(
-        Effect.gen(function*() {
-          const current = yield* loadForWrite(wid)
-          yield* checkIfMatch(options.if_match, current.version)
-          const outcome = yield* Lifecycle.apply(current, action, yield* DateTime.now)
-          if (outcome._tag === "Unchanged") return current
-          yield* save(outcome.workflow, outcome.type, outcome.changes, reason)
-          return outcome.workflow
-        })
-      )
-    })
+  const lifecycle = (action: Lifecycle.LifecycleAction): WorkflowStoreCalls[Lifecycle.LifecycleAction] => {
+    const name = `Workflows.${action}`
+    const call: WorkflowStoreCalls[Lifecycle.LifecycleAction] = (caller, id, options = {}) =>
+      Effect.gen(function*() {
+        const { reason } = yield* decodeLifecycleRequest(options.body)
+        const wid = yield* asId(id)
+        return yield* writeTransaction(
+          Effect.gen(function*() {
+            const current = yield* loadForWrite(caller.organization_id, wid)
+            yield* checkIfMatch(options.if_match, current.version)
+            const outcome = yield* Lifecycle.apply(current, action, yield* DateTime.now)
+            if (outcome._tag === "Unchanged") return current
+            yield* save(caller, outcome.workflow, outcome.type, outcome.changes, reason)
+            return outcome.workflow
+          })
+        )
+      })
+    return (caller, id, options) => withOperationSpan(call(caller, id, options), name, caller.organization_id, id)
+  }
 
-  const events: UncheckedWorkflows["events"] = (id, input = {}) =>
+  const events: WorkflowStoreCalls["events"] = (caller, id, input = {}) =>
     Effect.gen(function*() {
       const query = yield* decodeListQuery(input, { status: false })
-      const workflow = yield* get(id)
+      const workflow = yield* get(caller, id)
       const page = yield* repository.events(workflow.id, query)
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
-  /** Each call is a span named after its operation (`Workflows.update`) when a tracer is on. */
-  const span = <A, E>(effect: Effect.Effect<A, E>, operation: string, id?: string) =>
-    withOperationSpan(
-      effect,
-      `Workflows.${operation}`,
-      () =>
-        id === undefined ? { "organization.id": organization } : { "organization.id": organization, "workflow.id": id }
-    )
-  const traced = (action: Lifecycle.LifecycleAction): LifecycleCall<unknown> => {
-    const call = lifecycle(action)
-    return (id, options) => span(call(id, options), action, id)
-  }
-
   return {
-    create: (body, options) => span(create(body, options), "create"),
-    get: (id) => span(get(id), "get", id),
-    list: (query) => span(list(query), "list"),
-    update: (id, patch, options) => span(update(id, patch, options), "update", id),
-    activate: traced("activate"),
-    pause: traced("pause"),
-    resume: traced("resume"),
-    cancel: traced("cancel"),
-    complete: traced("complete"),
-    events: (id, query) => span(events(id, query), "events", id)
+    create: (caller, body, options) =>
+      withOperationSpan(create(caller, body, options), "Workflows.create", caller.organization_id),
+    get: (caller, id) => withOperationSpan(get(caller, id), "Workflows.get", caller.organization_id, id),
+    list: (caller, query) => withOperationSpan(list(caller, query), "Workflows.list", caller.organization_id),
+    update: (caller, id, patch, options) =>
+      withOperationSpan(update(caller, id, patch, options), "Workflows.update", caller.organization_id, id),
+    activate: lifecycle("activate"),
+    pause: lifecycle("pause"),
+    resume: lifecycle("resume"),
+    cancel: lifecycle("cancel"),
+    complete: lifecycle("complete"),
+    events: (caller, id, query) =>
+      withOperationSpan(events(caller, id, query), "Workflows.events", caller.organization_id, id)
   }
 }

@@ -3,7 +3,11 @@ import type { SqlError } from "@effect/sql/SqlError"
 import {
   Actor,
   Changes,
+  copyActor,
+  copyChanges,
+  encodeWorkflowEventUnchecked,
   encodeWorkflowUnchecked,
+  guard,
   type OrganizationId,
   Workflow,
   WorkflowEvent,
@@ -46,14 +50,14 @@ const SQLITE = {
 
 /**
  * Row codecs for the statements run directly on SQLite, with the domain's schemas: a check with
- * `Schema.is` (the domain's rules) and the few conversions done by hand, which allocates a
- * fraction of a full decode or encode. When the check fails, the full decode or encode runs
+ * `guard` (`Schema.is`'s answer, compiled) and the few conversions done by hand, which allocates
+ * a fraction of a full decode or encode. When the check fails, the full decode or encode runs
  * to report why, as a defect: a corrupt row is a bug, never a wrong answer.
  */
-const isWorkflowRow = Schema.is(Schema.encodedBoundSchema(Workflow))
+const isWorkflowRow = guard(Schema.encodedBoundSchema(Workflow))
 const decodeWorkflowFully = Schema.decodeUnknownEither(Workflow)
 const encodeWorkflowFully = Schema.encodeEither(Workflow)
-const isEvent = Schema.is(Schema.Struct(WorkflowEvent.fields))
+const isEvent = guard(Schema.Struct(WorkflowEvent.fields))
 const encodeEventFully = Schema.encodeEither(EventRow)
 
 const invalid = <A>(report: Either.Either<A, ParseResult.ParseError>, what: string): Effect.Effect<never> =>
@@ -88,6 +92,37 @@ const workflowsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<Readonly
   return Effect.succeed(workflows)
 }
 
+const decodeEventFully = Schema.decodeUnknownEither(EventRow)
+const parseJson = (text: unknown): Option.Option<unknown> =>
+  typeof text === "string" ? Either.getRight(Either.try(() => JSON.parse(text) as unknown)) : Option.none()
+
+/**
+ * The event a row holds, or `undefined` when it fails the check: the same rules as decoding `EventRow`
+ * (JSON text for `actor` and `changes`, an ISO timestamp), the actor and changes copied with their own fields.
+ */
+const checkedEvent = (row: unknown): WorkflowEvent | undefined => {
+  if (typeof row !== "object" || row === null || !("created_at" in row) || typeof row.created_at !== "string") {
+    return undefined
+  }
+  const actor = "actor" in row ? parseJson(row.actor) : Option.none()
+  const changes = "changes" in row ? parseJson(row.changes) : Option.none()
+  const created_at = DateTime.make(row.created_at)
+  if (Option.isNone(actor) || Option.isNone(changes) || Option.isNone(created_at)) return undefined
+  const fields = { ...row, actor: actor.value, changes: changes.value, created_at: DateTime.toUtc(created_at.value) }
+  if (!isEvent(fields)) return undefined
+  return new WorkflowEvent({ ...fields, actor: copyActor(fields.actor), changes: copyChanges(fields.changes) }, true)
+}
+
+const eventsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<WorkflowEvent>> => {
+  const events: Array<WorkflowEvent> = []
+  for (const row of rows) {
+    const event = checkedEvent(row)
+    if (event === undefined) return invalid(decodeEventFully(row), "an event row")
+    events.push(event)
+  }
+  return Effect.succeed(events)
+}
+
 const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Encoded, Effect.Effect<never>> => {
   const row = encodeWorkflowUnchecked(workflow)
   return isWorkflowRow(row) ? Either.right(row) : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
@@ -95,10 +130,10 @@ const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Enco
 
 /** What `replace` writes: the fields a change can touch, checked one by one (the rest was checked when stored). */
 const isChange = {
-  title: Schema.is(Workflow.fields.title),
-  description: Schema.is(Workflow.fields.description),
-  status: Schema.is(Workflow.fields.status),
-  version: Schema.is(Workflow.fields.version)
+  title: guard(Workflow.fields.title),
+  description: guard(Workflow.fields.description),
+  status: guard(Workflow.fields.status),
+  version: guard(Workflow.fields.version)
 }
 
 const changeFromWorkflow = (workflow: Workflow) =>
@@ -114,20 +149,12 @@ const changeFromWorkflow = (workflow: Workflow) =>
     })
     : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
 
-const rowFromEvent = (event: WorkflowEvent): Either.Either<typeof EventRow.Encoded, Effect.Effect<never>> =>
-  isEvent(event)
-    ? Either.right({
-      id: event.id,
-      workflow_id: event.workflow_id,
-      organization_id: event.organization_id,
-      type: event.type,
-      actor: JSON.stringify(event.actor),
-      request_id: event.request_id,
-      reason: event.reason,
-      changes: JSON.stringify(event.changes),
-      created_at: DateTime.formatIso(event.created_at)
-    })
-    : Either.left(invalid(encodeEventFully(event), "an event"))
+/** An event's row: its encoded form (the domain's field list), with `actor` and `changes` as JSON text. */
+const rowFromEvent = (event: WorkflowEvent): Either.Either<typeof EventRow.Encoded, Effect.Effect<never>> => {
+  if (!isEvent(event)) return Either.left(invalid(encodeEventFully(event), "an event"))
+  const encoded = encodeWorkflowEventUnchecked(event)
+  return Either.right({ ...encoded, actor: JSON.stringify(encoded.actor), changes: JSON.stringify(encoded.changes) })
+}
 
 /**
  * Every SQL statement the service runs, written once for both dialects. Rows are decoded with
@@ -142,7 +169,6 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
     const sqlite = SqliteConnection.fromClient(sql)
     const execute = executor(sql)
     const encodeWorkflow = Schema.encode(Workflow)
-    const decodeEvents = Schema.decodeUnknown(Schema.Array(EventRow))
     const encodeEvent = Schema.encode(EventRow)
     const lockSuffix = forUpdate(sql)
 
@@ -166,7 +192,8 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
           )
       )
 
-    const find = (organization: OrganizationId, id: WorkflowId) => select(organization, id, sql.literal(""))
+    const noSuffix = sql.literal("")
+    const find = (organization: OrganizationId, id: WorkflowId) => select(organization, id, noSuffix)
 
     /** Inside a write transaction: the row, locked against other writers until commit (PostgreSQL). */
     const findForWrite = (organization: OrganizationId, id: WorkflowId) => select(organization, id, lockSuffix)
@@ -191,12 +218,12 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
      * The caller holds the row (or database) lock, so a miss here is a bug, never a race to retry.
      */
     const replace = (workflow: Workflow) => {
-      const changedUnderLock = Effect.dieMessage(`workflow ${workflow.id} changed under a held lock`)
+      const changedUnderLock = () => Effect.dieMessage(`workflow ${workflow.id} changed under a held lock`)
       return statement(
         (connection) => {
           const row = changeFromWorkflow(workflow)
           if (Either.isLeft(row)) return row.left
-          return connection.prepare(SQLITE.replace).run(row.right).changes === 1 ? Effect.void : changedUnderLock
+          return connection.prepare(SQLITE.replace).run(row.right).changes === 1 ? Effect.void : changedUnderLock()
         },
         () =>
           encodeWorkflow(workflow).pipe(
@@ -207,7 +234,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
               WHERE id = ${row.id} AND version = ${row.version - 1} RETURNING id`
               )
             ),
-            Effect.flatMap((rows) => (rows.length === 1 ? Effect.void : changedUnderLock))
+            Effect.flatMap((rows) => (rows.length === 1 ? Effect.void : changedUnderLock()))
           )
       )
     }
@@ -264,12 +291,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
         const rows = yield* execute(
           sql`SELECT id, workflow_id, organization_id, type, actor, request_id, reason, changes, created_at
           FROM workflow_events WHERE ${sql.and(clauses)} ORDER BY seq DESC LIMIT ${query.limit + 1}`
-        ).pipe(
-          Effect.flatMap(decodeEvents),
-          // Decoded just now: no need to check the fields again in the constructor.
-          Effect.map((decoded) => decoded.map((row) => new WorkflowEvent(row, true))),
-          Effect.orDie
-        )
+        ).pipe(Effect.orDie, Effect.flatMap(eventsFromRows))
         return Option.some(toPage(rows, query.limit))
       })
 
