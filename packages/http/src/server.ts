@@ -1,5 +1,6 @@
 /** The HTTP server edge: the application over a database, the Node listener, authentication and logs. */
 export * from "./server/Authentication.js"
+export { logfmtLogger } from "./server/Logfmt.js"
 export { NodeListener } from "./server/NodeServe.js"
 export * as PrometheusText from "./server/PrometheusText.js"
 export * from "./server/RequestBody.js"

@@ -2,7 +2,20 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Context, Effect, type FiberId, FiberRef, FiberRefs, HashMap } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Effect,
+  type Fiber,
+  type FiberId,
+  FiberRef,
+  FiberRefs,
+  HashMap,
+  Inspectable,
+  type Logger,
+  LogLevel
+} from "effect"
 import { recordRequest } from "./HttpMetrics.js"
 import { CurrentRequestId, requestIdFrom } from "./RequestId.js"
 import { CurrentRoute, matchRoute, UNMATCHED_ROUTE } from "./RouteTemplates.js"
@@ -52,6 +65,34 @@ export const withRequestFiberRefs = <E, R>(app: HttpApp.Default<E, R>): HttpApp.
   })
 
 /**
+ * Writes one line at `level` to the fiber's loggers as `Effect.log` does, with `annotations` in
+ * place of the fiber's own: loggers see a line annotated like any other, and the fiber's
+ * annotations stay as they were (no copy of its fiber-ref map, no hash of either annotation map).
+ */
+const logAnnotated = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  level: LogLevel.LogLevel,
+  message: string,
+  annotations: HashMap.HashMap<string, unknown>
+): void => {
+  if (LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), level)) return
+  const context = fiber.getFiberRefs()
+  const options: Logger.Logger.Options<unknown> = {
+    fiberId: fiber.id(),
+    logLevel: level,
+    message: [message],
+    cause: Cause.empty,
+    context,
+    spans: fiber.getFiberRef(FiberRef.currentLogSpan),
+    annotations,
+    date: new Date(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis())
+  }
+  Inspectable.withRedactableContext(context, () => {
+    for (const logger of fiber.getFiberRef(FiberRef.currentLoggers)) logger.log(options)
+  })
+}
+
+/**
  * One log line per request (method, path, status, duration, request id), `X-Request-Id` on
  * every response, and the request counted in the metrics. It wraps the app, so an answer passes
  * through here before it is written and the header goes straight onto it. Only when the app ends
@@ -60,9 +101,10 @@ export const withRequestFiberRefs = <E, R>(app: HttpApp.Default<E, R>): HttpApp.
  * fiber-ref write each request would cost).
  *
  * The request id, its log annotation and the route are on the fiber already
- * (`requestFiberRefs`). The request's fiber ends with it, so the status and duration are
- * annotated on it outright instead of scoped with `Effect.annotateLogs`: nothing runs on the
- * fiber afterwards to see them, and the scoped form costs two more copies of the fiber-ref map.
+ * (`requestFiberRefs`). The status and duration are annotations of the request's line alone,
+ * handed to the loggers with it (`logAnnotated`): nothing else on the fiber logs after it. Both
+ * servers run a request uninterruptibly outside its handlers, so the line is written however
+ * the app ends without the masking `Effect.onExit` would add.
  */
 export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.withFiberRuntime((fiber) => {
@@ -70,34 +112,31 @@ export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E,
     const requestId = fiber.getFiberRef(CurrentRequestId) ?? requestIdFrom(undefined)
     const route = fiber.getFiberRef(CurrentRoute)?.handler.template ?? UNMATCHED_ROUTE
     const started = performance.now()
-    let status = 0
-    const logLine = () => {
+    const writeLine = (status: number) => {
       const elapsed = performance.now() - started
       recordRequest(request.method, route, status, elapsed / 1000)
-      return Effect.zipRight(
-        FiberRef.update(
-          FiberRef.currentLogAnnotations,
-          (annotations) =>
-            HashMap.set(HashMap.set(annotations, "status", status), "duration_ms", Math.round(elapsed * 10) / 10)
-        ),
-        Effect.logInfo(
-          `${request.method} ${request.url} ${status}${status === CLIENT_ABORT ? " (client abort, no response)" : ""}`
-        )
+      const annotations = fiber.getFiberRef(FiberRef.currentLogAnnotations).pipe(
+        HashMap.set<string, unknown>("status", status),
+        HashMap.set<string, unknown>("duration_ms", Math.round(elapsed * 10) / 10)
       )
+      const abort = status === CLIENT_ABORT ? " (client abort, no response)" : ""
+      logAnnotated(fiber, LogLevel.Info, `${request.method} ${request.url} ${status}${abort}`, annotations)
     }
-    const tag = (response: HttpServerResponse.HttpServerResponse) => {
-      status = response.status
-      return HttpServerResponse.setHeader(response, "x-request-id", requestId)
-    }
-    // Failed: the line is written before the server's own answer, so its status is worked out here.
-    return Effect.onExit(Effect.map(app, tag), (exit) =>
-      exit._tag === "Success"
-        ? logLine()
-        : Effect.zipRight(
-          HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(tag(response))),
-          Effect.flatMap(HttpServerError.causeResponse(exit.cause), ([response]) => {
-            status = response.status
-            return logLine()
-          })
-        ))
+    const tag = (response: HttpServerResponse.HttpServerResponse) =>
+      HttpServerResponse.setHeader(response, "x-request-id", requestId)
+    return Effect.matchCauseEffect(app, {
+      onSuccess: (response) => {
+        writeLine(response.status)
+        return Effect.succeed(tag(response))
+      },
+      // The line is written before the server's own answer, so its status is worked out here.
+      onFailure: (cause) =>
+        Effect.flatMap(HttpServerError.causeResponse(cause), ([response]) => {
+          writeLine(response.status)
+          return Effect.zipRight(
+            HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(tag(response))),
+            Effect.failCause(cause)
+          )
+        })
+    })
   })

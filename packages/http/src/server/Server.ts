@@ -35,7 +35,8 @@ const docsRoute = Effect.gen(function*() {
  * The whole HTTP application over a database client: routes, problem bodies, request log and
  * metrics, `/openapi.json` and `/docs` (Swagger UI with its assets inlined, so it works offline).
  * `database` is what the client was made for; `/readyz` names only its kind. Spans are exported
- * only when `tracing` says where to.
+ * only when `tracing` says where to. Each request's line goes to whatever loggers are installed,
+ * with `request_id`, `status` and `duration_ms` annotations; its other lines carry `request_id`.
  */
 export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOptions> = Option.none()) =>
   Layer.scopedDiscard(

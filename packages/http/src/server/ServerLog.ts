@@ -1,4 +1,5 @@
 import { Effect, Layer, Logger } from "effect"
+import { logfmtLogger } from "./Logfmt.js"
 
 /** How long a log line may wait to be written with the lines after it. */
 const FLUSH_WINDOW = "25 millis"
@@ -13,7 +14,7 @@ const FLUSH_WINDOW = "25 millis"
  */
 export const ServerLog = Layer.unwrapScoped(
   Effect.map(
-    Logger.batched(Logger.logfmtLogger, FLUSH_WINDOW, (lines) =>
+    Logger.batched(logfmtLogger, FLUSH_WINDOW, (lines) =>
       Effect.sync(() => {
         process.stdout.write(lines.join("\n") + "\n")
       })),
