@@ -7,11 +7,12 @@ import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type { Unauthorized } from "@workflows/domain"
-import { Context, Effect, Either, FiberRef, Option, type ParseResult, Redacted, Schema } from "effect"
+import { Unauthorized } from "@workflows/domain"
+import { Cause, Context, Effect, Either, FiberRef, Option, type ParseResult, Redacted, Schema } from "effect"
 import type * as FindMyWay from "find-my-way-ts"
 import { Authentication, CurrentPrincipal, WorkflowsApi } from "../api/WorkflowsApi.js"
 import type { Principal } from "../storage/ApiKeys.js"
+import { challenge } from "./Authentication.js"
 import { CurrentRoute, isRoute, type Route, routeKey } from "./RouteTemplates.js"
 
 type Groups = typeof WorkflowsApi extends HttpApi.HttpApi<string, infer G, infer _E, infer _R> ? G : never
@@ -165,11 +166,13 @@ export const makeApiApp = <R>(options: {
       for (const encoder of encoders) {
         if (encoder.is(error)) {
           return Effect.orDie(
-            Effect.map(
-              encoder.encode(error),
-              (body) =>
-                HttpServerResponse.unsafeJson(body, { status: encoder.status, contentType: encoder.contentType })
-            )
+            Effect.map(encoder.encode(error), (body) => {
+              const response = HttpServerResponse.unsafeJson(body, {
+                status: encoder.status,
+                contentType: encoder.contentType
+              })
+              return error instanceof Unauthorized ? challenge(response) : response
+            })
           )
         }
       }
@@ -188,7 +191,11 @@ export const makeApiApp = <R>(options: {
     })
     if (unreachable.length > 0) return Effect.dieMessage(`not in RouteTemplates: ${unreachable.join(", ")}`)
     return Effect.succeed(
-      Effect.catchAll(options.middleware(dispatch), encodeFailure) as HttpApp.Default<
+      // `catchAll` without its success frame: a request that succeeds pays one step for it, not two.
+      Effect.catchAllCause(options.middleware(dispatch), (cause) => {
+        const failure = Cause.failureOrCause(cause)
+        return failure._tag === "Left" ? encodeFailure(failure.left) : Effect.failCause(failure.right)
+      }) as HttpApp.Default<
         never,
         Exclude<R, CurrentPrincipal>
       >
