@@ -143,7 +143,7 @@ export const serveNode = (
         Runtime.make({ context, fiberRefs, runtimeFlags: uninterruptible }),
         handled,
         {
-        immediate: false,
+          immediate: false,
           updateRefs: updateRefs === undefined ? undefined : (refs, fiberId) => updateRefs(request, refs, fiberId)
         }
       )
