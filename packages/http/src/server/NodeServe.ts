@@ -88,13 +88,12 @@ const respond = (
 
 /** A failure the app did not answer (interrupted: the client went, or the server is stopping): 499 or 503. */
 const respondToCause = (
-  fiber: Fiber.RuntimeFiber<void, unknown>,
-  request: HttpServerRequest.HttpServerRequest,
-  cause: Cause.Cause<unknown>
+  cause: Cause.Cause<unknown>,
+  answer: (response: HttpServerResponse.HttpServerResponse) => Effect.Effect<void>
 ) =>
   Effect.flatMap(HttpServerError.causeResponse(cause), ([response, rest]) =>
     Effect.zipRight(
-      respond(fiber, request, response),
+      answer(response),
       Cause.isEmptyType(rest) ? Effect.void : Effect.failCause(rest)
     ))
 
@@ -112,6 +111,16 @@ const respondToCause = (
 export const serveNode = (
   app: HttpApp.Default<never>,
   options: {
+    /**
+     * The response about to be written (the app's, or the server's own 499 or 503), on the
+     * request's fiber, `started` being `performance.now()` as the request arrived: the request log.
+     */
+    readonly onResponse?: (
+      fiber: Fiber.RuntimeFiber<void, unknown>,
+      request: HttpServerRequest.HttpServerRequest,
+      started: number,
+      response: HttpServerResponse.HttpServerResponse
+    ) => HttpServerResponse.HttpServerResponse
     /** Fiber refs of the request's fiber, set as it is forked (one copy of the fiber-ref map, not one per `FiberRef.set`). */
     readonly updateRefs?: (
       request: HttpServerRequest.HttpServerRequest,
@@ -128,14 +137,20 @@ export const serveNode = (
     const uninterruptible = RuntimeFlags.disable(runtimeFlags, RuntimeFlags.Interruption)
     const inFlight = new Set<Fiber.RuntimeFiber<void, unknown>>()
     const updateRefs = options.updateRefs
+    const onResponse = options.onResponse
 
     const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
+      const started = performance.now()
       const request = makeRequest(incoming, outgoing)
       const context = Context.make(HttpServerRequest.HttpServerRequest, request)
       // The request and its fiber are at hand here: the answer is written without asking the fiber for them.
+      const answer = onResponse === undefined
+        ? (response: HttpServerResponse.HttpServerResponse) => respond(fiber, request, response)
+        : (response: HttpServerResponse.HttpServerResponse) =>
+          respond(fiber, request, onResponse(fiber, request, started, response))
       const handled = Effect.matchCauseEffect(app, {
-        onSuccess: (response) => respond(fiber, request, response),
-        onFailure: (cause) => respondToCause(fiber, request, cause)
+        onSuccess: answer,
+        onFailure: (cause) => respondToCause(cause, answer)
       })
       // Started on the scheduler rather than inside Node's parser callback: by then a body that came
       // with the headers is buffered, and is read without waiting for the stream's events.

@@ -13,7 +13,7 @@ import { makeApiApp } from "./ApiDispatch.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { NodeListener, serveNode } from "./NodeServe.js"
 import { answerConnect, answerMalformedRequest, problems } from "./ProblemMiddleware.js"
-import { requestFiberRefs, requestLog, withRequestFiberRefs } from "./RequestLog.js"
+import { logResponse, requestFiberRefs, requestLog, withRequestFiberRefs } from "./RequestLog.js"
 import { DOCS_PATH, OPENAPI_PATH } from "./RouteTemplates.js"
 import { ServerLog } from "./ServerLog.js"
 import { serverSpanAttributes, TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
@@ -51,7 +51,7 @@ export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOp
       // Traced, a request goes through the platform's server, whose middleware makes its span.
       yield* Option.isSome(tracing)
         ? HttpServer.serveEffect(withRequestFiberRefs(requestLog(app)))
-        : serveNode(requestLog(app), { updateRefs: requestFiberRefs })
+        : serveNode(app, { updateRefs: requestFiberRefs, onResponse: logResponse })
     })
   ).pipe(
     Layer.provide(AuthenticationLive),
