@@ -12,7 +12,7 @@ import { type Database, describeDatabase, layer } from "../storage/Sql.js"
 import { makeApiApp } from "./ApiDispatch.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { NodeListener, serveNode } from "./NodeServe.js"
-import { answerConnect, answerMalformedRequest, problems } from "./ProblemMiddleware.js"
+import { answerConnect, answerMalformedRequest, problemFor } from "./ProblemMiddleware.js"
 import { logResponse, requestFiberRefs, requestLog, withRequestFiberRefs } from "./RequestLog.js"
 import { DOCS_PATH, OPENAPI_PATH } from "./RouteTemplates.js"
 import { ServerLog } from "./ServerLog.js"
@@ -45,8 +45,9 @@ export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOp
       const app = yield* makeApiApp({
         handlers: { workflows: yield* WorkflowsHandlers, system: yield* SystemHandlers(database) },
         extraRoutes: [[OPENAPI_PATH, Effect.succeed(openApi)], [DOCS_PATH, yield* docsRoute]],
+        problems: problemFor,
         // With tracing off, nothing is added per request.
-        middleware: Option.isSome(tracing) ? (app) => serverSpanAttributes(problems(app)) : problems
+        middleware: Option.isSome(tracing) ? serverSpanAttributes : undefined
       })
       // Traced, a request goes through the platform's server, whose middleware makes its span.
       yield* Option.isSome(tracing)
