@@ -164,9 +164,10 @@ const rowFromEvent = (event: WorkflowEvent): Either.Either<typeof EventRow.Encod
 /**
  * Every SQL statement the service runs, written once for both dialects. Rows are decoded with
  * the domain's schemas; a row that fails to decode is a bug (a defect), not a client error.
- * On our SQLite connection the statements of a request (find, insert, replace, appendEvent) are
- * prepared once and run in one step each, without `@effect/sql`'s statement plumbing
- * (docs/DECISIONS.md); with a tracer enabled, or on PostgreSQL, they go through `sql` as written below.
+ * On our SQLite connection the statements of a request (find, insert, replace, appendEvent, and
+ * a change with its event together) are prepared once and run in one step each, without
+ * `@effect/sql`'s statement plumbing (docs/DECISIONS.md); with a tracer enabled, or on PostgreSQL,
+ * they go through `sql` as written below.
  */
 export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@workflows/WorkflowRepository", {
   effect: Effect.gen(function*() {
