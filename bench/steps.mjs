@@ -52,7 +52,10 @@ const countAllocation = () => {
 
 /**
  * The runtime steps `effect` takes: the fiber asks its scheduler whether to yield once per
- * operation, so a scheduler that counts the questions counts the operations.
+ * operation, so a scheduler that counts the questions counts the operations. Counted from a
+ * fresh turn of the run loop (after a yield), so that the fiber's own yield every 2,048
+ * operations cannot fall inside the count (a request's fiber in `serve` starts fresh too), and
+ * without the steps of installing the counting scheduler (`Effect.void` counts 1).
  */
 const countSteps = (effect) => {
   let steps = 0
@@ -61,7 +64,15 @@ const countSteps = (effect) => {
     scheduleTask: (task, priority) => scheduler.scheduleTask(task, priority),
     shouldYield: (fiber) => (steps++, scheduler.shouldYield(fiber))
   }
-  return Effect.zipRight(Effect.withScheduler(effect, counting), Effect.sync(() => steps))
+  const count = (effect) =>
+    Effect.suspend(() => {
+      steps = 0
+      return Effect.zipRight(
+        Effect.zipRight(Effect.yieldNow(), Effect.withScheduler(effect, counting)),
+        Effect.sync(() => steps)
+      )
+    })
+  return Effect.zipWith(count(effect), count(Effect.void), (total, overhead) => total - (overhead - 1))
 }
 
 /** [µs per call, KB allocated per call, runtime steps per call] of `run(i)` (an Effect), medians over batches. */

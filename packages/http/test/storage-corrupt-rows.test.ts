@@ -1,8 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
+import type { Actor } from "@workflows/domain"
 import { Cause, Effect, Exit } from "effect"
 import { databases, withService } from "./databases.js"
-import { apiFor, freshId, insertWorkflow, ORG_A, rowOf } from "./support.js"
+import { apiFor, freshId, insertWorkflow, ORG_A, rowOf, snapshot } from "./support.js"
 
 /**
  * A row that breaks the domain's rules (written by a bug or by hand) is a defect, a logged 500,
@@ -72,6 +73,26 @@ for (const db of databases) {
             const exit = yield* Effect.exit(api.events(id))
             expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
           })
+        ))
+    }
+
+    // On SQLite with tracing off the new state and its event are written in one step: the event's
+    // check comes after the row's UPDATE has run, which the transaction must undo.
+    for (const tracing of [true, false]) {
+      it.live(`an audit event that fails its check: the update and lifecycle calls die, and nothing is written (tracing ${tracing})`, () =>
+        withService(db)(
+          Effect.gen(function*() {
+            const { id } = yield* (yield* apiFor(ORG_A)).create({ title: "Audited" })
+            // A caller the service would not build: an actor of no known type, stored with each event.
+            const broken = yield* apiFor(ORG_A, { actor: { type: "robot" } as unknown as Actor })
+            const before = yield* snapshot
+            const update = yield* Effect.exit(broken.update(id, { title: "Changed" }))
+            const activate = yield* Effect.exit(broken.activate(id))
+            for (const exit of [update, activate]) {
+              expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+            }
+            expect(yield* snapshot).toEqual(before)
+          }).pipe(Effect.withTracerEnabled(tracing))
         ))
     }
 

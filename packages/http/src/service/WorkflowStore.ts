@@ -9,6 +9,7 @@ import {
   decodeListQuery,
   decodeNewWorkflow,
   decodePatch,
+  type EventId,
   IdempotencyKeyReused,
   isWorkflowId,
   Lifecycle,
@@ -22,7 +23,7 @@ import {
   type WorkflowId,
   WorkflowNotFound
 } from "@workflows/domain"
-import { DateTime, Effect, Either, Layer, Option } from "effect"
+import { Clock, DateTime, Effect, Either, Exit, Layer, Option } from "effect"
 import { IdempotencyKeys, requestHash } from "../storage/IdempotencyKeys.js"
 import { Ids } from "../storage/Ids.js"
 import { lockName, makeWriteTransaction } from "../storage/Sql.js"
@@ -99,40 +100,41 @@ interface Storage {
   readonly writeTransaction: ReturnType<typeof makeWriteTransaction>
 }
 
+/*
+ * The synchronous checks answer with an `Exit` rather than an `Either`: a generator yields an
+ * `Exit` without a runtime step, an `Either` costs two.
+ */
+
 /** Ids outside the id pattern get the same answer as ids that do not exist. */
-const asId = (id: string): Effect.Effect<WorkflowId, WorkflowNotFound> =>
-  isWorkflowId(id) ? Effect.succeed(id) : Effect.fail(new WorkflowNotFound({ id }))
+const asId = (id: string): Exit.Exit<WorkflowId, WorkflowNotFound> =>
+  isWorkflowId(id) ? Exit.succeed(id) : Exit.fail(new WorkflowNotFound({ id }))
 
 /** The workflow found, or the answer for one that does not exist (under the id as the caller gave it). */
-const orNotFound = (found: Option.Option<Workflow>, id: string): Effect.Effect<Workflow, WorkflowNotFound> =>
-  Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(new WorkflowNotFound({ id }))
+const orNotFound = (found: Option.Option<Workflow>, id: string): Exit.Exit<Workflow, WorkflowNotFound> =>
+  Option.isSome(found) ? Exit.succeed(found.value) : Exit.fail(new WorkflowNotFound({ id }))
 
 const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Storage): WorkflowStoreCalls => {
-  const loadForWrite = (organization: OrganizationId, id: WorkflowId) =>
-    Effect.flatMap(repository.findForWrite(organization, id), (found) => orNotFound(found, id))
-
-  const event = (
+  const eventOf = (
+    id: EventId,
     caller: Caller,
     workflow: Workflow,
     type: WorkflowEventType,
     changes: Changes,
     reason: string | null
   ) =>
-    Effect.map(ids.eventId, (id) =>
-      new WorkflowEvent({
-        id,
-        workflow_id: workflow.id,
-        organization_id: workflow.organization_id,
-        type,
-        actor: caller.actor,
-        request_id: caller.request_id,
-        reason,
-        changes,
-        created_at: workflow.updated_at
-      }, true) // validated when encoded for storage
-    )
+    new WorkflowEvent({
+      id,
+      workflow_id: workflow.id,
+      organization_id: workflow.organization_id,
+      type,
+      actor: caller.actor,
+      request_id: caller.request_id,
+      reason,
+      changes,
+      created_at: workflow.updated_at
+    }, true) // validated when encoded for storage
 
-  /** The record and its audit event land together or not at all. */
+  /** Inside a write transaction: the record and its audit event land together or not at all. */
   const save = (
     caller: Caller,
     workflow: Workflow,
@@ -140,9 +142,9 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
     changes: Changes,
     reason: string | null
   ) =>
-    Effect.zipRight(
-      repository.replace(workflow),
-      Effect.flatMap(event(caller, workflow, type, changes, reason), repository.appendEvent)
+    Effect.flatMap(
+      ids.eventId,
+      (id) => repository.replaceWithEvent(workflow, eventOf(id, caller, workflow, type, changes, reason))
     )
 
   const create: WorkflowStoreCalls["create"] = (caller, body, options = {}) =>
@@ -185,7 +187,9 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
             now
           })
           yield* repository.insert(workflow)
-          yield* Effect.flatMap(event(caller, workflow, "workflow.created", changes, null), repository.appendEvent)
+          yield* repository.appendEvent(
+            eventOf(yield* ids.eventId, caller, workflow, "workflow.created", changes, null)
+          )
           if (retry !== undefined) yield* idempotency.remember(organization, retry.key, retry.hash, workflow)
           return workflow
         })
@@ -205,40 +209,47 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
-  const update: WorkflowStoreCalls["update"] = (caller, id, body, options = {}) =>
-    Effect.gen(function*() {
-      const patch = yield* decodePatch(body)
-      const wid = yield* asId(id)
-      return yield* writeTransaction(
-        Effect.gen(function*() {
-          const current = yield* loadForWrite(caller.organization_id, wid)
-          yield* checkIfMatch(options.if_match, current.version)
-          const outcome = yield* applyPatch(current, patch, yield* DateTime.now)
-          if (outcome._tag === "Unchanged") return current
-          yield* save(caller, outcome.workflow, "workflow.updated", outcome.changes, null)
-          return outcome.workflow
-        })
-      )
-    })
+  /** Called when the operation runs (see `withOperationSpan`): the checks before the lock are plain code. */
+  const update: WorkflowStoreCalls["update"] = (caller, id, body, options = {}) => {
+    const patch = decodePatch(body)
+    if (Either.isLeft(patch)) return Effect.fail(patch.left)
+    if (!isWorkflowId(id)) return Effect.fail(new WorkflowNotFound({ id }))
+    return writeTransaction(
+      Effect.gen(function*() {
+        const current = yield* orNotFound(yield* repository.findForWrite(caller.organization_id, id), id)
+        // `DateTime.now` maps over the clock: a step more.
+        const at = DateTime.unsafeMake(yield* Clock.currentTimeMillis)
+        const outcome = yield* Exit.fromEither(
+          Either.flatMap(checkIfMatch(options.if_match, current.version), () => applyPatch(current, patch.right, at))
+        )
+        if (outcome._tag === "Unchanged") return current
+        yield* save(caller, outcome.workflow, "workflow.updated", outcome.changes, null)
+        return outcome.workflow
+      })
+    )
+  }
 
   const lifecycle = (action: Lifecycle.LifecycleAction): WorkflowStoreCalls[Lifecycle.LifecycleAction] => {
     const name = `Workflows.${action}`
-    const call: WorkflowStoreCalls[Lifecycle.LifecycleAction] = (caller, id, options = {}) =>
-      Effect.gen(function*() {
-        const { reason } = yield* decodeLifecycleRequest(options.body)
-        const wid = yield* asId(id)
-        return yield* writeTransaction(
-          Effect.gen(function*() {
-            const current = yield* loadForWrite(caller.organization_id, wid)
-            yield* checkIfMatch(options.if_match, current.version)
-            const outcome = yield* Lifecycle.apply(current, action, yield* DateTime.now)
-            if (outcome._tag === "Unchanged") return current
-            yield* save(caller, outcome.workflow, outcome.type, outcome.changes, reason)
-            return outcome.workflow
-          })
-        )
-      })
-    return (caller, id, options) => withOperationSpan(call(caller, id, options), name, caller.organization_id, id)
+    /** As `update`: called when the operation runs. */
+    const call: WorkflowStoreCalls[Lifecycle.LifecycleAction] = (caller, id, options = {}) => {
+      const request = decodeLifecycleRequest(options.body)
+      if (Either.isLeft(request)) return Effect.fail(request.left)
+      if (!isWorkflowId(id)) return Effect.fail(new WorkflowNotFound({ id }))
+      return writeTransaction(
+        Effect.gen(function*() {
+          const current = yield* orNotFound(yield* repository.findForWrite(caller.organization_id, id), id)
+          const at = DateTime.unsafeMake(yield* Clock.currentTimeMillis)
+          const outcome = yield* Exit.fromEither(
+            Either.flatMap(checkIfMatch(options.if_match, current.version), () => Lifecycle.apply(current, action, at))
+          )
+          if (outcome._tag === "Unchanged") return current
+          yield* save(caller, outcome.workflow, outcome.type, outcome.changes, request.right.reason)
+          return outcome.workflow
+        })
+      )
+    }
+    return (caller, id, options) => withOperationSpan(() => call(caller, id, options), name, caller.organization_id, id)
   }
 
   const events: WorkflowStoreCalls["events"] = (caller, id, input = {}) =>
@@ -251,17 +262,17 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
 
   return {
     create: (caller, body, options) =>
-      withOperationSpan(create(caller, body, options), "Workflows.create", caller.organization_id),
-    get: (caller, id) => withOperationSpan(get(caller, id), "Workflows.get", caller.organization_id, id),
-    list: (caller, query) => withOperationSpan(list(caller, query), "Workflows.list", caller.organization_id),
+      withOperationSpan(() => create(caller, body, options), "Workflows.create", caller.organization_id),
+    get: (caller, id) => withOperationSpan(() => get(caller, id), "Workflows.get", caller.organization_id, id),
+    list: (caller, query) => withOperationSpan(() => list(caller, query), "Workflows.list", caller.organization_id),
     update: (caller, id, patch, options) =>
-      withOperationSpan(update(caller, id, patch, options), "Workflows.update", caller.organization_id, id),
+      withOperationSpan(() => update(caller, id, patch, options), "Workflows.update", caller.organization_id, id),
     activate: lifecycle("activate"),
     pause: lifecycle("pause"),
     resume: lifecycle("resume"),
     cancel: lifecycle("cancel"),
     complete: lifecycle("complete"),
     events: (caller, id, query) =>
-      withOperationSpan(events(caller, id, query), "Workflows.events", caller.organization_id, id)
+      withOperationSpan(() => events(caller, id, query), "Workflows.events", caller.organization_id, id)
   }
 }

@@ -96,6 +96,11 @@ export interface SqliteConnection {
     f: (connection: SqliteConnection) => Effect.Effect<A, E>,
     traced: () => Effect.Effect<A2, E2, R2>
   ) => Effect.Effect<A | A2, E | SqlError | E2, R2>
+  /** `runUntraced`, an exception `f` throws being a defect (the `SqlError` it would fail with). */
+  readonly runUntracedOrDie: <A, E, A2, E2, R2>(
+    f: (connection: SqliteConnection) => Effect.Effect<A, E>,
+    traced: () => Effect.Effect<A2, E2, R2>
+  ) => Effect.Effect<A | A2, E | E2, R2>
   /** The `SqlConnection` published as `TransactionConnection` by a transaction holding the lock. */
   readonly held: SqlConnection.Connection
   readonly lock: ConnectionLock
@@ -126,6 +131,15 @@ const attemptEffect = <A, E>(f: () => Effect.Effect<A, E>): Effect.Effect<A, E |
     return f()
   } catch (cause) {
     return Effect.fail(failed(cause))
+  }
+}
+
+/** `attemptEffect`, an exception being a defect, as `Effect.orDie` would make it, without its step. */
+const attemptOrDie = <A, E>(f: () => Effect.Effect<A, E>): Effect.Effect<A, E> => {
+  try {
+    return f()
+  } catch (cause) {
+    return Effect.die(failed(cause))
   }
 }
 
@@ -206,12 +220,13 @@ export const make = (options: Options): Effect.Effect<SqlClient.SqlClient, SqlEr
     const free = connection((run) => Effect.suspend(() => lock.whenFree(run)))
     const held = connection((run) => Effect.suspend(run))
 
-    const runIn = <A, E>(
+    const runIn = <A, E, E2>(
       fiber: Fiber.RuntimeFiber<unknown, unknown>,
-      f: (connection: SqliteConnection) => Effect.Effect<A, E>
-    ): Effect.Effect<A, E | SqlError> => {
+      f: (connection: SqliteConnection) => Effect.Effect<A, E>,
+      attempt: (f: () => Effect.Effect<A, E>) => Effect.Effect<A, E | E2>
+    ): Effect.Effect<A, E | E2> => {
       const transaction = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
-      const go = () => attemptEffect(() => f(sqlite))
+      const go = () => attempt(() => f(sqlite))
       return transaction._tag === "Some" && transaction.value[0] === held ? go() : lock.whenFree(go)
     }
     const sqlite: SqliteConnection = {
@@ -220,10 +235,14 @@ export const make = (options: Options): Effect.Effect<SqlClient.SqlClient, SqlEr
       execute: (text, params) => rowsOf(prepare(text), params, false) as ReadonlyArray<unknown>,
       lock,
       held,
-      run: (f) => Effect.withFiberRuntime((fiber) => runIn(fiber, f)),
+      run: (f) => Effect.withFiberRuntime((fiber) => runIn(fiber, f, attemptEffect)),
       runUntraced: (f, traced) =>
         Effect.withFiberRuntime((fiber) =>
-          fiber.getFiberRef(FiberRef.currentTracerEnabled) ? traced() : runIn(fiber, f)
+          fiber.getFiberRef(FiberRef.currentTracerEnabled) ? traced() : runIn(fiber, f, attemptEffect)
+        ),
+      runUntracedOrDie: (f, traced) =>
+        Effect.withFiberRuntime((fiber) =>
+          fiber.getFiberRef(FiberRef.currentTracerEnabled) ? traced() : runIn(fiber, f, attemptOrDie)
         )
     }
 
@@ -305,7 +324,10 @@ export const writeTransaction = <A, E, R, A2, E2, R2>(
           // COMMIT or ROLLBACK as soon as the body ends, then the context is set back.
           onSuccess: (value) => {
             const error = finish(true)
-            return Effect.zipRight(leave, error === undefined ? Effect.succeed(value) : Effect.die(error))
+            return error === undefined
+              // Sets the context back and answers the value in one effect.
+              ? FiberRef.modify(FiberRef.currentContext, () => [value, outer])
+              : Effect.zipRight(leave, Effect.die(error))
           },
           onFailure: (cause) => {
             const error = finish(false)

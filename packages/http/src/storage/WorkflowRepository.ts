@@ -14,7 +14,7 @@ import {
   type WorkflowId,
   type WorkflowStatus
 } from "@workflows/domain"
-import { DateTime, Effect, Either, Option, type ParseResult, Schema } from "effect"
+import { Cause, DateTime, Effect, Either, Exit, Option, type ParseResult, Schema } from "effect"
 import type { Page } from "../service/Workflows.js"
 import { executor, forUpdate } from "./Sql.js"
 import * as SqliteConnection from "./SqliteConnection.js"
@@ -60,8 +60,9 @@ const encodeWorkflowFully = Schema.encodeEither(Workflow)
 const isEvent = guard(Schema.Struct(WorkflowEvent.fields))
 const encodeEventFully = Schema.encodeEither(EventRow)
 
-const invalid = <A>(report: Either.Either<A, ParseResult.ParseError>, what: string): Effect.Effect<never> =>
-  Either.isLeft(report) ? Effect.die(report.left) : Effect.dieMessage(`${what} failed its schema check`)
+/** An `Exit`, so that the statements run on SQLite can decide their outcome synchronously. */
+const invalid = <A>(report: Either.Either<A, ParseResult.ParseError>, what: string): Exit.Exit<never> =>
+  Exit.die(Either.isLeft(report) ? report.left : new Cause.RuntimeException(`${what} failed its schema check`))
 
 /** The workflow a row holds, or `undefined` when it fails the check. */
 const checkedWorkflow = (row: unknown): Workflow | undefined => {
@@ -77,9 +78,13 @@ const checkedWorkflow = (row: unknown): Workflow | undefined => {
   }, true)
 }
 
-const workflowFromRow = (row: unknown): Effect.Effect<Workflow> => {
+/** The workflow the row holds, none without a row. */
+const workflowFromRow = (row: unknown): Exit.Exit<Option.Option<Workflow>> => {
+  if (row === undefined) return Exit.succeed(Option.none())
   const workflow = checkedWorkflow(row)
-  return workflow === undefined ? invalid(decodeWorkflowFully(row), "a workflow row") : Effect.succeed(workflow)
+  return workflow === undefined
+    ? invalid(decodeWorkflowFully(row), "a workflow row")
+    : Exit.succeed(Option.some(workflow))
 }
 
 const workflowsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<Workflow>> => {
@@ -123,7 +128,7 @@ const eventsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArr
   return Effect.succeed(events)
 }
 
-const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Encoded, Effect.Effect<never>> => {
+const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Encoded, Exit.Exit<never>> => {
   const row = encodeWorkflowUnchecked(workflow)
   return isWorkflowRow(row) ? Either.right(row) : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
 }
@@ -150,7 +155,7 @@ const changeFromWorkflow = (workflow: Workflow) =>
     : Either.left(invalid(encodeWorkflowFully(workflow), "a workflow"))
 
 /** An event's row: its encoded form (the domain's field list), with `actor` and `changes` as JSON text. */
-const rowFromEvent = (event: WorkflowEvent): Either.Either<typeof EventRow.Encoded, Effect.Effect<never>> => {
+const rowFromEvent = (event: WorkflowEvent): Either.Either<typeof EventRow.Encoded, Exit.Exit<never>> => {
   if (!isEvent(event)) return Either.left(invalid(encodeEventFully(event), "an event"))
   const encoded = encodeWorkflowEventUnchecked(event)
   return Either.right({ ...encoded, actor: JSON.stringify(encoded.actor), changes: JSON.stringify(encoded.changes) })
@@ -159,9 +164,10 @@ const rowFromEvent = (event: WorkflowEvent): Either.Either<typeof EventRow.Encod
 /**
  * Every SQL statement the service runs, written once for both dialects. Rows are decoded with
  * the domain's schemas; a row that fails to decode is a bug (a defect), not a client error.
- * On our SQLite connection the statements of a request (find, insert, replace, appendEvent) are
- * prepared once and run in one step each, without `@effect/sql`'s statement plumbing
- * (docs/DECISIONS.md); with a tracer enabled, or on PostgreSQL, they go through `sql` as written below.
+ * On our SQLite connection the statements of a request (find, insert, replace, appendEvent, and
+ * a change with its event together) are prepared once and run in one step each, without
+ * `@effect/sql`'s statement plumbing (docs/DECISIONS.md); with a tracer enabled, or on PostgreSQL,
+ * they go through `sql` as written below.
  */
 export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@workflows/WorkflowRepository", {
   effect: Effect.gen(function*() {
@@ -172,60 +178,68 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
     const encodeEvent = Schema.encode(EventRow)
     const lockSuffix = forUpdate(sql)
 
-    /** `onSqlite` on our SQLite connection (unless tracing), else `statement`; any failure is a defect. */
-    const statement = <A>(
-      onSqlite: (connection: SqliteConnection.SqliteConnection) => Effect.Effect<A>,
-      statement: () => Effect.Effect<A, SqlError | ParseResult.ParseError>
-    ): Effect.Effect<A> => Effect.orDie(sqlite === undefined ? statement() : sqlite.runUntraced(onSqlite, statement))
+    /**
+     * One statement, written for our SQLite connection (run there in one step, its outcome decided
+     * synchronously) and through `sql` (with a tracer enabled, or on PostgreSQL).
+     */
+    interface Statement<A> {
+      readonly onSqlite: (connection: SqliteConnection.SqliteConnection) => Exit.Exit<A>
+      readonly viaSql: () => Effect.Effect<A, SqlError | ParseResult.ParseError>
+    }
 
-    const select = (organization: OrganizationId, id: WorkflowId, suffix: ReturnType<typeof forUpdate>) =>
-      statement(
-        (connection) => {
-          const row: unknown = connection.prepare(SQLITE.find).get(id, organization)
-          return row === undefined ? Effect.succeedNone : Effect.asSome(workflowFromRow(row))
-        },
-        () =>
-          execute(
-            sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${suffix}`
-          ).pipe(
-            Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeedNone : Effect.asSome(workflowFromRow(rows[0]))))
-          )
-      )
+    /** Runs `statement`; any failure is a defect. */
+    const run = <A>({ onSqlite, viaSql }: Statement<A>): Effect.Effect<A> =>
+      sqlite === undefined
+        ? Effect.orDie(viaSql())
+        : sqlite.runUntracedOrDie(onSqlite, () => Effect.orDie(viaSql()))
+
+    const select = (
+      organization: OrganizationId,
+      id: WorkflowId,
+      suffix: ReturnType<typeof forUpdate>
+    ): Statement<Option.Option<Workflow>> => ({
+      onSqlite: (connection) => workflowFromRow(connection.prepare(SQLITE.find).get(id, organization)),
+      viaSql: () =>
+        execute(sql`SELECT * FROM workflows WHERE id = ${id} AND organization_id = ${organization} ${suffix}`).pipe(
+          Effect.flatMap((rows) => workflowFromRow(rows[0]))
+        )
+    })
 
     const noSuffix = sql.literal("")
-    const find = (organization: OrganizationId, id: WorkflowId) => select(organization, id, noSuffix)
+    const find = (organization: OrganizationId, id: WorkflowId) => run(select(organization, id, noSuffix))
 
     /** Inside a write transaction: the row, locked against other writers until commit (PostgreSQL). */
-    const findForWrite = (organization: OrganizationId, id: WorkflowId) => select(organization, id, lockSuffix)
+    const findForWrite = (organization: OrganizationId, id: WorkflowId) => run(select(organization, id, lockSuffix))
 
     const insert = (workflow: Workflow) =>
-      statement(
-        (connection) => {
+      run({
+        onSqlite: (connection) => {
           const row = rowFromWorkflow(workflow)
           if (Either.isLeft(row)) return row.left
           connection.prepare(SQLITE.insert).run(row.right)
-          return Effect.void
+          return Exit.void
         },
-        () =>
+        viaSql: () =>
           encodeWorkflow(workflow).pipe(
             Effect.flatMap((row) => execute(sql`INSERT INTO workflows ${sql.insert(row)}`)),
             Effect.asVoid
           )
-      )
+      })
 
     /**
      * Writes the new state only if the stored version is still the one it was derived from.
      * The caller holds the row (or database) lock, so a miss here is a bug, never a race to retry.
      */
-    const replace = (workflow: Workflow) => {
-      const changedUnderLock = () => Effect.dieMessage(`workflow ${workflow.id} changed under a held lock`)
-      return statement(
-        (connection) => {
+    const replaceStatement = (workflow: Workflow): Statement<void> => {
+      const changedUnderLock = () =>
+        Exit.die(new Cause.RuntimeException(`workflow ${workflow.id} changed under a held lock`))
+      return {
+        onSqlite: (connection) => {
           const row = changeFromWorkflow(workflow)
           if (Either.isLeft(row)) return row.left
-          return connection.prepare(SQLITE.replace).run(row.right).changes === 1 ? Effect.void : changedUnderLock()
+          return connection.prepare(SQLITE.replace).run(row.right).changes === 1 ? Exit.void : changedUnderLock()
         },
-        () =>
+        viaSql: () =>
           encodeWorkflow(workflow).pipe(
             Effect.flatMap((row) =>
               execute(
@@ -236,23 +250,41 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
             ),
             Effect.flatMap((rows) => (rows.length === 1 ? Effect.void : changedUnderLock()))
           )
-      )
+      }
     }
 
-    const appendEvent = (event: WorkflowEvent) =>
-      statement(
-        (connection) => {
-          const row = rowFromEvent(event)
-          if (Either.isLeft(row)) return row.left
-          connection.prepare(SQLITE.appendEvent).run(row.right)
-          return Effect.void
+    const appendEventStatement = (event: WorkflowEvent): Statement<void> => ({
+      onSqlite: (connection) => {
+        const row = rowFromEvent(event)
+        if (Either.isLeft(row)) return row.left
+        connection.prepare(SQLITE.appendEvent).run(row.right)
+        return Exit.void
+      },
+      viaSql: () =>
+        encodeEvent(event).pipe(
+          Effect.flatMap((row) => execute(sql`INSERT INTO workflow_events ${sql.insert(row)}`)),
+          Effect.asVoid
+        )
+    })
+
+    const replace = (workflow: Workflow) => run(replaceStatement(workflow))
+    const appendEvent = (event: WorkflowEvent) => run(appendEventStatement(event))
+
+    /**
+     * `replace`, then `appendEvent`, inside the caller's write transaction. On SQLite both run in
+     * one step: the transaction holds the only connection, so nothing could run between them anyway.
+     */
+    const replaceWithEvent = (workflow: Workflow, event: WorkflowEvent) => {
+      const replaced = replaceStatement(workflow)
+      const appended = appendEventStatement(event)
+      return run({
+        onSqlite: (connection) => {
+          const exit = replaced.onSqlite(connection)
+          return Exit.isSuccess(exit) ? appended.onSqlite(connection) : exit
         },
-        () =>
-          encodeEvent(event).pipe(
-            Effect.flatMap((row) => execute(sql`INSERT INTO workflow_events ${sql.insert(row)}`)),
-            Effect.asVoid
-          )
-      )
+        viaSql: () => Effect.zipRight(replaced.viaSql(), appended.viaSql())
+      })
+    }
 
     /** The statuses a filter matches: `active` includes the legacy `running`. */
     const statusesFor = (status: WorkflowStatus): ReadonlyArray<WorkflowStatus> =>
@@ -295,6 +327,6 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
         return Option.some(toPage(rows, query.limit))
       })
 
-    return { find, findForWrite, insert, replace, appendEvent, list, events } as const
+    return { find, findForWrite, insert, replace, appendEvent, replaceWithEvent, list, events } as const
   })
 }) {}
