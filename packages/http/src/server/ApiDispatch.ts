@@ -7,11 +7,12 @@ import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type { Unauthorized } from "@workflows/domain"
-import { Context, Effect, Either, FiberRef, Option, type ParseResult, Redacted, Schema } from "effect"
+import { Unauthorized } from "@workflows/domain"
+import { type Cause, Context, Effect, Either, FiberRef, Option, type ParseResult, Redacted, Schema } from "effect"
 import type * as FindMyWay from "find-my-way-ts"
 import { Authentication, CurrentPrincipal, WorkflowsApi } from "../api/WorkflowsApi.js"
 import type { Principal } from "../storage/ApiKeys.js"
+import { challenge } from "./Authentication.js"
 import { CurrentRoute, isRoute, type Route, routeKey } from "./RouteTemplates.js"
 
 type Groups = typeof WorkflowsApi extends HttpApi.HttpApi<string, infer G, infer _E, infer _R> ? G : never
@@ -75,13 +76,18 @@ const errorEncoders = (api: HttpApi.HttpApi.Any): ReadonlyArray<ErrorEncoder> =>
  * and the query with the endpoint's schemas, run the handler, encode a typed failure with its
  * error schema), without its layers of middleware, context merges and scoped services: those
  * cost more than the handler itself. The definition stays the contract for the OpenAPI document
- * and the typed client. `middleware` sits where the framework's API middleware does: between
- * routing and the encoding of typed failures. `extraRoutes` are GETs outside the API (documents).
+ * and the typed client. `problems` answers every failure, typed ones through their error schemas;
+ * `middleware`, when given, wraps the routes and that answer. `extraRoutes` are GETs outside the
+ * API (documents).
  */
 export const makeApiApp = <R>(options: {
   readonly handlers: ApiHandlers<R>
   readonly extraRoutes: ReadonlyArray<readonly [path: `/${string}`, HttpApp.Default<unknown>]>
-  readonly middleware: <E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<unknown, R>
+  readonly problems: (
+    cause: Cause.Cause<unknown>,
+    encode: (error: unknown) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, unknown>
+  readonly middleware: (<E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<E, R>) | undefined
 }): Effect.Effect<HttpApp.Default<never, Exclude<R, CurrentPrincipal>>, never, Authentication> =>
   Effect.flatMap(Authentication, (service) => {
     // The framework runs security middleware inside its router, whose context it may read; ours
@@ -165,11 +171,13 @@ export const makeApiApp = <R>(options: {
       for (const encoder of encoders) {
         if (encoder.is(error)) {
           return Effect.orDie(
-            Effect.map(
-              encoder.encode(error),
-              (body) =>
-                HttpServerResponse.unsafeJson(body, { status: encoder.status, contentType: encoder.contentType })
-            )
+            Effect.map(encoder.encode(error), (body) => {
+              const response = HttpServerResponse.unsafeJson(body, {
+                status: encoder.status,
+                contentType: encoder.contentType
+              })
+              return error instanceof Unauthorized ? challenge(response) : response
+            })
           )
         }
       }
@@ -187,8 +195,10 @@ export const makeApiApp = <R>(options: {
       return Effect.interruptible(handle(request, found))
     })
     if (unreachable.length > 0) return Effect.dieMessage(`not in RouteTemplates: ${unreachable.join(", ")}`)
+    // Every failure is answered under one frame: `problems` maps it, typed errors encoded by their schemas.
+    const answered = Effect.catchAllCause(dispatch, (cause) => options.problems(cause, encodeFailure))
     return Effect.succeed(
-      Effect.catchAll(options.middleware(dispatch), encodeFailure) as HttpApp.Default<
+      (options.middleware === undefined ? answered : options.middleware(answered)) as HttpApp.Default<
         never,
         Exclude<R, CurrentPrincipal>
       >

@@ -1,15 +1,17 @@
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Unauthorized } from "@workflows/domain"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { Authentication } from "../api/WorkflowsApi.js"
 import { ApiKeys } from "../storage/ApiKeys.js"
 
-const challenge = HttpApp.appendPreResponseHandler((_request, response) =>
-  Effect.succeed(HttpServerResponse.setHeader(response, "www-authenticate", "Bearer"))
-)
+/**
+ * A 401 says how to authenticate. Set on the problem document as the dispatch encodes an
+ * `Unauthorized` (only authentication fails with one), not by a pre-response hook per failure.
+ */
+export const challenge = (response: HttpServerResponse.HttpServerResponse): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.setHeader(response, "www-authenticate", "Bearer")
 
 // The framework hands over `authorization.slice(7)` whatever the scheme, so the header is read again here.
 const BEARER = /^Bearer +(\S+) *$/i
@@ -28,8 +30,10 @@ export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.map(ApiKeys, (keys) =>
     Authentication.of({
+      // The checks are plain code around the key lookup: one step of its own.
       bearer: () =>
-        Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        Effect.withFiberRuntime((fiber) => {
+          const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
           // Two credentials are ambiguous: serving either would be a guess at who is calling.
           if (authorizationHeaders(request) > 1) {
             return Effect.fail(
@@ -40,6 +44,6 @@ export const AuthenticationLive = Layer.effect(
           return token === undefined
             ? Effect.fail(new Unauthorized({ reason: "Send an API key as `Authorization: Bearer <key>`." }))
             : keys.authenticate(token)
-        }).pipe(Effect.tapError(() => challenge))
+        })
     }))
 )

@@ -5,7 +5,7 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Cause, Context, Effect, Fiber, type FiberId, type FiberRefs, Runtime, type Scope } from "effect"
+import { Cause, Context, Effect, Fiber, type FiberId, type FiberRefs, Runtime, RuntimeFlags, type Scope } from "effect"
 import { IncomingMessage, type OutgoingHttpHeaders, type Server, ServerResponse } from "node:http"
 import { Socket } from "node:net"
 
@@ -76,22 +76,24 @@ const write = (
 const isBytes = (body: unknown): body is string | Uint8Array => typeof body === "string" || body instanceof Uint8Array
 
 /** The pre-response handlers the request registered (rare: 401, 413, 415), then the write. */
-const respond = (response: HttpServerResponse.HttpServerResponse) =>
-  Effect.withFiberRuntime<void>((fiber) => {
-    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-    const handler = fiber.getFiberRef(HttpApp.currentPreResponseHandlers)
-    if (handler._tag === "None") return write(request, response)
-    return Effect.flatMap(
-      Effect.orDie(handler.value(request, response)),
-      (final) => write(request, final)
-    )
-  })
+const respond = (
+  fiber: Fiber.RuntimeFiber<void, unknown>,
+  request: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse
+): Effect.Effect<void> => {
+  const handler = fiber.getFiberRef(HttpApp.currentPreResponseHandlers)
+  if (handler._tag === "None") return write(request, response)
+  return Effect.flatMap(Effect.orDie(handler.value(request, response)), (final) => write(request, final))
+}
 
 /** A failure the app did not answer (interrupted: the client went, or the server is stopping): 499 or 503. */
-const respondToCause = (cause: Cause.Cause<unknown>) =>
+const respondToCause = (
+  cause: Cause.Cause<unknown>,
+  answer: (response: HttpServerResponse.HttpServerResponse) => Effect.Effect<void>
+) =>
   Effect.flatMap(HttpServerError.causeResponse(cause), ([response, rest]) =>
     Effect.zipRight(
-      respond(response),
+      answer(response),
       Cause.isEmptyType(rest) ? Effect.void : Effect.failCause(rest)
     ))
 
@@ -109,6 +111,16 @@ const respondToCause = (cause: Cause.Cause<unknown>) =>
 export const serveNode = (
   app: HttpApp.Default<never>,
   options: {
+    /**
+     * The response about to be written (the app's, or the server's own 499 or 503), on the
+     * request's fiber, `started` being `performance.now()` as the request arrived: the request log.
+     */
+    readonly onResponse?: (
+      fiber: Fiber.RuntimeFiber<void, unknown>,
+      request: HttpServerRequest.HttpServerRequest,
+      started: number,
+      response: HttpServerResponse.HttpServerResponse
+    ) => HttpServerResponse.HttpServerResponse
     /** Fiber refs of the request's fiber, set as it is forked (one copy of the fiber-ref map, not one per `FiberRef.set`). */
     readonly updateRefs?: (
       request: HttpServerRequest.HttpServerRequest,
@@ -121,21 +133,35 @@ export const serveNode = (
     const server = yield* NodeListener
     const makeRequest = yield* platformRequest
     const { fiberRefs, runtimeFlags } = yield* Effect.runtime<never>()
-    const handled = Effect.uninterruptible(
-      Effect.matchCauseEffect(app, { onSuccess: respond, onFailure: respondToCause })
-    )
+    // Forked uninterruptible, as `Effect.uninterruptible` would make it without its two steps.
+    const uninterruptible = RuntimeFlags.disable(runtimeFlags, RuntimeFlags.Interruption)
     const inFlight = new Set<Fiber.RuntimeFiber<void, unknown>>()
     const updateRefs = options.updateRefs
+    const onResponse = options.onResponse
 
     const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
+      const started = performance.now()
       const request = makeRequest(incoming, outgoing)
       const context = Context.make(HttpServerRequest.HttpServerRequest, request)
+      // The request and its fiber are at hand here: the answer is written without asking the fiber for them.
+      const answer = onResponse === undefined
+        ? (response: HttpServerResponse.HttpServerResponse) => respond(fiber, request, response)
+        : (response: HttpServerResponse.HttpServerResponse) =>
+          respond(fiber, request, onResponse(fiber, request, started, response))
+      const handled = Effect.matchCauseEffect(app, {
+        onSuccess: answer,
+        onFailure: (cause) => respondToCause(cause, answer)
+      })
       // Started on the scheduler rather than inside Node's parser callback: by then a body that came
       // with the headers is buffered, and is read without waiting for the stream's events.
-      const fiber = Runtime.runFork(Runtime.make({ context, fiberRefs, runtimeFlags }), handled, {
-        immediate: false,
-        updateRefs: updateRefs === undefined ? undefined : (refs, fiberId) => updateRefs(request, refs, fiberId)
-      })
+      const fiber: Fiber.RuntimeFiber<void, unknown> = Runtime.runFork(
+        Runtime.make({ context, fiberRefs, runtimeFlags: uninterruptible }),
+        handled,
+        {
+          immediate: false,
+          updateRefs: updateRefs === undefined ? undefined : (refs, fiberId) => updateRefs(request, refs, fiberId)
+        }
+      )
       inFlight.add(fiber)
       fiber.addObserver(() => inFlight.delete(fiber))
       outgoing.on("close", () => {

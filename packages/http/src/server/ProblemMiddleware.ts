@@ -1,5 +1,4 @@
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
-import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type FieldError, validationError } from "@workflows/domain"
@@ -51,47 +50,49 @@ const unavailable = (response: HttpServerResponse.HttpServerResponse) =>
   HttpServerResponse.setHeader(response, "retry-after", "1")
 
 /**
- * Every response the framework would write in its own shape becomes a problem document:
- * decode failures (400), unknown routes and methods (404), and defects (500, details to the log
- * only). A defect that is the database being unavailable is a 503 with `Retry-After`, which
- * clients and load balancers retry; a 500 says the request itself hit a bug.
- * Typed endpoint errors pass through to be encoded by their declared problem schemas.
+ * The answer to a request that failed. Every response the framework would write in its own shape
+ * becomes a problem document: decode failures (400), unknown routes and methods (404), and
+ * defects (500, details to the log only). A defect that is the database being unavailable is a
+ * 503 with `Retry-After`, which clients and load balancers retry; a 500 says the request itself
+ * hit a bug. Typed endpoint errors, a decode failure's validation error among them, are encoded
+ * by `encode` (their declared problem schemas). An interruption is left to the server.
  */
-export const problems = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unknown, R> =>
-  Effect.catchAllCause(app, (cause) =>
-    Effect.gen(function*() {
-      const failure = Cause.failureOption(cause)
-      if (Option.isSome(failure)) {
-        const error: unknown = failure.value
-        if (error instanceof HttpApiDecodeError) {
-          const errors = fieldErrors(error)
-          return yield* Effect.fail(
-            validationError(
-              errors.length > 0
-                ? [errors[0]!, ...errors.slice(1)]
-                : [{ field: null, message: "the request is invalid" }]
-            )
-          )
-        }
-        if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") {
-          return problemResponse(routeNotFoundProblem)
-        }
-        return yield* Effect.failCause(cause)
-      }
-      if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
-      const defect = Cause.squash(cause)
-      const transient = transientCode(defect)
-      if (transient !== undefined) {
-        recordDatabaseError("transient", transient)
-        yield* Effect.logWarning("request failed: the database is unavailable", cause)
-        return unavailable(
-          problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly."))
+export const problemFor = (
+  cause: Cause.Cause<unknown>,
+  encode: (error: unknown) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, unknown> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error: unknown = failure.value
+    if (error instanceof HttpApiDecodeError) {
+      const errors = fieldErrors(error)
+      return encode(
+        validationError(
+          errors.length > 0 ? [errors[0]!, ...errors.slice(1)] : [{ field: null, message: "the request is invalid" }]
         )
-      }
-      if (isSqlError(defect)) recordDatabaseError("other", firstCode(defect))
-      yield* Effect.logError("request failed with a defect", cause)
-      return problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
-    }))
+      )
+    }
+    if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") {
+      return Effect.succeed(problemResponse(routeNotFoundProblem))
+    }
+    return encode(error)
+  }
+  if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+  const defect = Cause.squash(cause)
+  const transient = transientCode(defect)
+  if (transient !== undefined) {
+    recordDatabaseError("transient", transient)
+    return Effect.as(
+      Effect.logWarning("request failed: the database is unavailable", cause),
+      unavailable(problemResponse(internalProblem(503, "The database is unavailable right now; retry shortly.")))
+    )
+  }
+  if (isSqlError(defect)) recordDatabaseError("other", firstCode(defect))
+  return Effect.as(
+    Effect.logError("request failed with a defect", cause),
+    problemResponse(internalProblem(500, "The server failed to handle this request; it has been logged."))
+  )
+}
 
 /** A problem document written straight onto a connection the application never sees, which then closes. */
 const answerOnSocket = (

@@ -58,18 +58,6 @@ const hasBody = (request: HttpServerRequest.HttpServerRequest): boolean =>
   (request.headers["content-length"] !== undefined && request.headers["content-length"] !== "0")
 
 /**
- * Reads at most `BODY_LIMIT` bytes straight from the socket. Past the limit the socket is not
- * destroyed, so the client still receives its 413 (the framework's own limit resets the
- * connection). A client that hangs up mid-body is a client abort, as the server reports one
- * when it hangs up later: there is nobody left to answer.
- */
-const readLimited = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Buffer, PayloadTooLarge> => {
-  const source = NodeHttpServerRequest.toIncomingMessage(request)
-  const received = receivedWhole(source)
-  return received === undefined ? readStreaming(source) : Effect.succeed(received)
-}
-
-/**
  * A small body usually arrives with its headers, and Node has parsed and buffered all of it before
  * the request's fiber first runs: then it is taken at once, without waiting for the stream's
  * events (a suspension of the fiber and three listeners per request). `undefined` when the body
@@ -84,6 +72,12 @@ const receivedWhole = (source: IncomingMessage): Buffer | undefined => {
   return buffered ?? Buffer.alloc(0)
 }
 
+/**
+ * Reads at most `BODY_LIMIT` bytes straight from the socket. Past the limit the socket is not
+ * destroyed, so the client still receives its 413 (the framework's own limit resets the
+ * connection). A client that hangs up mid-body is a client abort, as the server reports one
+ * when it hangs up later: there is nobody left to answer.
+ */
 const readStreaming = (source: IncomingMessage) =>
   Effect.async<Buffer, PayloadTooLarge>((resume) => {
     const chunks: Array<Buffer> = []
@@ -111,16 +105,16 @@ const readStreaming = (source: IncomingMessage) =>
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
-const parse = (bytes: Buffer): Effect.Effect<JsonObject, WorkflowValidationError> =>
-  Effect.suspend(() => {
-    let value: unknown
-    try {
-      value = JSON.parse(utf8.decode(bytes))
-    } catch {
-      return Effect.fail(validationError([{ field: null, message: "the body is not valid JSON (UTF-8)" }]))
-    }
-    return isJsonObject(value) ? Effect.succeed(value) : Effect.fail(validationError([notAnObject]))
-  })
+/** Parses when called: the effect only delivers the outcome. */
+const parse = (bytes: Buffer): Effect.Effect<JsonObject, WorkflowValidationError> => {
+  let value: unknown
+  try {
+    value = JSON.parse(utf8.decode(bytes))
+  } catch {
+    return Effect.fail(validationError([{ field: null, message: "the body is not valid JSON (UTF-8)" }]))
+  }
+  return isJsonObject(value) ? Effect.succeed(value) : Effect.fail(validationError([notAnObject]))
+}
 
 /**
  * docs/CONTRACT.md §2 step 2, in its order: 415 for a body that is not JSON by its Content-Type (a missing
@@ -145,8 +139,10 @@ export const readJsonObject = (
   }
   const declared = Number(request.headers["content-length"] ?? 0)
   if (declared > BODY_LIMIT) return tooLarge
-  return Effect.flatMap(
-    readLimited(request),
-    (bytes) => options.optional && bytes.length === 0 ? Effect.succeed(undefined) : parse(bytes)
-  )
+  const read = (bytes: Buffer) => options.optional && bytes.length === 0 ? Effect.succeed(undefined) : parse(bytes)
+  // A body already buffered is parsed here and now: one step for the whole read.
+  const received = receivedWhole(NodeHttpServerRequest.toIncomingMessage(request))
+  return received === undefined
+    ? Effect.flatMap(readStreaming(NodeHttpServerRequest.toIncomingMessage(request)), read)
+    : read(received)
 }

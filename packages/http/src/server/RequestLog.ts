@@ -92,13 +92,54 @@ const logAnnotated = (
   })
 }
 
+/** The request's line (and its metrics), once its status is known; `started` is `performance.now()` at its start. */
+const writeLine = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  request: HttpServerRequest.HttpServerRequest,
+  started: number,
+  status: number
+): void => {
+  const elapsed = performance.now() - started
+  const route = fiber.getFiberRef(CurrentRoute)?.handler.template ?? UNMATCHED_ROUTE
+  recordRequest(request.method, route, status, elapsed / 1000)
+  const annotations = fiber.getFiberRef(FiberRef.currentLogAnnotations).pipe(
+    HashMap.set<string, unknown>("status", status),
+    HashMap.set<string, unknown>("duration_ms", Math.round(elapsed * 10) / 10)
+  )
+  const abort = status === CLIENT_ABORT ? " (client abort, no response)" : ""
+  logAnnotated(fiber, LogLevel.Info, `${request.method} ${request.url} ${status}${abort}`, annotations)
+}
+
+const tag = (fiber: Fiber.RuntimeFiber<unknown, unknown>, response: HttpServerResponse.HttpServerResponse) =>
+  HttpServerResponse.setHeader(
+    response,
+    "x-request-id",
+    fiber.getFiberRef(CurrentRequestId) ?? requestIdFrom(undefined)
+  )
+
+/**
+ * The request log as `serveNode` calls it, on the request's fiber, with the response about to be
+ * written (the app's, or the server's own 499 or 503): the line is written and the response
+ * tagged, without the three steps the `requestLog` wrapper costs.
+ */
+export const logResponse = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  request: HttpServerRequest.HttpServerRequest,
+  started: number,
+  response: HttpServerResponse.HttpServerResponse
+): HttpServerResponse.HttpServerResponse => {
+  writeLine(fiber, request, started, response.status)
+  return tag(fiber, response)
+}
+
 /**
  * One log line per request (method, path, status, duration, request id), `X-Request-Id` on
- * every response, and the request counted in the metrics. It wraps the app, so an answer passes
- * through here before it is written and the header goes straight onto it. Only when the app ends
- * without one (interrupted: the client went, or the server is stopping) does the server write a
- * response of its own (499, 503); for that case alone a pre-response hook is registered (a
- * fiber-ref write each request would cost).
+ * every response, and the request counted in the metrics, for the platform's server (tracing on;
+ * `serveNode` calls `logResponse` itself). It wraps the app, so an answer passes through here
+ * before it is written and the header goes straight onto it. Only when the app ends without one
+ * (interrupted: the client went, or the server is stopping) does the server write a response of
+ * its own (499, 503); for that case alone a pre-response hook is registered (a fiber-ref write
+ * each request would cost).
  *
  * The request id, its log annotation and the route are on the fiber already
  * (`requestFiberRefs`). The status and duration are annotations of the request's line alone,
@@ -109,32 +150,15 @@ const logAnnotated = (
 export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.withFiberRuntime((fiber) => {
     const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-    const requestId = fiber.getFiberRef(CurrentRequestId) ?? requestIdFrom(undefined)
-    const route = fiber.getFiberRef(CurrentRoute)?.handler.template ?? UNMATCHED_ROUTE
     const started = performance.now()
-    const writeLine = (status: number) => {
-      const elapsed = performance.now() - started
-      recordRequest(request.method, route, status, elapsed / 1000)
-      const annotations = fiber.getFiberRef(FiberRef.currentLogAnnotations).pipe(
-        HashMap.set<string, unknown>("status", status),
-        HashMap.set<string, unknown>("duration_ms", Math.round(elapsed * 10) / 10)
-      )
-      const abort = status === CLIENT_ABORT ? " (client abort, no response)" : ""
-      logAnnotated(fiber, LogLevel.Info, `${request.method} ${request.url} ${status}${abort}`, annotations)
-    }
-    const tag = (response: HttpServerResponse.HttpServerResponse) =>
-      HttpServerResponse.setHeader(response, "x-request-id", requestId)
     return Effect.matchCauseEffect(app, {
-      onSuccess: (response) => {
-        writeLine(response.status)
-        return Effect.succeed(tag(response))
-      },
+      onSuccess: (response) => Effect.succeed(logResponse(fiber, request, started, response)),
       // The line is written before the server's own answer, so its status is worked out here.
       onFailure: (cause) =>
         Effect.flatMap(HttpServerError.causeResponse(cause), ([response]) => {
-          writeLine(response.status)
+          writeLine(fiber, request, started, response.status)
           return Effect.zipRight(
-            HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(tag(response))),
+            HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(tag(fiber, response))),
             Effect.failCause(cause)
           )
         })

@@ -12,8 +12,8 @@ import { type Database, describeDatabase, layer } from "../storage/Sql.js"
 import { makeApiApp } from "./ApiDispatch.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { NodeListener, serveNode } from "./NodeServe.js"
-import { answerConnect, answerMalformedRequest, problems } from "./ProblemMiddleware.js"
-import { requestFiberRefs, requestLog, withRequestFiberRefs } from "./RequestLog.js"
+import { answerConnect, answerMalformedRequest, problemFor } from "./ProblemMiddleware.js"
+import { logResponse, requestFiberRefs, requestLog, withRequestFiberRefs } from "./RequestLog.js"
 import { DOCS_PATH, OPENAPI_PATH } from "./RouteTemplates.js"
 import { ServerLog } from "./ServerLog.js"
 import { serverSpanAttributes, TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
@@ -45,13 +45,14 @@ export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOp
       const app = yield* makeApiApp({
         handlers: { workflows: yield* WorkflowsHandlers, system: yield* SystemHandlers(database) },
         extraRoutes: [[OPENAPI_PATH, Effect.succeed(openApi)], [DOCS_PATH, yield* docsRoute]],
+        problems: problemFor,
         // With tracing off, nothing is added per request.
-        middleware: Option.isSome(tracing) ? (app) => serverSpanAttributes(problems(app)) : problems
+        middleware: Option.isSome(tracing) ? serverSpanAttributes : undefined
       })
       // Traced, a request goes through the platform's server, whose middleware makes its span.
       yield* Option.isSome(tracing)
         ? HttpServer.serveEffect(withRequestFiberRefs(requestLog(app)))
-        : serveNode(requestLog(app), { updateRefs: requestFiberRefs })
+        : serveNode(app, { updateRefs: requestFiberRefs, onResponse: logResponse })
     })
   ).pipe(
     Layer.provide(AuthenticationLive),
