@@ -92,6 +92,13 @@ const bindCaller = (calls: WorkflowStoreCalls, caller: Caller): UncheckedWorkflo
   events: (id, query) => calls.events(caller, id, query)
 })
 
+/** A change judged to be made: the new record, what changed, and the audit event's type. */
+interface Changed {
+  readonly workflow: Workflow
+  readonly changes: Changes
+  readonly type: WorkflowEventType
+}
+
 interface Storage {
   readonly repository: WorkflowRepository
   readonly idempotency: IdempotencyKeys
@@ -209,23 +216,47 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
       return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
     })
 
+  /**
+   * A change to one workflow, under the write lock: read it, check `If-Match`, let `decide` judge it
+   * at the current time, and write the new record with its audit event unless nothing changed
+   * (`undefined`).
+   */
+  const change = <E>(
+    caller: Caller,
+    id: WorkflowId,
+    ifMatch: string | undefined,
+    reason: string | null,
+    decide: (current: Workflow, at: DateTime.Utc) => Either.Either<Changed | undefined, E>
+  ) =>
+    writeTransaction(
+      Effect.gen(function*() {
+        const current = yield* orNotFound(yield* repository.findForWrite(caller.organization_id, id), id)
+        // `DateTime.now` maps over the clock: a step more.
+        const at = DateTime.unsafeMake(yield* Clock.currentTimeMillis)
+        const changed = yield* Exit.fromEither(
+          Either.flatMap(checkIfMatch(ifMatch, current.version), () => decide(current, at))
+        )
+        if (changed === undefined) return current
+        yield* save(caller, changed.workflow, changed.type, changed.changes, reason)
+        return changed.workflow
+      })
+    )
+
   /** Called when the operation runs (see `withOperationSpan`): the checks before the lock are plain code. */
   const update: WorkflowStoreCalls["update"] = (caller, id, body, options = {}) => {
     const patch = decodePatch(body)
     if (Either.isLeft(patch)) return Effect.fail(patch.left)
     if (!isWorkflowId(id)) return Effect.fail(new WorkflowNotFound({ id }))
-    return writeTransaction(
-      Effect.gen(function*() {
-        const current = yield* orNotFound(yield* repository.findForWrite(caller.organization_id, id), id)
-        // `DateTime.now` maps over the clock: a step more.
-        const at = DateTime.unsafeMake(yield* Clock.currentTimeMillis)
-        const outcome = yield* Exit.fromEither(
-          Either.flatMap(checkIfMatch(options.if_match, current.version), () => applyPatch(current, patch.right, at))
-        )
-        if (outcome._tag === "Unchanged") return current
-        yield* save(caller, outcome.workflow, "workflow.updated", outcome.changes, null)
-        return outcome.workflow
-      })
+    return change(
+      caller,
+      id,
+      options.if_match,
+      null,
+      (current, at) =>
+        Either.map(applyPatch(current, patch.right, at), (outcome) =>
+          outcome._tag === "Unchanged"
+            ? undefined
+            : { workflow: outcome.workflow, changes: outcome.changes, type: "workflow.updated" })
     )
   }
 
@@ -236,18 +267,11 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
       const request = decodeLifecycleRequest(options.body)
       if (Either.isLeft(request)) return Effect.fail(request.left)
       if (!isWorkflowId(id)) return Effect.fail(new WorkflowNotFound({ id }))
-      return writeTransaction(
-        Effect.gen(function*() {
-          const current = yield* orNotFound(yield* repository.findForWrite(caller.organization_id, id), id)
-          const at = DateTime.unsafeMake(yield* Clock.currentTimeMillis)
-          const outcome = yield* Exit.fromEither(
-            Either.flatMap(checkIfMatch(options.if_match, current.version), () => Lifecycle.apply(current, action, at))
-          )
-          if (outcome._tag === "Unchanged") return current
-          yield* save(caller, outcome.workflow, outcome.type, outcome.changes, request.right.reason)
-          return outcome.workflow
-        })
-      )
+      return change(caller, id, options.if_match, request.right.reason, (current, at) =>
+        Either.map(
+          Lifecycle.apply(current, action, at),
+          (outcome) => outcome._tag === "Unchanged" ? undefined : outcome
+        ))
     }
     return (caller, id, options) => withOperationSpan(() => call(caller, id, options), name, caller.organization_id, id)
   }
