@@ -121,14 +121,7 @@ const orNotFound = (found: Option.Option<Workflow>, id: string): Exit.Exit<Workf
   Option.isSome(found) ? Exit.succeed(found.value) : Exit.fail(new WorkflowNotFound({ id }))
 
 const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Storage): WorkflowStoreCalls => {
-  const eventOf = (
-    id: EventId,
-    caller: Caller,
-    workflow: Workflow,
-    type: WorkflowEventType,
-    changes: Changes,
-    reason: string | null
-  ) =>
+  const eventOf = (id: EventId, caller: Caller, { changes, type, workflow }: Changed, reason: string | null) =>
     new WorkflowEvent({
       id,
       workflow_id: workflow.id,
@@ -142,16 +135,10 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
     }, true) // validated when encoded for storage
 
   /** Inside a write transaction: the record and its audit event land together or not at all. */
-  const save = (
-    caller: Caller,
-    workflow: Workflow,
-    type: WorkflowEventType,
-    changes: Changes,
-    reason: string | null
-  ) =>
+  const save = (caller: Caller, changed: Changed, reason: string | null) =>
     Effect.flatMap(
       ids.eventId,
-      (id) => repository.replaceWithEvent(workflow, eventOf(id, caller, workflow, type, changes, reason))
+      (id) => repository.replaceWithEvent(changed.workflow, eventOf(id, caller, changed, reason))
     )
 
   const create: WorkflowStoreCalls["create"] = (caller, body, options = {}) =>
@@ -195,7 +182,7 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
           })
           yield* repository.insert(workflow)
           yield* repository.appendEvent(
-            eventOf(yield* ids.eventId, caller, workflow, "workflow.created", changes, null)
+            eventOf(yield* ids.eventId, caller, { workflow, changes, type: "workflow.created" }, null)
           )
           if (retry !== undefined) yield* idempotency.remember(organization, retry.key, retry.hash, workflow)
           return workflow
@@ -237,7 +224,7 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
           Either.flatMap(checkIfMatch(ifMatch, current.version), () => decide(current, at))
         )
         if (changed === undefined) return current
-        yield* save(caller, changed.workflow, changed.type, changed.changes, reason)
+        yield* save(caller, changed, reason)
         return changed.workflow
       })
     )
