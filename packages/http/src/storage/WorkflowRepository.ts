@@ -211,20 +211,29 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
     /** Inside a write transaction: the row, locked against other writers until commit (PostgreSQL). */
     const findForWrite = (organization: OrganizationId, id: WorkflowId) => run(select(organization, id, lockSuffix))
 
-    const insert = (workflow: Workflow) =>
-      run({
-        onSqlite: (connection) => {
-          const row = rowFromWorkflow(workflow)
-          if (Either.isLeft(row)) return row.left
-          connection.prepare(SQLITE.insert).run(row.right)
-          return Exit.void
-        },
-        viaSql: () =>
-          encodeWorkflow(workflow).pipe(
-            Effect.flatMap((row) => execute(sql`INSERT INTO workflows ${sql.insert(row)}`)),
-            Effect.asVoid
-          )
-      })
+    /** One row inserted into `table`: checked and prepared on SQLite (`text`), encoded by its schema for `sql`. */
+    const insertStatement = <A, Row extends Record<string, unknown>>(
+      table: string,
+      text: string,
+      rowOf: (value: A) => Either.Either<Row, Exit.Exit<never>>,
+      encode: (value: A) => Effect.Effect<Row, ParseResult.ParseError>
+    ) =>
+    (value: A): Statement<void> => ({
+      onSqlite: (connection) => {
+        const row = rowOf(value)
+        if (Either.isLeft(row)) return row.left
+        connection.prepare(text).run(row.right)
+        return Exit.void
+      },
+      viaSql: () =>
+        encode(value).pipe(
+          Effect.flatMap((row) => execute(sql`INSERT INTO ${sql(table)} ${sql.insert(row)}`)),
+          Effect.asVoid
+        )
+    })
+
+    const insertWorkflow = insertStatement("workflows", SQLITE.insert, rowFromWorkflow, encodeWorkflow)
+    const insert = (workflow: Workflow) => run(insertWorkflow(workflow))
 
     /**
      * Writes the new state only if the stored version is still the one it was derived from.
@@ -253,19 +262,7 @@ export class WorkflowRepository extends Effect.Service<WorkflowRepository>()("@w
       }
     }
 
-    const appendEventStatement = (event: WorkflowEvent): Statement<void> => ({
-      onSqlite: (connection) => {
-        const row = rowFromEvent(event)
-        if (Either.isLeft(row)) return row.left
-        connection.prepare(SQLITE.appendEvent).run(row.right)
-        return Exit.void
-      },
-      viaSql: () =>
-        encodeEvent(event).pipe(
-          Effect.flatMap((row) => execute(sql`INSERT INTO workflow_events ${sql.insert(row)}`)),
-          Effect.asVoid
-        )
-    })
+    const appendEventStatement = insertStatement("workflow_events", SQLITE.appendEvent, rowFromEvent, encodeEvent)
 
     const replace = (workflow: Workflow) => run(replaceStatement(workflow))
     const appendEvent = (event: WorkflowEvent) => run(appendEventStatement(event))
