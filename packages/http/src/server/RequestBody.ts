@@ -141,8 +141,7 @@ export const readJsonObject = (
   if (declared > BODY_LIMIT) return tooLarge
   const read = (bytes: Buffer) => options.optional && bytes.length === 0 ? Effect.succeed(undefined) : parse(bytes)
   // A body already buffered is parsed here and now: one step for the whole read.
-  const received = receivedWhole(NodeHttpServerRequest.toIncomingMessage(request))
-  return received === undefined
-    ? Effect.flatMap(readStreaming(NodeHttpServerRequest.toIncomingMessage(request)), read)
-    : read(received)
+  const source = NodeHttpServerRequest.toIncomingMessage(request)
+  const received = receivedWhole(source)
+  return received === undefined ? Effect.flatMap(readStreaming(source), read) : read(received)
 }
