@@ -10,6 +10,8 @@
 //        bench/alloc-probe.mjs)
 //        --gc (no profiler: V8's collections under the load, from --trace-gc: how many, their pauses, and
 //        how much each request leaves in the old generation)
+//        --maps (no profiler: the hidden classes (V8 maps) made per request, from --log-maps, and the code that
+//        made them; a steady server makes none, so any here are made again for every request)
 //        --node-flag FLAG (one more flag for the server's node, to compare V8 settings)
 import autocannon from "autocannon"
 import { spawn } from "node:child_process"
@@ -34,6 +36,7 @@ const out = flag("out", undefined)
 const alloc = process.argv.includes("--alloc") // an allocation profile instead of a CPU profile
 const bytesOnly = process.argv.includes("--bytes")
 const gcOnly = process.argv.includes("--gc")
+const mapsOnly = process.argv.includes("--maps")
 const nodeFlag = flag("node-flag", undefined)
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "workflows-profile-"))
@@ -121,6 +124,43 @@ function summariseCollections(log, fromMs, requests, route) {
   )
 }
 
+/**
+ * V8's map log (`--log-maps --log-code`) between two byte offsets: the map events per request by
+ * kind, and the functions whose code made them. A transition or initial map logged in a steady
+ * state is a hidden class made again, not one looked up; `NormalizeCached` reuses a cached one.
+ */
+function summariseMaps(log, from, to, requests, route) {
+  const code = []
+  for (const line of log.toString("latin1").split("\n")) {
+    if (!line.startsWith("code-creation,")) continue
+    const f = line.split(",")
+    code.push({ start: Number.parseInt(f[4], 16), size: Number(f[5]), name: f[6].trim() })
+  }
+  const codeAt = (pc) => {
+    const hit = code.findLast((c) => pc >= c.start && pc < c.start + c.size)
+    return hit === undefined ? "(unknown code)" : hit.name.replace(/file:\/\/\S*?(node_modules|packages)\//, "")
+  }
+  const kinds = new Map()
+  const sites = new Map()
+  let made = 0
+  for (const line of log.subarray(from, to).toString("latin1").split("\n")) {
+    if (!line.startsWith("map,")) continue
+    const f = line.split(",")
+    kinds.set(f[1], (kinds.get(f[1]) ?? 0) + 1)
+    if (f[1] === "NormalizeCached") continue
+    made++
+    const site = `${f[1]} by ${codeAt(Number.parseInt(f[5], 16))}${f[9] ? ` (${f[9]})` : ""}`
+    sites.set(site, (sites.get(site) ?? 0) + 1)
+  }
+  const perRequest = (n) => (n / requests).toFixed(2)
+  console.log(`${route}: ${perRequest(made)} hidden classes made per request (${requests} requests)`)
+  for (const [kind, n] of [...kinds].sort((a, b) => b[1] - a[1])) console.log(`  ${perRequest(n).padStart(8)}  ${kind}`)
+  if (made > 0) console.log("made by:")
+  for (const [site, n] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`  ${perRequest(n).padStart(8)}  ${site}`)
+  }
+}
+
 try {
   // Bootstrap (key printed once), create the rows over HTTP, then restart under the profiler.
   const boot = await start([])
@@ -142,6 +182,7 @@ try {
   const allocOut = path.join(tmp, "alloc.heapprofile")
   process.env.ALLOC_PROFILE_OUT = allocOut
   process.env.ALLOC_PROBE_OUT = path.join(tmp, "bytes.json")
+  const mapLog = path.join(tmp, "maps.log")
   const server = await start([
     ...(nodeFlag === undefined ? [] : [nodeFlag]),
     ...(alloc
@@ -150,6 +191,8 @@ try {
       ? ["--import", "./bench/alloc-probe.mjs"]
       : gcOnly
       ? ["--trace-gc"]
+      : mapsOnly
+      ? ["--log-maps", "--log-code", `--logfile=${mapLog}`, "--no-logfile-per-isolate"]
       : ["--cpu-prof", `--cpu-prof-dir=${profDir}`])
   ])
   let seq = 0
@@ -191,7 +234,9 @@ try {
     server.child.kill("SIGUSR2")
     await waitFor((alloc ? allocOut : process.env.ALLOC_PROBE_OUT) + ".started")
   }
+  const mapsFrom = mapsOnly ? fs.statSync(mapLog).size : 0
   const result = await drive(duration)
+  const mapsTo = mapsOnly ? fs.statSync(mapLog).size : 0
   if (bytesOnly) {
     server.child.kill("SIGUSR2")
     await waitFor(process.env.ALLOC_PROBE_OUT)
@@ -222,7 +267,8 @@ try {
   if (gcOnly) {
     summariseCollections(fs.readFileSync(server.log, "utf8"), measuredFrom / 1000, result.requests.total, route)
   }
-  if (alloc || bytesOnly || gcOnly) process.exit(0)
+  if (mapsOnly) summariseMaps(fs.readFileSync(mapLog), mapsFrom, mapsTo, result.requests.total, route)
+  if (alloc || bytesOnly || gcOnly || mapsOnly) process.exit(0)
   const profile = JSON.parse(
     fs.readFileSync(path.join(profDir, fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"))), "utf8")
   )
