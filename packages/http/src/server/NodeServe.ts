@@ -5,7 +5,17 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Cause, Context, Effect, Fiber, type FiberId, type FiberRefs, Runtime, RuntimeFlags, type Scope } from "effect"
+import {
+  Cause,
+  Context,
+  Effect,
+  type Fiber,
+  type FiberId,
+  type FiberRefs,
+  Runtime,
+  RuntimeFlags,
+  type Scope
+} from "effect"
 import { IncomingMessage, type OutgoingHttpHeaders, type Server, ServerResponse } from "node:http"
 import { Socket } from "node:net"
 
@@ -135,7 +145,13 @@ export const serveNode = (
     const { fiberRefs, runtimeFlags } = yield* Effect.runtime<never>()
     // Forked uninterruptible, as `Effect.uninterruptible` would make it without its two steps.
     const uninterruptible = RuntimeFlags.disable(runtimeFlags, RuntimeFlags.Interruption)
-    const inFlight = new Set<Fiber.RuntimeFiber<void, unknown>>()
+    // Requests still being answered: a count, and the close waits for it to reach zero (no
+    // collection of fibers to hash into and resize on every request).
+    let inFlight = 0
+    let drained: (() => void) | undefined
+    const settled = () => {
+      if (--inFlight === 0 && drained !== undefined) drained()
+    }
     const updateRefs = options.updateRefs
     const onResponse = options.onResponse
 
@@ -162,8 +178,8 @@ export const serveNode = (
           updateRefs: updateRefs === undefined ? undefined : (refs, fiberId) => updateRefs(request, refs, fiberId)
         }
       )
-      inFlight.add(fiber)
-      fiber.addObserver(() => inFlight.delete(fiber))
+      inFlight++
+      fiber.addObserver(settled)
       outgoing.on("close", () => {
         if (!outgoing.writableEnded) fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
       })
@@ -174,7 +190,9 @@ export const serveNode = (
       () =>
         Effect.suspend(() => {
           server.off("request", onRequest)
-          return Fiber.awaitAll([...inFlight])
+          return inFlight === 0 ? Effect.void : Effect.async<void>((resume) => {
+            drained = () => resume(Effect.void)
+          })
         })
     )
   })

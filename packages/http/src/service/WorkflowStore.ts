@@ -14,6 +14,7 @@ import {
   isWorkflowId,
   Lifecycle,
   makeWorkflow,
+  type NewWorkflow,
   type OrganizationId,
   systemActor,
   unknownCursor,
@@ -30,6 +31,12 @@ import { lockName, makeWriteTransaction } from "../storage/Sql.js"
 import { WorkflowRepository } from "../storage/WorkflowRepository.js"
 import { withOperationSpan } from "./OperationSpan.js"
 import { type Caller, type UncheckedWorkflows, Workflows } from "./Workflows.js"
+
+/** An idempotency key sent with a create, and the hash of the body it came with. */
+interface Retry {
+  readonly key: string
+  readonly hash: string
+}
 
 /**
  * Every call of `UncheckedWorkflows` with its caller as first argument. The store builds these once;
@@ -141,54 +148,67 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
       (id) => repository.replaceWithEvent(changed.workflow, eventOf(id, caller, changed, reason))
     )
 
-  const create: WorkflowStoreCalls["create"] = (caller, body, options = {}) =>
-    Effect.gen(function*() {
+  /** The new workflow, under the write lock; a retry of a remembered key gets the first answer instead. */
+  const insertNew = Effect.fnUntraced(
+    function*(
+      caller: Caller,
+      input: NewWorkflow,
+      retry: Retry | undefined,
+      replay: Effect.Effect<Option.Option<Workflow>, IdempotencyKeyReused>
+    ) {
       const organization = caller.organization_id
-      const key = yield* decodeIdempotencyKey(options.idempotency_key, body)
-      const retry = key === undefined ? undefined : { key, hash: requestHash(body) }
-      /** The first response to this key, again; a different body under it is a 422. */
-      const replay: Effect.Effect<Option.Option<Workflow>, IdempotencyKeyReused> = retry === undefined
-        ? Effect.succeedNone
-        : Effect.flatMap(
-          idempotency.find(organization, retry.key),
-          Option.match({
-            onNone: () => Effect.succeedNone,
-            onSome: (remembered) =>
-              remembered.request_hash === retry.hash
-                ? Effect.succeedSome(remembered.workflow)
-                : Effect.fail(new IdempotencyKeyReused({ key: retry.key }))
-          })
-        )
-      // Decoded before any lock, consulted after the key's lookup (a remembered key answers first):
-      // an invalid body is answered without waiting for, or taking, the write lock.
-      const decoded = yield* Effect.either(decodeNewWorkflow(body))
-      if (Either.isLeft(decoded)) {
+      if (retry !== undefined) {
+        // Two retries racing on different instances must not both create: the second waits here.
+        yield* lockName(sql, `idempotency:${organization}:${retry.key}`)
         const remembered = yield* replay
-        return Option.isSome(remembered) ? remembered.value : yield* Effect.fail(decoded.left)
+        if (Option.isSome(remembered)) return remembered.value
       }
-      return yield* writeTransaction(
-        Effect.gen(function*() {
-          if (retry !== undefined) {
-            // Two retries racing on different instances must not both create: the second waits here.
-            yield* lockName(sql, `idempotency:${organization}:${retry.key}`)
-            const remembered = yield* replay
-            if (Option.isSome(remembered)) return remembered.value
-          }
-          const now = yield* DateTime.now
-          const { changes, workflow } = makeWorkflow(decoded.right, {
-            id: yield* ids.workflowId,
-            organization_id: organization,
-            now
-          })
-          yield* repository.insert(workflow)
-          yield* repository.appendEvent(
-            eventOf(yield* ids.eventId, caller, { workflow, changes, type: "workflow.created" }, null)
-          )
-          if (retry !== undefined) yield* idempotency.remember(organization, retry.key, retry.hash, workflow)
-          return workflow
+      const now = yield* DateTime.now
+      const { changes, workflow } = makeWorkflow(input, {
+        id: yield* ids.workflowId,
+        organization_id: organization,
+        now
+      })
+      yield* repository.insert(workflow)
+      yield* repository.appendEvent(
+        eventOf(yield* ids.eventId, caller, { workflow, changes, type: "workflow.created" }, null)
+      )
+      if (retry !== undefined) yield* idempotency.remember(organization, retry.key, retry.hash, workflow)
+      return workflow
+    },
+    writeTransaction
+  )
+
+  const create = Effect.fnUntraced(function*(
+    caller: Caller,
+    body: unknown,
+    options: { readonly idempotency_key?: string | undefined } = {}
+  ) {
+    const organization = caller.organization_id
+    const key = yield* decodeIdempotencyKey(options.idempotency_key, body)
+    const retry: Retry | undefined = key === undefined ? undefined : { key, hash: requestHash(body) }
+    /** The first response to this key, again; a different body under it is a 422. */
+    const replay: Effect.Effect<Option.Option<Workflow>, IdempotencyKeyReused> = retry === undefined
+      ? Effect.succeedNone
+      : Effect.flatMap(
+        idempotency.find(organization, retry.key),
+        Option.match({
+          onNone: () => Effect.succeedNone,
+          onSome: (remembered) =>
+            remembered.request_hash === retry.hash
+              ? Effect.succeedSome(remembered.workflow)
+              : Effect.fail(new IdempotencyKeyReused({ key: retry.key }))
         })
       )
-    })
+    // Decoded before any lock, consulted after the key's lookup (a remembered key answers first):
+    // an invalid body is answered without waiting for, or taking, the write lock.
+    const decoded = yield* Effect.either(decodeNewWorkflow(body))
+    if (Either.isLeft(decoded)) {
+      const remembered = yield* replay
+      return Option.isSome(remembered) ? remembered.value : yield* Effect.fail(decoded.left)
+    }
+    return yield* insertNew(caller, decoded.right, retry, replay)
+  })
 
   const get: WorkflowStoreCalls["get"] = (caller, id) =>
     Effect.flatMap(
@@ -196,38 +216,39 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
       (wid) => Effect.flatMap(repository.find(caller.organization_id, wid), (found) => orNotFound(found, id))
     )
 
-  const list: WorkflowStoreCalls["list"] = (caller, input = {}) =>
-    Effect.gen(function*() {
-      const query = yield* decodeListQuery(input, { status: true })
-      const page = yield* repository.list(caller.organization_id, query)
-      return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
-    })
+  const list = Effect.fnUntraced(function*(caller: Caller, input: unknown = {}) {
+    const query = yield* decodeListQuery(input, { status: true })
+    const page = yield* repository.list(caller.organization_id, query)
+    return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
+  })
 
   /**
    * A change to one workflow, under the write lock: read it, check `If-Match`, let `decide` judge it
    * at the current time, and write the new record with its audit event unless nothing changed
    * (`undefined`).
    */
-  const change = <E>(
-    caller: Caller,
-    id: WorkflowId,
-    ifMatch: string | undefined,
-    reason: string | null,
-    decide: (current: Workflow, at: DateTime.Utc) => Either.Either<Changed | undefined, E>
-  ) =>
-    writeTransaction(
-      Effect.gen(function*() {
-        const current = yield* orNotFound(yield* repository.findForWrite(caller.organization_id, id), id)
-        // `DateTime.now` maps over the clock: a step more.
-        const at = DateTime.unsafeMake(yield* Clock.currentTimeMillis)
-        const changed = yield* Exit.fromEither(
-          Either.flatMap(checkIfMatch(ifMatch, current.version), () => decide(current, at))
-        )
-        if (changed === undefined) return current
-        yield* save(caller, changed, reason)
-        return changed.workflow
-      })
-    )
+  const change = Effect.fnUntraced(
+    // One generator function for every call (`fnUntraced`): a generator function made per call
+    // costs V8 a new prototype and hidden class each time, allocated straight into the old generation.
+    function*<E>(
+      caller: Caller,
+      id: WorkflowId,
+      ifMatch: string | undefined,
+      reason: string | null,
+      decide: (current: Workflow, at: DateTime.Utc) => Either.Either<Changed | undefined, E>
+    ) {
+      const current = yield* orNotFound(yield* repository.findForWrite(caller.organization_id, id), id)
+      // `DateTime.now` maps over the clock: a step more.
+      const at = DateTime.unsafeMake(yield* Clock.currentTimeMillis)
+      const changed = yield* Exit.fromEither(
+        Either.flatMap(checkIfMatch(ifMatch, current.version), () => decide(current, at))
+      )
+      if (changed === undefined) return current
+      yield* save(caller, changed, reason)
+      return changed.workflow
+    },
+    writeTransaction
+  )
 
   /** Called when the operation runs (see `withOperationSpan`): the checks before the lock are plain code. */
   const update: WorkflowStoreCalls["update"] = (caller, id, body, options = {}) => {
@@ -263,13 +284,12 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
     return (caller, id, options) => withOperationSpan(() => call(caller, id, options), name, caller.organization_id, id)
   }
 
-  const events: WorkflowStoreCalls["events"] = (caller, id, input = {}) =>
-    Effect.gen(function*() {
-      const query = yield* decodeListQuery(input, { status: false })
-      const workflow = yield* get(caller, id)
-      const page = yield* repository.events(workflow.id, query)
-      return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
-    })
+  const events = Effect.fnUntraced(function*(caller: Caller, id: string, input: unknown = {}) {
+    const query = yield* decodeListQuery(input, { status: false })
+    const workflow = yield* get(caller, id)
+    const page = yield* repository.events(workflow.id, query)
+    return yield* Option.match(page, { onNone: () => Effect.fail(unknownCursor), onSome: Effect.succeed })
+  })
 
   return {
     create: (caller, body, options) =>

@@ -67,8 +67,10 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
     const cutoff = Effect.map(DateTime.now, (now) => DateTime.formatIso(DateTime.subtractDuration(now, RETENTION)))
 
     /** The live record of `key`; an expired one counts as none (it is replaced by `remember`). */
-    const find = (organization: OrganizationId, key: string) =>
-      Effect.gen(function*() {
+    // `fnUntraced`: one generator function for every call (one made per call costs V8 a new
+    // prototype and hidden class each time).
+    const find = Effect.fnUntraced(
+      function*(organization: OrganizationId, key: string) {
         const oldest = yield* cutoff
         const rows = yield* execute(
           sql<{ request_hash: string; response: string }>`SELECT request_hash, response
@@ -77,10 +79,14 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
         return yield* Option.match(Option.fromNullable(rows[0]), {
           onNone: () => Effect.succeed(Option.none<Remembered>()),
           onSome: (row) =>
-            Effect.map(decodeResponse(row.response), (workflow) =>
-              Option.some({ request_hash: row.request_hash, workflow }))
+            Effect.map(
+              decodeResponse(row.response),
+              (workflow) => Option.some({ request_hash: row.request_hash, workflow })
+            )
         })
-      }).pipe(Effect.orDie)
+      },
+      Effect.orDie
+    )
 
     // Concurrent writers on PostgreSQL each take rows the others have not locked, instead of waiting for them.
     const skipLocked = sql.onDialectOrElse({
@@ -98,8 +104,8 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
         SELECT organization_id, key FROM idempotency_keys WHERE created_at < ${oldest}
         ORDER BY created_at LIMIT ${PURGE_BATCH} ${skipLocked})`)
 
-    const remember = (organization: OrganizationId, key: string, hash: string, workflow: Workflow) =>
-      Effect.gen(function*() {
+    const remember = Effect.fnUntraced(
+      function*(organization: OrganizationId, key: string, hash: string, workflow: Workflow) {
         const now = yield* DateTime.now
         const oldest = DateTime.formatIso(DateTime.subtractDuration(now, RETENTION))
         const body = yield* encodeResponse(workflow)
@@ -118,7 +124,9 @@ export class IdempotencyKeys extends Effect.Service<IdempotencyKeys>()("@workflo
             created_at: DateTime.formatIso(now)
           })
         }`)
-      }).pipe(Effect.orDie)
+      },
+      Effect.orDie
+    )
 
     return { find, remember } as const
   })
