@@ -64,6 +64,26 @@ for (const db of databases) {
         expect((yield* withSql(rowOf(workflow.id))).title).toBe(title)
       }))
 
+    it.effect("requests pipelined on one connection run in order: each GET reads the PATCH sent before it", () =>
+      Effect.gen(function*() {
+        const workflow = yield* create()
+        const titles = ["First", "Second", "Third", "Fourth", "Fifth", "Sixth"]
+        const pairs: Array<string> = []
+        for (const title of titles) {
+          pairs.push(yield* request("PATCH", `/v1/workflows/${workflow.id}`, {}, JSON.stringify({ title })))
+          pairs.push(yield* request("GET", `/v1/workflows/${workflow.id}`, {}))
+        }
+        const exchanged = yield* exchange([pairs.join("")], { responses: pairs.length })
+        const answers = parseResponses(exchanged.text)
+        expect(answers.map((answer) => answer.status), exchanged.text).toEqual(pairs.map(() => 200))
+        const seen = answers.map((answer) => {
+          const body = JSON.parse(answer.body) as { title: string; version: number }
+          return `${body.title} v${body.version}`
+        })
+        expect(seen).toEqual(titles.flatMap((title, i) => [`${title} v${i + 2}`, `${title} v${i + 2}`]))
+        expect((yield* withSql(rowOf(workflow.id))).title).toBe("Sixth")
+      }))
+
     it.effect("a write pipelined with malformed bytes is answered first, then the 400, then the connection closes", () =>
       Effect.gen(function*() {
         const created = yield* exchange([

@@ -107,6 +107,14 @@ const respondToCause = (
       Cause.isEmptyType(rest) ? Effect.void : Effect.failCause(rest)
     ))
 
+/** One request of a connection: its fiber once started, and what runs when it ends (the next request's start). */
+interface Turn {
+  fiber: Fiber.RuntimeFiber<void, unknown> | undefined
+  ended: boolean
+  aborted: boolean
+  next: (() => void) | undefined
+}
+
 /**
  * Serves `app` on the Node server: each request runs on a fiber of its own, forked from the
  * layer's runtime (its fiber refs: loggers, log level, tracing switch) with `updateRefs` applied
@@ -116,7 +124,8 @@ const respondToCause = (
  * needs nothing but the request (a route that needs a `Scope` gets its own), so no copy of the
  * layer's context is made per request. Outside the app's interruptible parts (the handlers), a
  * request runs uninterruptibly, as under the platform; a client that hangs up interrupts it as a
- * client abort. Closing stops taking requests and waits for those in flight.
+ * client abort. Requests pipelined on one connection run one after the other. Closing stops
+ * taking requests and waits for those in flight or waiting their turn.
  */
 export const serveNode = (
   app: HttpApp.Default<never>,
@@ -149,15 +158,15 @@ export const serveNode = (
     // collection of fibers to hash into and resize on every request).
     let inFlight = 0
     let drained: (() => void) | undefined
-    const settled = () => {
-      if (--inFlight === 0 && drained !== undefined) drained()
-    }
     const updateRefs = options.updateRefs
     const onResponse = options.onResponse
+    // The last request each connection has sent. Requests pipelined on one connection run one after
+    // the other: HTTP/1.1 lets a server run them at once only when all are safe, and one by one a GET
+    // sent behind a PATCH reads what the PATCH wrote, on either database.
+    const lastOf = new WeakMap<Socket, Turn>()
 
-    const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
-      const started = performance.now()
-      const request = makeRequest(incoming, outgoing)
+    /** Runs the request on a fiber of its own; `turn` ends when the fiber does. */
+    const run = (request: HttpServerRequest.HttpServerRequest, started: number, turn: Turn) => {
       const context = Context.make(HttpServerRequest.HttpServerRequest, request)
       // The request and its fiber are at hand here: the answer is written without asking the fiber for them.
       const answer = onResponse === undefined
@@ -178,11 +187,36 @@ export const serveNode = (
           updateRefs: updateRefs === undefined ? undefined : (refs, fiberId) => updateRefs(request, refs, fiberId)
         }
       )
-      inFlight++
-      fiber.addObserver(settled)
-      outgoing.on("close", () => {
-        if (!outgoing.writableEnded) fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
+      turn.fiber = fiber
+      fiber.addObserver(() => {
+        // Ended, the turn holds nothing: the connection keeps it until its next request.
+        const next = turn.next
+        turn.ended = true
+        turn.fiber = undefined
+        turn.next = undefined
+        if (next !== undefined) next()
+        if (--inFlight === 0 && drained !== undefined) drained()
       })
+      // The client hung up while the request waited for the one before it.
+      if (turn.aborted || NodeHttpServerRequest.toIncomingMessage(request).socket.destroyed) {
+        fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
+      }
+    }
+
+    const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
+      const started = performance.now()
+      const request = makeRequest(incoming, outgoing)
+      const turn: Turn = { fiber: undefined, ended: false, aborted: false, next: undefined }
+      const before = lastOf.get(incoming.socket)
+      lastOf.set(incoming.socket, turn)
+      inFlight++
+      outgoing.on("close", () => {
+        if (outgoing.writableEnded) return
+        if (turn.fiber === undefined) turn.aborted = true
+        else turn.fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
+      })
+      if (before === undefined || before.ended) run(request, started, turn)
+      else before.next = () => run(request, started, turn)
     }
 
     yield* Effect.acquireRelease(

@@ -80,6 +80,8 @@ const receivedWhole = (source: IncomingMessage): Buffer | undefined => {
  */
 const readStreaming = (source: IncomingMessage) =>
   Effect.async<Buffer, PayloadTooLarge>((resume) => {
+    // Gone already (a request pipelined behind another waits its turn): its error was emitted to nobody.
+    if (source.destroyed) return resume(Effect.interruptWith(HttpServerError.clientAbortFiberId))
     const chunks: Array<Buffer> = []
     let size = 0
     let settled = false
