@@ -176,7 +176,7 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
       if (retry !== undefined) yield* idempotency.remember(organization, retry.key, retry.hash, workflow)
       return workflow
     },
-    writeTransaction
+    (effect) => writeTransaction(effect)
   )
 
   const create = Effect.fnUntraced(function*(
@@ -247,7 +247,7 @@ const makeCalls = ({ idempotency, ids, repository, sql, writeTransaction }: Stor
       yield* save(caller, changed, reason)
       return changed.workflow
     },
-    writeTransaction
+    (effect) => writeTransaction(effect)
   )
 
   /** Called when the operation runs (see `withOperationSpan`): the checks before the lock are plain code. */
