@@ -3,7 +3,7 @@
 // load (or another route's), summarised by function and by package. The server runs from the
 // unbundled build (packages/cli/dist/bin.js) so frames keep their names. Not part of `npm test`.
 //
-// Flags: --route patch|get|list|events|healthz (patch; events reads pages of 10 events)  --duration S (8)  --warmup S (3)  --connections N (32)
+// Flags: --route patch|get|list|events|healthz|create|lifecycle (patch; events reads pages of 10 events)  --duration S (8)  --warmup S (3)  --connections N (32)
 //        --rows N (2000)  --top N (40)  --out DIR (keep the profile there)
 //        --alloc (sample allocation sites instead, garbage included: slow, for finding where)
 //        --bytes (no profiler: only the bytes allocated and the runtime steps taken per request, counted by
@@ -171,6 +171,10 @@ try {
   }
   // The events route reads the first workflows' trails, 10 events each (created + 9 updates).
   const trails = route === "events" ? ids.slice(0, 20) : []
+  // The lifecycle route pauses and resumes the first 200, activated here.
+  const active = route === "lifecycle" ? ids.slice(0, 200) : []
+  const paused = new Set()
+  for (const id of active) await request(boot.port, "POST", `/v1/workflows/${id}/activate`, key, undefined)
   for (const id of trails) {
     for (let i = 1; i < 10; i++) {
       await request(boot.port, "PATCH", `/v1/workflows/${id}`, key, JSON.stringify({ title: `Trail ${i}` }))
@@ -215,7 +219,22 @@ try {
       method: "GET",
       setupRequest: (req) => ({ ...req, path: `/v1/workflows/${trails[seq++ % trails.length]}/events` })
     }],
-    healthz: () => [{ method: "GET", path: "/healthz" }]
+    healthz: () => [{ method: "GET", path: "/healthz" }],
+    create: () => [{
+      method: "POST",
+      setupRequest: (req) => ({ ...req, path: "/v1/workflows", body: JSON.stringify({ title: `Created ${seq++}` }) })
+    }],
+    // Round the active workflows, pausing each and resuming it the next time round.
+    lifecycle: () => [{
+      method: "POST",
+      setupRequest: (req) => {
+        const id = active[seq++ % active.length]
+        const action = paused.has(id) ? "resume" : "pause"
+        if (action === "pause") paused.add(id)
+        else paused.delete(id)
+        return { ...req, path: `/v1/workflows/${id}/${action}` }
+      }
+    }]
   }[route]()
   const drive = (seconds) =>
     autocannon({
