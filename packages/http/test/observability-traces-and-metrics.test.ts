@@ -106,6 +106,16 @@ describe("traces over OTLP/HTTP", () => {
         )
         expect(created.status).toBe(201)
 
+        // A probe makes no span, even one a caller traces.
+        const probeTraceId = randomBytes(16).toString("hex")
+        const probe = yield* Effect.promise(() =>
+          call(server.url, "GET", "/healthz", {
+            key: null,
+            headers: { traceparent: `00-${probeTraceId}-${randomBytes(8).toString("hex")}-01` }
+          })
+        )
+        expect(probe.status).toBe(200)
+
         const traceId = randomBytes(16).toString("hex")
         const callerSpanId = randomBytes(8).toString("hex")
         const patched = yield* Effect.promise(() =>
@@ -134,10 +144,15 @@ describe("traces over OTLP/HTTP", () => {
         expect(attribute(serverSpan.span, "http.request.method")).toBe("PATCH")
         expect(attribute(serverSpan.span, "http.response.status_code")).toBe(200)
         expect(attribute(serverSpan.span, "http.request.id")).toBe(patched.headers.get("x-request-id"))
+        expect(attribute(serverSpan.span, "url.path")).toBe(`/v1/workflows/${created.body.id}`)
+        expect(attribute(serverSpan.span, "client.address")).toBe("127.0.0.1")
+        expect(attribute(serverSpan.span, "http.request.header.authorization")).toBe("<redacted>")
+        expect(attribute(serverSpan.span, "http.response.header.etag")).toBe("\"2\"")
         expect(attribute(serverSpan.resource, "service.name")).toBe("workflows")
         expect(attribute(serverSpan.resource, "deployment.environment")).toBe("test")
         // The key never travels in a span.
         expect(JSON.stringify(serverSpan.span)).not.toContain(server.key)
+        expect(spansOf().filter(({ span }) => span.traceId === probeTraceId)).toEqual([])
 
         const operation = yield* eventually(
           () => spansOf().find(({ span }) => span.traceId === traceId && span.name === "Workflows.update")?.span,

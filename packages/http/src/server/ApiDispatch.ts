@@ -76,9 +76,8 @@ const errorEncoders = (api: HttpApi.HttpApi.Any): ReadonlyArray<ErrorEncoder> =>
  * and the query with the endpoint's schemas, run the handler, encode a typed failure with its
  * error schema), without its layers of middleware, context merges and scoped services: those
  * cost more than the handler itself. The definition stays the contract for the OpenAPI document
- * and the typed client. `problems` answers every failure, typed ones through their error schemas;
- * `middleware`, when given, wraps the routes and that answer. `extraRoutes` are GETs outside the
- * API (documents).
+ * and the typed client. `problems` answers every failure, typed ones through their error schemas.
+ * `extraRoutes` are GETs outside the API (documents).
  */
 export const makeApiApp = <R>(options: {
   readonly handlers: ApiHandlers<R>
@@ -87,7 +86,6 @@ export const makeApiApp = <R>(options: {
     cause: Cause.Cause<unknown>,
     encode: (error: unknown) => Effect.Effect<HttpServerResponse.HttpServerResponse>
   ) => Effect.Effect<HttpServerResponse.HttpServerResponse, unknown>
-  readonly middleware: (<E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<E, R>) | undefined
 }): Effect.Effect<HttpApp.Default<never, Exclude<R, CurrentPrincipal>>, never, Authentication> =>
   Effect.flatMap(Authentication, (service) => {
     // The framework runs security middleware inside its router, whose context it may read; ours
@@ -197,10 +195,5 @@ export const makeApiApp = <R>(options: {
     if (unreachable.length > 0) return Effect.dieMessage(`not in RouteTemplates: ${unreachable.join(", ")}`)
     // Every failure is answered under one frame: `problems` maps it, typed errors encoded by their schemas.
     const answered = Effect.catchAllCause(dispatch, (cause) => options.problems(cause, encodeFailure))
-    return Effect.succeed(
-      (options.middleware === undefined ? answered : options.middleware(answered)) as HttpApp.Default<
-        never,
-        Exclude<R, CurrentPrincipal>
-      >
-    )
+    return Effect.succeed(answered as HttpApp.Default<never, Exclude<R, CurrentPrincipal>>)
   })

@@ -1,12 +1,9 @@
-import * as HttpApp from "@effect/platform/HttpApp"
-import * as HttpServerError from "@effect/platform/HttpServerError"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import {
   Cause,
   Clock,
   Context,
-  Effect,
   type Fiber,
   type FiberId,
   FiberRef,
@@ -49,20 +46,6 @@ export const requestFiberRefs = (
     ]
   })
 }
-
-/** The same fiber refs for a request served by the platform's server (tracing on), set as it starts. */
-export const withRequestFiberRefs = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-    const { requestId, route } = facts(request)
-    return Effect.zipRight(
-      Effect.all([
-        FiberRef.set(CurrentRequestId, requestId),
-        FiberRef.update(FiberRef.currentLogAnnotations, HashMap.set<string, unknown>("request_id", requestId)),
-        FiberRef.set(CurrentRoute, route)
-      ], { discard: true }),
-      app
-    )
-  })
 
 /**
  * Writes one line at `level` to the fiber's loggers as `Effect.log` does, with `annotations` in
@@ -120,7 +103,7 @@ const tag = (fiber: Fiber.RuntimeFiber<unknown, unknown>, response: HttpServerRe
 /**
  * The request log as `serveNode` calls it, on the request's fiber, with the response about to be
  * written (the app's, or the server's own 499 or 503): the line is written and the response
- * tagged, without the three steps the `requestLog` wrapper costs.
+ * tagged.
  */
 export const logResponse = (
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
@@ -131,36 +114,3 @@ export const logResponse = (
   writeLine(fiber, request, started, response.status)
   return tag(fiber, response)
 }
-
-/**
- * One log line per request (method, path, status, duration, request id), `X-Request-Id` on
- * every response, and the request counted in the metrics, for the platform's server (tracing on;
- * `serveNode` calls `logResponse` itself). It wraps the app, so an answer passes through here
- * before it is written and the header goes straight onto it. Only when the app ends without one
- * (interrupted: the client went, or the server is stopping) does the server write a response of
- * its own (499, 503); for that case alone a pre-response hook is registered (a fiber-ref write
- * each request would cost).
- *
- * The request id, its log annotation and the route are on the fiber already
- * (`requestFiberRefs`). The status and duration are annotations of the request's line alone,
- * handed to the loggers with it (`logAnnotated`): nothing else on the fiber logs after it. Both
- * servers run a request uninterruptibly outside its handlers, so the line is written however
- * the app ends without the masking `Effect.onExit` would add.
- */
-export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-  Effect.withFiberRuntime((fiber) => {
-    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-    const started = performance.now()
-    return Effect.matchCauseEffect(app, {
-      onSuccess: (response) => Effect.succeed(logResponse(fiber, request, started, response)),
-      // The line is written before the server's own answer, so its status is worked out here.
-      onFailure: (cause) =>
-        Effect.flatMap(HttpServerError.causeResponse(cause), ([response]) => {
-          writeLine(fiber, request, started, response.status)
-          return Effect.zipRight(
-            HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(tag(fiber, response))),
-            Effect.failCause(cause)
-          )
-        })
-    })
-  })

@@ -13,10 +13,10 @@ import { makeApiApp } from "./ApiDispatch.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { NodeListener, serveNode } from "./NodeServe.js"
 import { answerConnect, answerMalformedRequest, problemFor } from "./ProblemMiddleware.js"
-import { logResponse, requestFiberRefs, requestLog, withRequestFiberRefs } from "./RequestLog.js"
+import { logResponse, requestFiberRefs } from "./RequestLog.js"
 import { DOCS_PATH, OPENAPI_PATH } from "./RouteTemplates.js"
 import { ServerLog } from "./ServerLog.js"
-import { serverSpanAttributes, TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
+import { serverSpan, TracingConfig, type TracingOptions, withTracing } from "./Tracing.js"
 import { SystemHandlers, WorkflowsHandlers } from "./WorkflowsHttp.js"
 
 /**
@@ -45,14 +45,14 @@ export const HttpAppLive = (database: Database, tracing: Option.Option<TracingOp
       const app = yield* makeApiApp({
         handlers: { workflows: yield* WorkflowsHandlers, system: yield* SystemHandlers(database) },
         extraRoutes: [[OPENAPI_PATH, Effect.succeed(openApi)], [DOCS_PATH, yield* docsRoute]],
-        problems: problemFor,
-        // With tracing off, nothing is added per request.
-        middleware: Option.isSome(tracing) ? serverSpanAttributes : undefined
+        problems: problemFor
       })
-      // Traced, a request goes through the platform's server, whose middleware makes its span.
-      yield* Option.isSome(tracing)
-        ? HttpServer.serveEffect(withRequestFiberRefs(requestLog(app)))
-        : serveNode(app, { updateRefs: requestFiberRefs, onResponse: logResponse })
+      // Traced or not, one server; traced, each request is wrapped in its server span (with tracing
+      // off, nothing is added per request).
+      yield* serveNode(Option.isSome(tracing) ? serverSpan(app) : app, {
+        updateRefs: requestFiberRefs,
+        onResponse: logResponse
+      })
     })
   ).pipe(
     Layer.provide(AuthenticationLive),

@@ -1,9 +1,11 @@
+import * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
-import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import { Config, Context, Duration, Effect, Layer, Option, Tracer } from "effect"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
+import { Config, Context, Duration, Effect, Layer, Option, type Redacted, type Tracer } from "effect"
 import { CurrentRequestId } from "./RequestId.js"
-import { CurrentRoute, matchRoute, methodLabel } from "./RouteTemplates.js"
+import { CurrentRoute, methodLabel } from "./RouteTemplates.js"
 
 /** Where and how spans are exported: the OpenTelemetry SDK's standard variables, read by `TracingConfig`. */
 export interface TracingOptions {
@@ -77,40 +79,57 @@ export const TracingConfig: Config.Config<Option.Option<TracingOptions>> = Confi
 
 /** Probes and scrapes every few seconds would bury the requests worth looking at. */
 const UNTRACED = new Set(["/metrics", "/healthz", "/readyz"])
-const untraced = (request: HttpServerRequest.HttpServerRequest) => UNTRACED.has(request.url)
 
-/**
- * `PATCH /v1/workflows/{id}`; only the method when no route matches (the HTTP semantic conventions' rule).
- * The span is named before the edge sees the request, so its route is looked up here too.
- */
-const spanName = (request: HttpServerRequest.HttpServerRequest) => {
-  const method = methodLabel(request.method)
-  const found = matchRoute(request.method, request.url)
-  return found === undefined ? method : `${method} ${found.handler.template}`
+const headerAttributes = (span: Tracer.Span, prefix: string, headers: Record<string, string | Redacted.Redacted>) => {
+  for (const name in headers) span.attribute(`${prefix}.${name}`, String(headers[name]))
 }
 
 /**
- * What the framework's server span lacks: the route as the API document writes it (the router
- * records its own `/v1/workflows/:id` form while routing, so this is set once the request is
- * answered) and the request id that the log line and the audit trail carry.
+ * The server span of a traced request, continued from an incoming W3C `traceparent` (or B3), with the
+ * request's work beneath it. Named and annotated as the HTTP semantic conventions have it:
+ * `PATCH /v1/workflows/{id}` (the method alone when no route matches), the method, path, query,
+ * client address, user agent, the route as the API document writes it, the status, and the request
+ * and response headers with `Headers.currentRedactedNames` redacted (`Authorization` among them);
+ * plus the request id that the log line and the audit trail carry. The route and request id are the
+ * request fiber's (`requestFiberRefs`).
  */
-export const serverSpanAttributes = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+export const serverSpan = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.withFiberRuntime((fiber) => {
-    const span = Context.getOption(fiber.currentContext, Tracer.ParentSpan)
-    if (Option.isNone(span) || span.value._tag !== "Span") return app
-    const server = span.value
-    const requestId = fiber.getFiberRef(CurrentRequestId)
-    if (requestId !== null) server.attribute("http.request.id", requestId)
-    const found = fiber.getFiberRef(CurrentRoute)
-    return found === undefined
-      ? app
-      : Effect.ensuring(app, Effect.sync(() => server.attribute("http.route", found.handler.template)))
+    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+    const queryAt = request.url.indexOf("?")
+    const path = queryAt < 0 ? request.url : request.url.slice(0, queryAt)
+    if (UNTRACED.has(path)) return app
+    const method = methodLabel(request.method)
+    const route = fiber.getFiberRef(CurrentRoute)?.handler.template
+    return Effect.useSpan(route === undefined ? method : `${method} ${route}`, {
+      parent: Option.getOrUndefined(HttpTraceContext.fromHeaders(request.headers)),
+      kind: "server",
+      captureStackTrace: false
+    }, (span) => {
+      span.attribute("http.request.method", request.method)
+      span.attribute("url.path", path)
+      if (queryAt >= 0 && queryAt < request.url.length - 1) span.attribute("url.query", request.url.slice(queryAt + 1))
+      if (route !== undefined) span.attribute("http.route", route)
+      const requestId = fiber.getFiberRef(CurrentRequestId)
+      if (requestId !== null) span.attribute("http.request.id", requestId)
+      const userAgent = request.headers["user-agent"]
+      if (userAgent !== undefined) span.attribute("user_agent.original", userAgent)
+      if (Option.isSome(request.remoteAddress)) span.attribute("client.address", request.remoteAddress.value)
+      const redacted = fiber.getFiberRef(Headers.currentRedactedNames)
+      headerAttributes(span, "http.request.header", Headers.redact(request.headers, redacted))
+      return Effect.onExit(Effect.withParentSpan(app, span), (exit) =>
+        Effect.sync(() => {
+          const response = HttpServerError.exitResponse(exit)
+          span.attribute("http.response.status_code", response.status)
+          headerAttributes(span, "http.response.header", Headers.redact(response.headers, redacted))
+        }))
+    })
   })
 
 /**
  * Tracing of the HTTP application `app`. Off (`Option.none()`): no span is made anywhere, as if
  * no tracer existed. On: a server span per request, continued from an incoming W3C `traceparent`
- * (its route and request id set by `serverSpanAttributes`, which the server applies then),
+ * (`serverSpan`, which the server applies then),
  * with a span per service operation and per database statement beneath it, exported over OTLP/HTTP;
  * the exporter is loaded only then.
  */
@@ -121,8 +140,6 @@ export const withTracing =
       onNone: () => app.pipe(Layer.provide(Layer.setTracerEnabled(false))),
       onSome: (options) =>
         app.pipe(
-          HttpMiddleware.withTracerDisabledWhen(untraced),
-          HttpMiddleware.withSpanNameGenerator(spanName),
           Layer.provide(
             Layer.unwrapEffect(
               Effect.map(Effect.promise(() => import("./OtlpExport.js")), ({ otlpTracer }) => otlpTracer(options))
