@@ -68,11 +68,15 @@ export interface RunningServer {
   readonly exitCode: () => number | null
 }
 
-/** `workflows serve` on a free port and a fresh SQLite file; resolves once it says it is listening. */
-export const startServer = async (directory: string): Promise<RunningServer> => {
+/**
+ * `workflows serve` on a free port and a fresh SQLite file; resolves once it says it is listening.
+ * `nodeFlags` go to `node` before the binary (V8's logs, say).
+ */
+export const startServer = async (directory: string, nodeFlags: ReadonlyArray<string> = []): Promise<RunningServer> => {
   const port = await freePort()
   const database = `sqlite:${join(directory, "server.db")}`
   const child: ChildProcess = spawn(process.execPath, [
+    ...nodeFlags,
     BIN,
     "serve",
     "--port",
