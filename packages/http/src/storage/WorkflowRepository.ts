@@ -87,15 +87,23 @@ const workflowFromRow = (row: unknown): Exit.Exit<Option.Option<Workflow>> => {
     : Exit.succeed(Option.some(workflow))
 }
 
-const workflowsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<Workflow>> => {
-  const workflows: Array<Workflow> = []
+/** Every row through `check`; the first that fails is decoded in full, for the schema's error (a defect). */
+const checkedRows = <A>(
+  check: (row: unknown) => A | undefined,
+  decodeFully: (row: unknown) => Either.Either<unknown, ParseResult.ParseError>,
+  what: string
+) =>
+(rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<A>> => {
+  const checked: Array<A> = []
   for (const row of rows) {
-    const workflow = checkedWorkflow(row)
-    if (workflow === undefined) return invalid(decodeWorkflowFully(row), "a workflow row")
-    workflows.push(workflow)
+    const value = check(row)
+    if (value === undefined) return invalid(decodeFully(row), what)
+    checked.push(value)
   }
-  return Effect.succeed(workflows)
+  return Effect.succeed(checked)
 }
+
+const workflowsFromRows = checkedRows(checkedWorkflow, decodeWorkflowFully, "a workflow row")
 
 const decodeEventFully = Schema.decodeUnknownEither(EventRow)
 const parseJson = (text: unknown): Option.Option<unknown> =>
@@ -118,15 +126,7 @@ const checkedEvent = (row: unknown): WorkflowEvent | undefined => {
   return new WorkflowEvent({ ...fields, actor: copyActor(fields.actor), changes: copyChanges(fields.changes) }, true)
 }
 
-const eventsFromRows = (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<WorkflowEvent>> => {
-  const events: Array<WorkflowEvent> = []
-  for (const row of rows) {
-    const event = checkedEvent(row)
-    if (event === undefined) return invalid(decodeEventFully(row), "an event row")
-    events.push(event)
-  }
-  return Effect.succeed(events)
-}
+const eventsFromRows = checkedRows(checkedEvent, decodeEventFully, "an event row")
 
 const rowFromWorkflow = (workflow: Workflow): Either.Either<typeof Workflow.Encoded, Exit.Exit<never>> => {
   const row = encodeWorkflowUnchecked(workflow)
